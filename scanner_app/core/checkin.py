@@ -1,0 +1,311 @@
+"""CheckinService: the one code path from a payload to a durable verdict (DESIGN.md §4, §5)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Collection
+from datetime import datetime
+from typing import Any
+
+from scanner_app.core.db import Database
+from scanner_app.core.errors import Conflict, NotFound, ValidationError
+from scanner_app.core.events import EventStore
+from scanner_app.core.ids import checkin_id as new_checkin_id
+from scanner_app.core.ledger import recompute_conflicts, ticket_state
+from scanner_app.core.models import DIRECTIONS, ScanResult
+from scanner_app.core.timeutil import Clock, iso_ms, shift, utc_now
+from scanner_app.core.tokens import (
+    DEFAULT_LEEWAY_SECONDS,
+    TicketClaims,
+    TicketVerifier,
+    TokenRejected,
+)
+
+_INSERT = (
+    "INSERT INTO checkins (id, event_id, ticket_id, device_id, gate, scanned_at, observed_at,"
+    " clock_offset_ms, direction, success, reason, kind, voids_id, attendee_name, tier_name,"
+    " first_checked_in_at, first_scanned_by, source, received_at, pushed_at)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'local',?,?)"
+)
+
+
+class CheckinService:
+    """Verify locally, apply the door rules, commit, then answer. Thread-safe."""
+
+    def __init__(
+        self,
+        db: Database,
+        events: EventStore,
+        device_id: str,
+        clock: Clock = utc_now,
+        leeway_seconds: int = DEFAULT_LEEWAY_SECONDS,
+        clock_offset_ms: Callable[[], float] = lambda: 0.0,
+    ) -> None:
+        self.db = db
+        self.events = events
+        self.device_id = device_id
+        self.clock = clock
+        self.clock_offset_ms = clock_offset_ms
+        self.verifier = TicketVerifier(events.verify_keys, leeway_seconds)
+
+    def scan(
+        self,
+        payload: str,
+        *,
+        event_ids: Collection[str] | None = None,
+        gate: str = "gate-1",
+        direction: str = "in",
+        allowed_tiers: Collection[str] | None = None,
+        offline: bool = True,
+        checkin_id: str | None = None,
+        device_id: str | None = None,
+    ) -> ScanResult:
+        """Every scan gets a ScanResult and a committed row, admitted or not."""
+        _check_direction(direction)
+        observed = self.clock()
+        context_event = next(iter(event_ids), None) if event_ids else None
+        try:
+            claims = self.verifier.verify(payload, event_ids, observed)
+        except TokenRejected as rejection:
+            ticket = rejection.claims  # only set when the signature verified
+            return self._commit(
+                ticket,
+                observed,
+                gate,
+                direction,
+                offline,
+                checkin_id,
+                device_id,
+                forced_reason=rejection.reason,
+                event_id=ticket.evt if ticket else context_event,
+            )
+        return self._commit(
+            claims,
+            observed,
+            gate,
+            direction,
+            offline,
+            checkin_id,
+            device_id,
+            allowed_tiers=allowed_tiers,
+        )
+
+    def checkin_ticket(
+        self,
+        ticket_id: str,
+        *,
+        event_ids: Collection[str] | None = None,
+        gate: str = "gate-1",
+        direction: str = "in",
+        allowed_tiers: Collection[str] | None = None,
+    ) -> ScanResult:
+        """Manual check-in from a search result: the same rules, without a token."""
+        _check_direction(direction)
+        row = self.db.query_one(
+            "SELECT id, event_id, tier_name, attendee_name, booking_id FROM tickets WHERE id = ?",
+            (ticket_id,),
+        )
+        if row is None:
+            raise NotFound(f"No ticket with ID {ticket_id} exists.")
+        observed = self.clock()
+        claims = TicketClaims(
+            jti=row["id"],
+            evt=row["event_id"],
+            tier=row["tier_name"],
+            iat=0,
+            name=row["attendee_name"],
+            bkg=row["booking_id"],
+        )
+        wrong = event_ids is not None and claims.evt not in event_ids
+        return self._commit(
+            claims,
+            observed,
+            gate,
+            direction,
+            True,
+            None,
+            None,
+            forced_reason="wrong_event" if wrong else None,
+            allowed_tiers=allowed_tiers,
+            kind="manual",
+        )
+
+    def _commit(
+        self,
+        claims: TicketClaims | None,
+        observed: datetime,
+        gate: str,
+        direction: str,
+        offline: bool,
+        checkin_id: str | None,
+        device_id: str | None,
+        *,
+        forced_reason: str | None = None,
+        event_id: str | None = None,
+        allowed_tiers: Collection[str] | None = None,
+        kind: str = "scan",
+    ) -> ScanResult:
+        offset = self.clock_offset_ms()
+        door_time = iso_ms(shift(observed, offset))
+        checkin_id = checkin_id or new_checkin_id()
+        event_id = claims.evt if claims else event_id
+        reason, first_at, first_by = forced_reason, None, None
+        name = tier = None
+        with self.db.write() as conn:
+            existing = conn.execute(
+                "SELECT id FROM checkins WHERE id = ?", (checkin_id,)
+            ).fetchone()
+            if existing:
+                raise Conflict(f"Check-in {checkin_id} is already recorded.")
+            if claims is not None:
+                manifest = conn.execute(
+                    "SELECT attendee_name, tier_name, status FROM tickets WHERE id = ?",
+                    (claims.jti,),
+                ).fetchone()
+                name = (
+                    manifest["attendee_name"]
+                    if manifest and manifest["attendee_name"]
+                    else claims.name
+                )
+                tier = manifest["tier_name"] if manifest else claims.tier
+                if reason is None:
+                    reason, first_at, first_by = self._rule(
+                        conn, claims, manifest, tier, direction, allowed_tiers
+                    )
+            success = reason is None
+            conn.execute(
+                _INSERT,
+                (
+                    checkin_id,
+                    event_id or "",
+                    claims.jti if claims else None,
+                    device_id or self.device_id,
+                    gate,
+                    door_time,
+                    iso_ms(observed),
+                    round(offset),
+                    direction,
+                    int(success),
+                    reason,
+                    kind,
+                    None,
+                    name,
+                    tier,
+                    first_at,
+                    first_by,
+                    iso_ms(self.clock()),
+                    None,
+                ),
+            )
+        return ScanResult(
+            success=success,
+            alreadyCheckedIn=reason == "already_checked_in",
+            attendeeName=name,
+            tierName=tier,
+            checkedInAt=door_time,
+            firstCheckedInAt=first_at,
+            reason=reason,
+            ticketId=claims.jti if claims else None,
+            eventId=event_id,
+            direction=direction,
+            offline=offline,
+            firstScannedBy=first_by,
+            scannedBy=gate,
+            checkinId=checkin_id,
+        )
+
+    def _rule(
+        self,
+        conn: sqlite3.Connection,
+        claims: TicketClaims,
+        manifest: sqlite3.Row | None,
+        tier: str,
+        direction: str,
+        allowed_tiers: Collection[str] | None,
+    ) -> tuple[str | None, str | None, str | None]:
+        """The door rules after the token verified: (reason, first admission at, by)."""
+        event = conn.execute(
+            "SELECT status, allow_reentry FROM events WHERE id = ?", (claims.evt,)
+        ).fetchone()
+        if event is not None and event["status"] == "cancelled":
+            return "event_cancelled", None, None
+        if manifest is not None and manifest["status"] == "cancelled":
+            return "revoked", None, None
+        if allowed_tiers and tier not in allowed_tiers:
+            return "tier_not_allowed", None, None
+        reentry = bool(event and event["allow_reentry"])
+        state = ticket_state(conn, claims.evt, claims.jti, reentry)
+        if direction == "in" and (state.inside if reentry else state.admitted):
+            return "already_checked_in", state.first_at, state.first_by
+        if direction == "out" and not state.inside:
+            return "not_checked_in", None, None
+        return None, None, None
+
+    def undo(self, checkin_id: str, gate: str = "gate-1") -> dict[str, Any]:
+        """Void a standing check-in: a new void entry; the original row is kept."""
+        with self.db.write() as conn:
+            row = conn.execute("SELECT * FROM checkins WHERE id = ?", (checkin_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"No check-in with ID {checkin_id} exists.")
+            if not row["success"] or row["kind"] == "void":
+                raise ValidationError("Only an accepted check-in can be undone.", field="id")
+            if row["voided_by"]:
+                raise Conflict(f"Check-in {checkin_id} was already undone.")
+            observed = self.clock()
+            void_id = new_checkin_id()
+            conn.execute(
+                _INSERT,
+                (
+                    void_id,
+                    row["event_id"],
+                    row["ticket_id"],
+                    self.device_id,
+                    gate,
+                    iso_ms(shift(observed, self.clock_offset_ms())),
+                    iso_ms(observed),
+                    0,
+                    row["direction"],
+                    1,
+                    None,
+                    "void",
+                    checkin_id,
+                    row["attendee_name"],
+                    row["tier_name"],
+                    None,
+                    None,
+                    iso_ms(observed),
+                    None,
+                ),
+            )
+            conn.execute("UPDATE checkins SET voided_by = ? WHERE id = ?", (void_id, checkin_id))
+            reentry = conn.execute(
+                "SELECT allow_reentry FROM events WHERE id = ?", (row["event_id"],)
+            ).fetchone()
+            recompute_conflicts(
+                conn, row["event_id"], row["ticket_id"], bool(reentry and reentry[0])
+            )
+        return {
+            "id": void_id,
+            "voids": checkin_id,
+            "ticketId": row["ticket_id"],
+            "attendeeName": row["attendee_name"],
+        }
+
+    def last_checkin(self, gate: str | None = None) -> dict[str, Any] | None:
+        """This device's most recent standing check-in (what "undo last" undoes)."""
+        sql = (
+            "SELECT id, ticket_id, attendee_name, tier_name, scanned_at, direction, gate"
+            " FROM checkins WHERE device_id = ? AND success = 1 AND kind != 'void'"
+            " AND voided_by IS NULL"
+        )
+        params: list[Any] = [self.device_id]
+        if gate:
+            sql += " AND gate = ?"
+            params.append(gate)
+        row = self.db.query_one(sql + " ORDER BY seq DESC LIMIT 1", params)
+        return dict(row) if row else None
+
+
+def _check_direction(direction: str) -> None:
+    if direction not in DIRECTIONS:
+        raise ValidationError("direction must be in or out", field="direction")

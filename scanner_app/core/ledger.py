@@ -1,0 +1,275 @@
+"""Check-in rows across nodes: ticket state, merging remote check-ins, the check-ins feed."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from scanner_app.core import validate as v
+from scanner_app.core.db import Database
+from scanner_app.core.errors import ValidationError
+from scanner_app.core.models import DIRECTIONS, REASONS
+from scanner_app.core.timeutil import Clock, iso_ms, utc_now
+
+MAX_FEED_PAGE = 1000
+_ROW_COLUMNS = (
+    "id, event_id, ticket_id, device_id, gate, scanned_at, observed_at, clock_offset_ms,"
+    " direction, success, reason, kind, voids_id, attendee_name, tier_name, source,"
+    " received_at, pushed_at"
+)
+_INSERT_REMOTE = (
+    "INSERT INTO checkins (id, event_id, ticket_id, device_id, gate, scanned_at, observed_at,"
+    " direction, success, reason, kind, voids_id, attendee_name, tier_name, source, received_at,"
+    " pushed_at) VALUES (:id, :event_id, :ticket_id, :device_id, :gate, :scanned_at, :scanned_at,"
+    " :direction, :success, :reason, :kind, :voids_id, :attendee_name, :tier_name, :source,"
+    " :received_at, :pushed_at)"
+)
+
+
+@dataclass(frozen=True)
+class TicketState:
+    admitted: bool  # has a standing admission (any 'in')
+    inside: bool  # the last standing movement was 'in'
+    first_at: str | None  # the canonical first admission (or, with re-entry, the current entry)
+    first_by: str | None
+
+
+def ticket_state(
+    conn: sqlite3.Connection, event_id: str, ticket_id: str, reentry: bool
+) -> TicketState:
+    rows = conn.execute(
+        "SELECT direction, scanned_at, gate FROM checkins WHERE event_id = ? AND ticket_id = ?"
+        " AND success = 1 AND kind != 'void' AND voided_by IS NULL ORDER BY scanned_at, seq",
+        (event_id, ticket_id),
+    ).fetchall()
+    first = entry = None
+    inside = False
+    for row in rows:
+        if row["direction"] == "in":
+            first = first or row
+            if not inside:
+                entry = row
+            inside = True
+        else:
+            inside = False
+    anchor = entry if reentry else first
+    return TicketState(
+        admitted=first is not None,
+        inside=inside,
+        first_at=anchor["scanned_at"] if anchor else None,
+        first_by=anchor["gate"] if anchor else None,
+    )
+
+
+def recompute_conflicts(
+    conn: sqlite3.Connection, event_id: str, ticket_id: str, reentry: bool
+) -> None:
+    """Earliest door time is canonical; later standing admissions are conflicts, never deleted."""
+    rows = conn.execute(
+        "SELECT seq, direction, scanned_at, gate, conflict, first_checked_in_at, first_scanned_by"
+        " FROM checkins WHERE event_id = ? AND ticket_id = ? AND success = 1 AND kind != 'void'"
+        " AND voided_by IS NULL ORDER BY scanned_at, seq",
+        (event_id, ticket_id),
+    ).fetchall()
+    anchor = None
+    inside = False
+    for row in rows:
+        if row["direction"] == "out":
+            inside = False
+            continue
+        clash = anchor is not None and (inside or not reentry)
+        wanted = (1, anchor["scanned_at"], anchor["gate"]) if clash else (0, None, None)
+        if not clash:
+            anchor = row
+        inside = True
+        current = (row["conflict"], row["first_checked_in_at"], row["first_scanned_by"])
+        if current != wanted:
+            conn.execute(
+                "UPDATE checkins SET conflict = ?, first_checked_in_at = ?, first_scanned_by = ?"
+                " WHERE seq = ?",
+                (*wanted, row["seq"]),
+            )
+
+
+def answer_for(conn: sqlite3.Connection, checkin_id: str) -> dict[str, Any]:
+    row = conn.execute(
+        "SELECT id, event_id, ticket_id, success, reason, conflict, first_checked_in_at,"
+        " first_scanned_by FROM checkins WHERE id = ?",
+        (checkin_id,),
+    ).fetchone()
+    if row["conflict"]:
+        status = "conflict"
+    elif row["reason"] == "already_checked_in":
+        status = "duplicate"
+    else:
+        status = "recorded"
+    first_at, first_by = row["first_checked_in_at"], row["first_scanned_by"]
+    if status == "duplicate" and first_at is None and row["ticket_id"]:
+        canonical = conn.execute(
+            "SELECT scanned_at, gate FROM checkins WHERE event_id = ? AND ticket_id = ?"
+            " AND success = 1 AND direction = 'in' AND conflict = 0 AND voided_by IS NULL"
+            " AND kind != 'void' ORDER BY scanned_at LIMIT 1",
+            (row["event_id"], row["ticket_id"]),
+        ).fetchone()
+        if canonical:
+            first_at, first_by = canonical["scanned_at"], canonical["gate"]
+    return {
+        "id": row["id"],
+        "status": status,
+        "firstCheckedInAt": first_at,
+        "firstScannedBy": first_by,
+    }
+
+
+def parse_remote_checkin(item: Any, device_id: str | None) -> dict[str, Any]:
+    """Validate one check-in of a batch (DESIGN.md §6) into a row dict."""
+    body = v.require_object(item, "checkins[]")
+    checkin_id = v.text(body, "id", max_length=64)
+    direction = body.get("direction", "in")
+    if direction not in DIRECTIONS:
+        raise ValidationError(f"checkin {checkin_id}: direction must be in or out", "direction")
+    success = body.get("success")
+    if not isinstance(success, bool):
+        raise ValidationError(f"checkin {checkin_id}: success must be true or false", "success")
+    reason = body.get("reason")
+    if reason is not None and reason not in REASONS:
+        raise ValidationError(f"checkin {checkin_id}: unknown reason {reason!r}", "reason")
+    if success and reason is not None:
+        raise ValidationError(f"checkin {checkin_id}: a success has no reason", "reason")
+    ticket_id = v.text(body, "ticketId", required=success, max_length=100)
+    voids = v.text(body, "voids", required=False, max_length=64)
+    return {
+        "id": checkin_id,
+        "event_id": v.text(body, "eventId", max_length=100),
+        "ticket_id": ticket_id,
+        "device_id": v.text(body, "deviceId", required=False, max_length=100) or device_id or "",
+        "gate": v.text(body, "scannedBy", max_length=100),
+        "scanned_at": v.timestamp(body, "scannedAt", required=True),
+        "direction": direction,
+        "success": int(success),
+        "reason": reason,
+        "kind": "void" if voids else ("manual" if body.get("kind") == "manual" else "scan"),
+        "voids_id": voids,
+        "attendee_name": v.text(body, "attendeeName", required=False, max_length=200),
+        "tier_name": v.text(body, "tierName", required=False, max_length=100),
+    }
+
+
+def row_to_wire(row: sqlite3.Row) -> dict[str, Any]:
+    """A stored check-in as the batch upload and the check-ins feed carry it."""
+    wire = {
+        "id": row["id"],
+        "ticketId": row["ticket_id"],
+        "eventId": row["event_id"],
+        "scannedAt": row["scanned_at"],
+        "scannedBy": row["gate"],
+        "direction": row["direction"],
+        "success": bool(row["success"]),
+        "reason": row["reason"],
+        "deviceId": row["device_id"],
+        "kind": row["kind"],
+        "attendeeName": row["attendee_name"],
+        "tierName": row["tier_name"],
+    }
+    if row["voids_id"]:
+        wire["voids"] = row["voids_id"]
+    return wire
+
+
+class Ledger:
+    """Merges check-ins made on other nodes; serves this node's check-ins by cursor."""
+
+    def __init__(self, db: Database, clock: Clock = utc_now) -> None:
+        self.db = db
+        self.clock = clock
+
+    def merge(
+        self, items: list[Any], *, source: str, device_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Store remote check-ins idempotently by id. `source` is 'downstream' (to forward
+        upstream later) or 'upstream' (already there). All validated before anything is written.
+        """
+        rows = [parse_remote_checkin(item, device_id) for item in items]
+        now = iso_ms(self.clock())
+        pushed_at = now if source == "upstream" else None
+        answers = []
+        with self.db.write() as conn:
+            touched: set[tuple[str, str]] = set()
+            for row in rows:
+                exists = conn.execute(
+                    "SELECT 1 FROM checkins WHERE id = ?", (row["id"],)
+                ).fetchone()
+                if not exists:
+                    conn.execute(
+                        _INSERT_REMOTE,
+                        {**row, "source": source, "received_at": now, "pushed_at": pushed_at},
+                    )
+                    if row["voids_id"]:
+                        conn.execute(
+                            "UPDATE checkins SET voided_by = ? WHERE id = ? AND voided_by IS NULL",
+                            (row["id"], row["voids_id"]),
+                        )
+                    if row["ticket_id"]:
+                        touched.add((row["event_id"], row["ticket_id"]))
+                # Recompute before answering so a batch that holds both sides of a clash agrees.
+                for event_id, ticket_id in touched:
+                    recompute_conflicts(conn, event_id, ticket_id, self._reentry(conn, event_id))
+                touched.clear()
+                answers.append(answer_for(conn, row["id"]))
+        return answers
+
+    @staticmethod
+    def _reentry(conn: sqlite3.Connection, event_id: str) -> bool:
+        row = conn.execute("SELECT allow_reentry FROM events WHERE id = ?", (event_id,)).fetchone()
+        return bool(row and row["allow_reentry"])
+
+    def feed(self, event_id: str, after: str | None = None, limit: int = 500) -> dict[str, Any]:
+        """Every node's check-ins for an event, in the order this node stored them."""
+        try:
+            cursor = int(after) if after not in (None, "") else 0
+        except (TypeError, ValueError) as exc:
+            raise ValidationError("after must be a cursor returned by this feed", "after") from exc
+        limit = max(1, min(int(limit), MAX_FEED_PAGE))
+        rows = self.db.query(
+            f"SELECT seq, {_ROW_COLUMNS} FROM checkins WHERE event_id = ? AND seq > ?"
+            " ORDER BY seq LIMIT ?",
+            (event_id, max(cursor, 0), limit + 1),
+        )
+        page = rows[:limit]
+        return {
+            "data": [row_to_wire(r) for r in page],
+            "nextCursor": str(page[-1]["seq"]) if page else str(max(cursor, 0)),
+            "hasMore": len(rows) > limit,
+        }
+
+    def outbox(self, limit: int = 500) -> list[dict[str, Any]]:
+        """Check-ins not yet acknowledged upstream, oldest first."""
+        rows = self.db.query(
+            f"SELECT {_ROW_COLUMNS} FROM checkins WHERE pushed_at IS NULL ORDER BY seq LIMIT ?",
+            (limit,),
+        )
+        return [row_to_wire(r) for r in rows]
+
+    def pending_count(self) -> int:
+        return self.db.query_one("SELECT COUNT(*) FROM checkins WHERE pushed_at IS NULL")[0]
+
+    def mark_pushed(self, answers: list[dict[str, Any]]) -> None:
+        """Record upstream's answers; a conflict there flags the local row too."""
+        now = iso_ms(self.clock())
+        with self.db.write() as conn:
+            for answer in answers:
+                conn.execute(
+                    "UPDATE checkins SET pushed_at = ?, upstream_status = ? WHERE id = ?",
+                    (now, answer.get("status"), answer.get("id")),
+                )
+                if answer.get("status") == "conflict":
+                    conn.execute(
+                        "UPDATE checkins SET conflict = 1, first_checked_in_at = ?,"
+                        " first_scanned_by = ? WHERE id = ?",
+                        (
+                            answer.get("firstCheckedInAt"),
+                            answer.get("firstScannedBy"),
+                            answer.get("id"),
+                        ),
+                    )

@@ -1,0 +1,160 @@
+"""Versioned schema migrations; `PRAGMA user_version` says how many have run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _v1_core(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE node_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE events (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            description TEXT,
+            starts_at TEXT,
+            ends_at TEXT,
+            venue TEXT,
+            max_capacity INTEGER,
+            status TEXT NOT NULL CHECK (status IN ('draft', 'published', 'cancelled')),
+            allow_reentry INTEGER NOT NULL DEFAULT 0,
+            settings TEXT NOT NULL DEFAULT '{}',
+            origin TEXT NOT NULL DEFAULT 'local',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE tiers (
+            id TEXT PRIMARY KEY,
+            event_id TEXT NOT NULL REFERENCES events(id),
+            name TEXT NOT NULL,
+            price INTEGER NOT NULL DEFAULT 0,
+            quantity INTEGER,
+            position INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (event_id, name)
+        );
+        CREATE TABLE event_keys (
+            event_id TEXT NOT NULL REFERENCES events(id),
+            kid TEXT NOT NULL,
+            alg TEXT NOT NULL,
+            public_jwk TEXT NOT NULL,
+            private_pem TEXT,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (event_id, kid)
+        );
+        CREATE TABLE tickets (
+            id TEXT PRIMARY KEY,
+            event_id TEXT NOT NULL,
+            booking_id TEXT,
+            attendee_name TEXT,
+            tier_name TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('valid', 'cancelled')),
+            qr_payload TEXT,
+            updated_at TEXT NOT NULL,
+            seq INTEGER NOT NULL
+        );
+        CREATE INDEX tickets_event_seq ON tickets (event_id, seq);
+        CREATE INDEX tickets_seq ON tickets (seq);
+        CREATE TABLE checkins (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            event_id TEXT NOT NULL,
+            ticket_id TEXT,
+            device_id TEXT NOT NULL,
+            gate TEXT NOT NULL,
+            scanned_at TEXT NOT NULL,
+            observed_at TEXT NOT NULL,
+            clock_offset_ms INTEGER NOT NULL DEFAULT 0,
+            direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+            success INTEGER NOT NULL,
+            reason TEXT,
+            kind TEXT NOT NULL DEFAULT 'scan' CHECK (kind IN ('scan', 'manual', 'void')),
+            voids_id TEXT,
+            voided_by TEXT,
+            attendee_name TEXT,
+            tier_name TEXT,
+            conflict INTEGER NOT NULL DEFAULT 0,
+            first_checked_in_at TEXT,
+            first_scanned_by TEXT,
+            source TEXT NOT NULL DEFAULT 'local',
+            received_at TEXT NOT NULL,
+            pushed_at TEXT,
+            upstream_status TEXT
+        );
+        CREATE INDEX checkins_ticket ON checkins (event_id, ticket_id, scanned_at);
+        CREATE INDEX checkins_event_seq ON checkins (event_id, seq);
+        CREATE INDEX checkins_outbox ON checkins (seq) WHERE pushed_at IS NULL;
+        """
+    )
+
+
+def _v2_search(db: sqlite_utils.Database) -> None:
+    # remove_diacritics 2: "jose" finds "José"; ids split on "_" so prefixes of them match.
+    db["tickets"].enable_fts(
+        ["attendee_name", "id", "booking_id"],
+        create_triggers=True,
+        tokenize="unicode61 remove_diacritics 2",
+    )
+
+
+def _v3_server_and_sync(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            key_hash TEXT NOT NULL UNIQUE,
+            scopes TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'organiser',
+            rate_limit INTEGER,
+            rate_burst INTEGER,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT,
+            last_used_at TEXT
+        );
+        CREATE TABLE devices (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            gate TEXT NOT NULL,
+            key_id TEXT NOT NULL REFERENCES api_keys(id),
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT
+        );
+        CREATE TABLE webhooks (
+            id TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            events TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            deleted_at TEXT
+        );
+        CREATE TABLE webhook_deliveries (
+            id TEXT PRIMARY KEY,
+            webhook_id TEXT NOT NULL REFERENCES webhooks(id),
+            event_type TEXT NOT NULL,
+            body TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            delivered_at TEXT
+        );
+        CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+            WHERE status = 'pending';
+        CREATE TABLE sync_state (
+            upstream TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (upstream, name)
+        );
+        """
+    )
+
+
+Migration = Callable[[sqlite_utils.Database], None]
+MIGRATIONS: list[Migration] = [_v1_core, _v2_search, _v3_server_and_sync]

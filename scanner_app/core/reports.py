@@ -1,0 +1,143 @@
+"""Attendance figures and exports, read-only over the store."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from scanner_app.core.db import Database
+
+_STANDING = "success = 1 AND kind != 'void' AND voided_by IS NULL"
+EXPORT_COLUMNS = (
+    "checkinId",
+    "ticketId",
+    "eventId",
+    "attendeeName",
+    "tierName",
+    "scannedAt",
+    "scannedBy",
+    "deviceId",
+    "direction",
+    "success",
+    "reason",
+    "kind",
+    "voided",
+    "conflict",
+    "firstCheckedInAt",
+    "firstScannedBy",
+)
+
+
+class Reports:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def stats(self, event_id: str) -> dict[str, Any]:
+        """Checked in (distinct tickets with a standing admission), capacity, splits."""
+        event = self.db.query_one(
+            "SELECT max_capacity, allow_reentry FROM events WHERE id = ?", (event_id,)
+        )
+        admitted = f"event_id = ? AND {_STANDING} AND direction = 'in'"
+        checked_in = self.db.query_one(
+            f"SELECT COUNT(DISTINCT ticket_id) FROM checkins WHERE {admitted}", (event_id,)
+        )[0]
+        tiers = self.db.query(
+            "SELECT t.name, t.quantity, COUNT(DISTINCT c.ticket_id) AS checked_in FROM tiers t"
+            " LEFT JOIN checkins c ON c.event_id = t.event_id AND c.tier_name = t.name"
+            " AND c.success = 1 AND c.kind != 'void' AND c.voided_by IS NULL"
+            " AND c.direction = 'in' WHERE t.event_id = ? GROUP BY t.id ORDER BY t.position",
+            (event_id,),
+        )
+        gates = self.db.query(
+            f"SELECT gate, COUNT(*) AS admissions FROM checkins WHERE {admitted}"
+            " GROUP BY gate ORDER BY gate",
+            (event_id,),
+        )
+        rejected = self.db.query(
+            "SELECT reason, COUNT(*) AS n FROM checkins WHERE event_id = ? AND success = 0"
+            " GROUP BY reason ORDER BY n DESC",
+            (event_id,),
+        )
+        conflicts = self.db.query_one(
+            f"SELECT COUNT(*) FROM checkins WHERE {admitted} AND conflict = 1", (event_id,)
+        )[0]
+        scans = self.db.query_one(
+            "SELECT COUNT(*) FROM checkins WHERE event_id = ? AND kind != 'void'", (event_id,)
+        )[0]
+        tickets = self.db.query_one(
+            "SELECT COUNT(*) FROM tickets WHERE event_id = ? AND status = 'valid'", (event_id,)
+        )[0]
+        inside = checked_in
+        if event is not None and event["allow_reentry"]:
+            inside = self._inside(event_id)
+        return {
+            "eventId": event_id,
+            "checkedIn": checked_in,
+            "inside": inside,
+            "capacity": event["max_capacity"] if event else None,
+            "ticketsValid": tickets,
+            "scans": scans,
+            "byTier": [
+                {"tierName": t["name"], "checkedIn": t["checked_in"], "quantity": t["quantity"]}
+                for t in tiers
+            ],
+            "byGate": [{"gate": g["gate"], "admissions": g["admissions"]} for g in gates],
+            "rejected": {r["reason"]: r["n"] for r in rejected},
+            "conflicts": conflicts,
+        }
+
+    def _inside(self, event_id: str) -> int:
+        rows = self.db.query(
+            f"SELECT ticket_id, direction FROM checkins WHERE event_id = ? AND {_STANDING}"
+            " ORDER BY scanned_at, seq",
+            (event_id,),
+        )
+        last: dict[str, str] = {}
+        for row in rows:
+            last[row["ticket_id"]] = row["direction"]
+        return sum(1 for direction in last.values() if direction == "in")
+
+    def checkins(self, event_id: str) -> list[dict[str, Any]]:
+        rows = self.db.query(
+            "SELECT * FROM checkins WHERE event_id = ? ORDER BY scanned_at, seq", (event_id,)
+        )
+        return [
+            {
+                "checkinId": r["id"],
+                "ticketId": r["ticket_id"],
+                "eventId": r["event_id"],
+                "attendeeName": r["attendee_name"],
+                "tierName": r["tier_name"],
+                "scannedAt": r["scanned_at"],
+                "scannedBy": r["gate"],
+                "deviceId": r["device_id"],
+                "direction": r["direction"],
+                "success": bool(r["success"]),
+                "reason": r["reason"],
+                "kind": r["kind"],
+                "voided": r["voided_by"] is not None,
+                "conflict": bool(r["conflict"]),
+                "firstCheckedInAt": r["first_checked_in_at"],
+                "firstScannedBy": r["first_scanned_by"],
+            }
+            for r in rows
+        ]
+
+    def conflicts(self, event_id: str) -> list[dict[str, Any]]:
+        return [c for c in self.checkins(event_id) if c["conflict"] and not c["voided"]]
+
+    def export_csv(self, event_id: str) -> str:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in self.checkins(event_id):
+            # Spreadsheet apps run cells that start with = + - @ as formulas.
+            writer.writerow({k: _csv_safe(v) for k, v in row.items()})
+        return buffer.getvalue()
+
+
+def _csv_safe(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value

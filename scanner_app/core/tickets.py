@@ -1,0 +1,258 @@
+"""The ticket manifest: issue, cancel, import, the changes feed and attendee search."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from scanner_app.core import validate as v
+from scanner_app.core.db import Database
+from scanner_app.core.errors import Conflict, NotFound, SoldOut, ValidationError
+from scanner_app.core.events import EventStore
+from scanner_app.core.ids import short_id
+from scanner_app.core.timeutil import Clock, iso_ms, utc_now
+from scanner_app.core.tokens import TicketClaims, sign_ticket
+
+MAX_ISSUE = 1000
+MAX_FEED_PAGE = 1000
+_SEARCH_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def ticket_json(row: sqlite3.Row, with_payload: bool = False) -> dict[str, Any]:
+    data = {
+        "id": row["id"],
+        "eventId": row["event_id"],
+        "bookingId": row["booking_id"],
+        "attendeeName": row["attendee_name"],
+        "tierName": row["tier_name"],
+        "status": row["status"],
+        "updatedAt": row["updated_at"],
+    }
+    if with_payload:
+        data["qrPayload"] = row["qr_payload"]
+    return data
+
+
+def _next_seq(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets").fetchone()[0]
+
+
+class TicketBook:
+    """Tickets of every event on this node; the manifest that gates pull."""
+
+    def __init__(self, db: Database, events: EventStore, clock: Clock = utc_now) -> None:
+        self.db = db
+        self.events = events
+        self.clock = clock
+
+    def get(self, ticket_id: str) -> dict[str, Any]:
+        row = self.db.query_one("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
+        if row is None:
+            raise NotFound(f"No ticket with ID {ticket_id} exists.")
+        return ticket_json(row, with_payload=True)
+
+    def lookup(self, ticket_id: str) -> sqlite3.Row | None:
+        return self.db.query_one(
+            "SELECT event_id, attendee_name, tier_name, status FROM tickets WHERE id = ?",
+            (ticket_id,),
+        )
+
+    def issue(
+        self,
+        event_id: str,
+        tier_name: str,
+        attendee_name: str | None = None,
+        quantity: int = 1,
+        booking_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Sign `quantity` tickets in one booking; refused for drafts, cancellations, sell-outs."""
+        if not isinstance(quantity, int) or not 1 <= quantity <= MAX_ISSUE:
+            raise ValidationError(f"quantity must be 1..{MAX_ISSUE}", field="quantity")
+        event = self.events.get(event_id)
+        if event["status"] != "published":
+            status = event["status"]
+            raise Conflict(f"Event {event_id} is {status}; tickets need a published event.")
+        tier = self.events.tier(event_id, tier_name)
+        if tier is None:
+            names = ", ".join(t["name"] for t in event["tiers"])
+            raise ValidationError(f"No tier {tier_name!r}; tiers are: {names}", field="tierName")
+        key = self.events.signing_key(event_id)
+        booking_id = booking_id or short_id("bkg")
+        issued_at = self.clock()
+        now = iso_ms(issued_at)
+        with self.db.write() as conn:
+            # Counted inside the write lock so two box offices cannot oversell the last seat.
+            sold = conn.execute(
+                "SELECT COUNT(*) FROM tickets WHERE event_id = ? AND tier_name = ?"
+                " AND status = 'valid'",
+                (event_id, tier_name),
+            ).fetchone()[0]
+            if tier["quantity"] is not None and sold + quantity > tier["quantity"]:
+                left = max(tier["quantity"] - sold, 0)
+                raise SoldOut(f"Tier {tier_name!r} has {left} tickets left, {quantity} asked.")
+            seq = _next_seq(conn)
+            rows = []
+            for offset in range(quantity):
+                claims = TicketClaims(
+                    jti=short_id("tkt"),
+                    evt=event_id,
+                    tier=tier_name,
+                    iat=int(issued_at.timestamp()),
+                    name=attendee_name or None,
+                    bkg=booking_id,
+                )
+                token = sign_ticket(claims, key)
+                rows.append(
+                    (
+                        claims.jti,
+                        event_id,
+                        booking_id,
+                        attendee_name,
+                        tier_name,
+                        token,
+                        now,
+                        seq + offset,
+                    )
+                )
+            conn.executemany(
+                "INSERT INTO tickets (id, event_id, booking_id, attendee_name, tier_name, status,"
+                " qr_payload, updated_at, seq) VALUES (?,?,?,?,?,'valid',?,?,?)",
+                rows,
+            )
+        return [self.get(r[0]) for r in rows]
+
+    def sold_out(self, event_id: str, tier_name: str) -> bool:
+        tier = self.events.tier(event_id, tier_name)
+        if tier is None or tier["quantity"] is None:
+            return False
+        sold = self.db.query_one(
+            "SELECT COUNT(*) FROM tickets WHERE event_id = ? AND tier_name = ? AND status='valid'",
+            (event_id, tier_name),
+        )[0]
+        return sold >= tier["quantity"]
+
+    def cancel(self, ticket_id: str) -> dict[str, Any]:
+        """Revoke a ticket; gates learn it on their next manifest pull."""
+        with self.db.write() as conn:
+            row = conn.execute("SELECT status FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"No ticket with ID {ticket_id} exists.")
+            if row["status"] != "cancelled":
+                conn.execute(
+                    "UPDATE tickets SET status = 'cancelled', updated_at = ?, seq = ? WHERE id = ?",
+                    (iso_ms(self.clock()), _next_seq(conn), ticket_id),
+                )
+        return self.get(ticket_id)
+
+    def feed(self, event_id: str, after: str | None = None, limit: int = 500) -> dict[str, Any]:
+        """Manifest changes since a cursor, oldest first; cancelled tickets are revocations."""
+        self.events.get(event_id)
+        cursor = _parse_cursor(after)
+        limit = max(1, min(int(limit), MAX_FEED_PAGE))
+        rows = self.db.query(
+            "SELECT * FROM tickets WHERE event_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (event_id, cursor, limit + 1),
+        )
+        page = rows[:limit]
+        next_cursor = str(page[-1]["seq"]) if page else str(cursor)
+        return {
+            "data": [ticket_json(r) for r in page],
+            "nextCursor": next_cursor,
+            "hasMore": len(rows) > limit,
+        }
+
+    def import_manifest(self, event_id: str, entries: Iterable[dict[str, Any]]) -> int:
+        """Apply manifest entries as the feed returns them; later entries win. One transaction."""
+        rows = [_manifest_row(event_id, entry) for entry in entries]
+        if not rows:
+            return 0
+        with self.db.write() as conn:
+            seq = _next_seq(conn)
+            conn.executemany(
+                "INSERT INTO tickets (id, event_id, booking_id, attendee_name, tier_name, status,"
+                " updated_at, seq) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
+                " booking_id=excluded.booking_id, attendee_name=excluded.attendee_name,"
+                " tier_name=excluded.tier_name, status=excluded.status,"
+                " updated_at=excluded.updated_at, seq=excluded.seq",
+                [(*row, seq + i) for i, row in enumerate(rows)],
+            )
+        return len(rows)
+
+    def search(self, query: str, event_id: str | None = None, limit: int = 20) -> list[dict]:
+        """Attendees by name, ticket id or booking id; prefix match on every word."""
+        words = _SEARCH_WORD.findall(query or "")
+        if not words:
+            return []
+        match = " ".join(f'"{w}"*' for w in words[:8])
+        sql = (
+            "SELECT t.* FROM tickets_fts f JOIN tickets t ON t.rowid = f.rowid"
+            " WHERE tickets_fts MATCH ?"
+        )
+        params: list[Any] = [match]
+        if event_id:
+            sql += " AND t.event_id = ?"
+            params.append(event_id)
+        sql += " ORDER BY rank LIMIT ?"
+        params.append(max(1, min(limit, 200)))
+        return [ticket_json(r) for r in self.db.query(sql, params)]
+
+
+def _parse_cursor(after: str | None) -> int:
+    if after in (None, ""):
+        return 0
+    message = "after must be a cursor returned by this feed"
+    try:
+        cursor = int(after)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(message, field="after") from exc
+    if cursor < 0:
+        raise ValidationError(message, field="after")
+    return cursor
+
+
+def _manifest_row(event_id: str, entry: Any) -> tuple[Any, ...]:
+    entry = v.require_object(entry, "ticket")
+    ticket_id = v.text(entry, "id", max_length=100)
+    status = entry.get("status", "valid")
+    if status not in ("valid", "cancelled"):
+        raise ValidationError(f"ticket {ticket_id}: status must be valid or cancelled", "status")
+    entry_event = entry.get("eventId", event_id)
+    if entry_event != event_id:
+        raise ValidationError(f"ticket {ticket_id} belongs to {entry_event}", field="eventId")
+    return (
+        ticket_id,
+        event_id,
+        v.text(entry, "bookingId", required=False, max_length=100),
+        v.text(entry, "attendeeName", required=False, max_length=200),
+        v.text(entry, "tierName", max_length=100),
+        status,
+        v.timestamp(entry, "updatedAt") or "",
+    )
+
+
+def parse_manifest_text(text: str) -> list[dict[str, Any]]:
+    """A JSON array, a feed page ({"data": [...]}) or JSON lines."""
+    stripped = text.strip()
+    if not stripped:
+        return []
+    try:
+        parsed = json.loads(stripped)
+    except json.JSONDecodeError:
+        parsed = None
+    if isinstance(parsed, list):
+        return parsed
+    if isinstance(parsed, dict) and isinstance(parsed.get("data"), list):
+        return parsed["data"]
+    if isinstance(parsed, dict):
+        return [parsed]
+    entries = []
+    for number, line in enumerate(stripped.splitlines(), start=1):
+        if line.strip():
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ValidationError(f"line {number} is not JSON: {exc.msg}") from exc
+    return entries

@@ -1,0 +1,39 @@
+"""UTC timestamps in the contract's format: ISO 8601 with milliseconds and Z."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso_ms(moment: datetime) -> str:
+    """Format as `2026-07-15T19:32:04.120Z` (always UTC, always milliseconds)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_iso(text: str) -> datetime:
+    """Parse an ISO 8601 timestamp; naive times are taken as UTC. Raises ValueError."""
+    if not isinstance(text, str) or not text:
+        raise ValueError("timestamp must be a non-empty ISO 8601 string")
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def normalize_iso(text: str) -> str:
+    """Re-format any ISO 8601 timestamp into the contract's canonical form."""
+    return iso_ms(parse_iso(text))
+
+
+def shift(moment: datetime, milliseconds: float) -> datetime:
+    return moment + timedelta(milliseconds=milliseconds)

@@ -1,0 +1,69 @@
+"""Small validators for request bodies and files; each failure names its field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scanner_app.core.errors import ValidationError
+from scanner_app.core.timeutil import normalize_iso
+
+
+def require_object(value: Any, field: str = "body") -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValidationError(f"{field} must be a JSON object", field=field)
+    return value
+
+
+def text(
+    body: dict[str, Any], field: str, *, required: bool = True, max_length: int = 500
+) -> str | None:
+    value = body.get(field)
+    if value is None:
+        if required:
+            raise ValidationError(f"{field} is required", field=field)
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ValidationError(f"{field} must be a non-empty string", field=field)
+    if len(value) > max_length:
+        raise ValidationError(f"{field} is longer than {max_length} characters", field=field)
+    return value.strip()
+
+
+def integer(
+    body: dict[str, Any],
+    field: str,
+    *,
+    required: bool = True,
+    minimum: int = 0,
+    maximum: int = 10**9,
+    default: int | None = None,
+) -> int | None:
+    value = body.get(field)
+    if value is None:
+        if required:
+            raise ValidationError(f"{field} is required", field=field)
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"{field} must be an integer", field=field)
+    if not minimum <= value <= maximum:
+        raise ValidationError(f"{field} must be between {minimum} and {maximum}", field=field)
+    return value
+
+
+def timestamp(body: dict[str, Any], field: str, *, required: bool = False) -> str | None:
+    value = body.get(field)
+    if value is None:
+        if required:
+            raise ValidationError(f"{field} is required", field=field)
+        return None
+    try:
+        return normalize_iso(value)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"{field} must be an ISO 8601 timestamp", field=field) from exc
+
+
+def boolean(body: dict[str, Any], field: str, default: bool = False) -> bool:
+    value = body.get(field, default)
+    if not isinstance(value, bool):
+        raise ValidationError(f"{field} must be true or false", field=field)
+    return value
