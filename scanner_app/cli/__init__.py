@@ -1,0 +1,40 @@
+"""The `tickitz-scanner` command. Subcommands live in modules beside this one."""
+
+from __future__ import annotations
+
+import click
+
+from scanner_app import __version__
+from scanner_app.cli.base import HOME_ENV
+from scanner_app.cli.events import event_group
+from scanner_app.cli.scan import export, scan, stats, undo
+from scanner_app.cli.tickets import tickets_group
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tickitz-scanner")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    envvar=HOME_ENV,
+    help=f"Where this node keeps its database (env {HOME_ENV}; default: the user data dir).",
+)
+@click.option("--kiosk", is_flag=True, help="Start the desktop app in kiosk mode.")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: str | None, kiosk: bool) -> None:
+    """Tickitz Scanner: the offline door scanner and venue hub for Tickitz events.
+
+    With no command, starts the desktop app.
+    """
+    if ctx.invoked_subcommand is None:
+        from scanner_app.cli.app import run_app  # noqa: PLC0415 (Qt loads only for the GUI)
+
+        ctx.exit(run_app(ctx, kiosk=kiosk))
+
+
+for command in (event_group, tickets_group, scan, undo, stats, export):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="tickitz-scanner")

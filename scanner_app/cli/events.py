@@ -1,0 +1,131 @@
+"""`event ...` commands: create, publish, cancel, list, import, keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from scanner_app.cli.base import emit, handles_errors, open_node, read_json_file, say
+from scanner_app.core.errors import ValidationError
+from scanner_app.core.tickets import manifest_row, parse_manifest_text
+
+
+def parse_tier(spec: str) -> dict[str, object]:
+    """NAME:PRICE:QTY (price in cents); NAME alone is a free tier with no limit."""
+    parts = spec.rsplit(":", 2)
+    if len(parts) == 1:
+        return {"name": parts[0], "price": 0}
+    if len(parts) != 3:
+        raise click.BadParameter(f"{spec!r}: use NAME:PRICE:QTY, e.g. VIP:14999:50")
+    name, price, quantity = parts
+    try:
+        return {"name": name, "price": int(price), "quantity": int(quantity)}
+    except ValueError as exc:
+        raise click.BadParameter(f"{spec!r}: PRICE and QTY must be whole numbers") from exc
+
+
+@click.group("event")
+def event_group() -> None:
+    """Create, publish, import and list events."""
+
+
+@event_group.command("create")
+@click.option("--title", required=True, help="Event title.")
+@click.option("--tier", "tiers", multiple=True, required=True, help="NAME:PRICE:QTY, repeatable.")
+@click.option("--starts-at", help="ISO 8601 start time.")
+@click.option("--ends-at", help="ISO 8601 end time.")
+@click.option("--capacity", type=int, help="Max capacity (default: sum of tier quantities).")
+@click.option("--reentry", is_flag=True, help="Allow re-entry: entry and exit scans alternate.")
+@click.option("--alg", type=click.Choice(["EdDSA", "ES256"]), default="EdDSA", show_default=True)
+@click.pass_context
+@handles_errors
+def create(
+    ctx: click.Context,
+    title: str,
+    tiers: tuple[str, ...],
+    starts_at: str | None,
+    ends_at: str | None,
+    capacity: int | None,
+    reentry: bool,
+    alg: str,
+) -> None:
+    """Create a draft event with its own signing key; prints the event as JSON."""
+    body = {
+        "title": title,
+        "tiers": [parse_tier(t) for t in tiers],
+        "startsAt": starts_at,
+        "endsAt": ends_at,
+        "maxCapacity": capacity,
+        "settings": {"allowReentry": reentry},
+    }
+    emit(open_node(ctx).events.create(body, alg=alg))
+
+
+@event_group.command("publish")
+@click.argument("event_id")
+@click.pass_context
+@handles_errors
+def publish(ctx: click.Context, event_id: str) -> None:
+    """Publish a draft event so tickets can be issued."""
+    emit(open_node(ctx).events.publish(event_id))
+
+
+@event_group.command("cancel")
+@click.argument("event_id")
+@click.pass_context
+@handles_errors
+def cancel(ctx: click.Context, event_id: str) -> None:
+    """Cancel an event: every ticket for it is refused at the door."""
+    emit(open_node(ctx).events.cancel(event_id))
+
+
+@event_group.command("list")
+@click.option("--status", type=click.Choice(["draft", "published", "cancelled"]))
+@click.pass_context
+@handles_errors
+def list_events(ctx: click.Context, status: str | None) -> None:
+    """List events on this node, one JSON object per line."""
+    for event in open_node(ctx).events.list(status):
+        emit(event)
+
+
+@event_group.command("import")
+@click.option("--event-json", "event_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--jwks", "jwks_file", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--tickets",
+    "tickets_file",
+    type=click.Path(dir_okay=False),
+    help="Ticket manifest: a JSON array or JSON lines.",
+)
+@click.pass_context
+@handles_errors
+def import_event(
+    ctx: click.Context, event_file: str, jwks_file: str, tickets_file: str | None
+) -> None:
+    """Import an event issued elsewhere (no private key on this node)."""
+    event = read_json_file(event_file)
+    jwks = read_json_file(jwks_file)
+    entries = []
+    if tickets_file:
+        entries = parse_manifest_text(Path(tickets_file).read_text(encoding="utf-8"))
+    node = open_node(ctx)
+    if not isinstance(event, dict):
+        raise ValidationError("the event file must hold one JSON object")
+    # Validate the manifest before anything is written, so a bad file changes nothing.
+    for entry in entries:
+        manifest_row(str(event.get("id")), entry)
+    imported = node.events.import_event(event, jwks)
+    count = node.tickets.import_manifest(imported["id"], entries)
+    say(f"Imported {imported['id']} with {len(jwks.get('keys', []))} keys and {count} tickets.")
+    emit(imported)
+
+
+@event_group.command("keys")
+@click.argument("event_id")
+@click.pass_context
+@handles_errors
+def keys(ctx: click.Context, event_id: str) -> None:
+    """Print the event's public key set (JWKS)."""
+    emit(open_node(ctx).events.jwks(event_id))
