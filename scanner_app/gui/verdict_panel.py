@@ -1,0 +1,153 @@
+"""The full-width verdict panel: colour + icon + words, readable from two metres."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import tzinfo
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QResizeEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from scanner_app.gui import assets
+from scanner_app.gui.sounds import SoundPlayer
+from scanner_app.gui.verdict import READY, Kind, Verdict, verdict_for
+
+DEFAULT_HOLD_MS = 3000
+
+
+class VerdictPanel(QFrame):
+    """Shows the latest verdict, then falls back to Ready after ``hold_ms``.
+
+    ``show_result`` takes a ScanResult dict (DESIGN.md section 4). A new result replaces
+    the current one immediately and restarts the hold timer.
+    """
+
+    verdict_shown = Signal(object)  # Verdict, after it is applied to the widgets
+
+    def __init__(
+        self,
+        *,
+        hold_ms: int = DEFAULT_HOLD_MS,
+        sounds: SoundPlayer | None = None,
+        tz: tzinfo | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("verdictPanel")
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumHeight(160)
+        self.sounds = sounds
+        self._tz = tz
+        self._verdict = READY
+        self._hold = QTimer(self, singleShot=True, interval=max(0, hold_ms))
+        self._hold.timeout.connect(self.reset)
+
+        self.icon_label = QLabel(objectName="verdictIcon")
+        self.icon_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title_label = QLabel(objectName="verdictTitle")
+        self.name_label = QLabel(objectName="verdictName")
+        self.tier_label = QLabel(objectName="verdictTier")
+        self.detail_label = QLabel(objectName="verdictDetail")
+        for label in (self.title_label, self.name_label, self.tier_label, self.detail_label):
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+            label.setWordWrap(True)
+        self.title_label.setWordWrap(False)
+
+        text = QVBoxLayout()
+        text.setSpacing(2)
+        text.addStretch(1)
+        for label in (self.title_label, self.name_label, self.tier_label, self.detail_label):
+            text.addWidget(label)
+        text.addStretch(1)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(24, 12, 24, 12)
+        row.setSpacing(24)
+        row.addWidget(self.icon_label, 0)
+        row.addLayout(text, 1)
+        self._apply(READY)
+
+    @property
+    def verdict(self) -> Verdict:
+        return self._verdict
+
+    @property
+    def hold_ms(self) -> int:
+        return self._hold.interval()
+
+    @hold_ms.setter
+    def hold_ms(self, value: int) -> None:
+        self._hold.setInterval(max(0, int(value)))
+
+    def is_holding(self) -> bool:
+        """True while a verdict is on screen waiting to return to Ready."""
+        return self._hold.isActive()
+
+    def show_result(self, result: Mapping[str, Any]) -> Verdict:
+        """Display a ScanResult dict, play its sound and start the hold timer."""
+        return self.show_verdict(verdict_for(result, self._tz))
+
+    def show_verdict(self, verdict: Verdict) -> Verdict:
+        self._apply(verdict)
+        if self.sounds is not None:
+            self.sounds.play(verdict.sound)
+        if verdict.kind is Kind.READY:
+            self._hold.stop()
+        else:
+            self._hold.start()
+        return verdict
+
+    def show_message(self, title: str, detail: str = "", icon: str = "ready") -> None:
+        """A neutral, non-verdict message (e.g. 'Camera disconnected') in the Ready colours."""
+        self._apply(Verdict(Kind.READY, title, detail, "", ""), icon=icon)
+        self._hold.stop()
+
+    def reset(self) -> None:
+        """Back to Ready (the hold timer's timeout)."""
+        self._hold.stop()
+        self._apply(READY)
+
+    def _apply(self, verdict: Verdict, icon: str | None = None) -> None:
+        self._verdict = verdict
+        self._icon_name = icon or verdict.icon
+        self.title_label.setText(verdict.title)
+        self.name_label.setText(verdict.name)
+        self.name_label.setVisible(bool(verdict.name))
+        self.tier_label.setText(verdict.tier)
+        self.tier_label.setVisible(bool(verdict.tier))
+        self.detail_label.setText(verdict.detail)
+        self.detail_label.setVisible(bool(verdict.detail))
+        self.setAccessibleName(f"{verdict.title}. {verdict.name} {verdict.tier}. {verdict.detail}")
+        self.setStyleSheet(
+            f"#verdictPanel {{ background-color: {verdict.background}; border-radius: 10px; }}"
+            f"#verdictPanel QLabel {{ color: {verdict.foreground}; background: transparent; }}"
+        )
+        self._restyle()
+        self.verdict_shown.emit(verdict)
+
+    def _restyle(self) -> None:
+        """Scale fonts and the icon with the panel height so a big screen reads from afar."""
+        h = max(self.height(), self.minimumHeight())
+        side = int(min(h * 0.62, self.width() * 0.22))
+        self.icon_label.setFixedSize(side, side)
+        self.icon_label.setPixmap(
+            assets.svg_pixmap(
+                self._icon_name, side, self._verdict.foreground, self.devicePixelRatioF()
+            )
+        )
+        self._font(self.title_label, h * 0.20, bold=True)
+        self._font(self.name_label, h * 0.15, bold=True)
+        self._font(self.tier_label, h * 0.10)
+        self._font(self.detail_label, h * 0.085)
+
+    @staticmethod
+    def _font(label: QLabel, pixels: float, *, bold: bool = False) -> None:
+        font = QFont(label.font())
+        font.setPixelSize(max(12, int(pixels)))
+        font.setBold(bold)
+        label.setFont(font)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._restyle()

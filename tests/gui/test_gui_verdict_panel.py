@@ -1,0 +1,128 @@
+"""VerdictPanel as a real widget: colours, texts, visibility, hold timer, sounds."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import pytest
+from PySide6.QtGui import QColor
+
+from scanner_app.gui.sounds import SoundPlayer
+from scanner_app.gui.verdict_panel import VerdictPanel
+
+ADMIT = {
+    "success": True,
+    "alreadyCheckedIn": False,
+    "attendeeName": "Ada L.",
+    "tierName": "VIP",
+    "checkedInAt": "2026-07-15T19:32:04.120Z",
+    "firstCheckedInAt": None,
+    "reason": None,
+    "ticketId": "tkt_1",
+    "eventId": "evt_1",
+    "direction": "in",
+    "offline": True,
+}
+ALREADY = ADMIT | {
+    "success": False,
+    "alreadyCheckedIn": True,
+    "reason": "already_checked_in",
+    "checkedInAt": None,
+    "firstCheckedInAt": "2026-07-15T19:32:04.120Z",
+    "firstScannedBy": "Gate 2",
+}
+REVOKED = ADMIT | {"success": False, "reason": "revoked", "attendeeName": None, "tierName": None}
+EXIT = ADMIT | {"direction": "out", "checkedInAt": "2026-07-15T22:05:00.000Z"}
+
+
+@pytest.fixture
+def panel(qtbot):
+    sounds = SoundPlayer()
+    widget = VerdictPanel(hold_ms=3000, sounds=sounds, tz=UTC)
+    qtbot.addWidget(widget)
+    widget.resize(1000, 320)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def background(widget) -> str:
+    """The painted colour at the left margin, i.e. what a person at the door sees."""
+    image = widget.grab().toImage()
+    return image.pixelColor(6, image.height() // 2).name().upper()
+
+
+@pytest.mark.parametrize(
+    ("scan", "colour", "title", "name", "detail", "sound"),
+    [
+        (ADMIT, "#1B7F3B", "ADMIT", "Ada L.", "Admitted 19:32", "admit"),
+        (ALREADY, "#F2A900", "ALREADY IN", "Ada L.", "First admitted 19:32 at Gate 2", "warn"),
+        (REVOKED, "#C62828", "REJECTED", "", "Ticket cancelled", "reject"),
+        (EXIT, "#1565C0", "EXIT", "Ada L.", "Exit 22:05", "exit"),
+    ],
+)
+def test_outcome_paints_colour_icon_and_words(panel, scan, colour, title, name, detail, sound):
+    assert background(panel) == "#37474F"  # Ready is neutral
+    panel.show_result(scan)
+    assert background(panel) == colour
+    assert panel.title_label.text() == title
+    assert panel.name_label.text() == name
+    assert panel.name_label.isVisible() == bool(name)
+    assert panel.detail_label.text() == detail
+    assert not panel.icon_label.pixmap().isNull()
+    assert panel.sounds.last_requested == sound
+    assert title in panel.accessibleName()
+
+
+def test_text_colour_contrasts_with_background(panel):
+    panel.show_result(ALREADY)
+    text = panel.title_label.palette().color(panel.title_label.foregroundRole())
+    assert text == QColor("#1A1A1A")  # dark on amber; white would be unreadable
+    panel.show_result(ADMIT)
+    text = panel.title_label.palette().color(panel.title_label.foregroundRole())
+    assert text == QColor("#FFFFFF")
+
+
+def test_name_and_tier_in_large_type(panel):
+    panel.show_result(ADMIT)
+    assert panel.name_label.font().pixelSize() >= 40
+    assert panel.title_label.font().pixelSize() >= 60
+    assert panel.tier_label.text() == "VIP"
+    assert panel.tier_label.isVisible()
+
+
+def test_fonts_grow_with_the_panel(panel, qtbot):
+    panel.show_result(ADMIT)
+    small = panel.name_label.font().pixelSize()
+    panel.resize(1800, 700)
+    qtbot.waitUntil(lambda: panel.name_label.font().pixelSize() > small)
+
+
+def test_returns_to_ready_after_hold(panel, qtbot):
+    panel.hold_ms = 80
+    panel.show_result(ADMIT)
+    assert panel.is_holding()
+    qtbot.waitUntil(lambda: panel.title_label.text() == "Ready", timeout=2000)
+    assert background(panel) == "#37474F"
+    assert not panel.name_label.isVisible()
+
+
+def test_next_result_replaces_immediately_and_restarts_hold(panel):
+    panel.show_result(ADMIT)
+    panel.show_result(REVOKED)
+    assert panel.title_label.text() == "REJECTED"
+    assert background(panel) == "#C62828"
+    assert panel.is_holding()
+
+
+def test_verdict_shown_signal(panel, qtbot):
+    with qtbot.waitSignal(panel.verdict_shown) as blocker:
+        panel.show_result(ADMIT)
+    assert blocker.args[0].title == "ADMIT"
+
+
+def test_message_state_is_neutral(panel):
+    panel.show_message("Camera disconnected", "Reconnecting…", icon="camera-off")
+    assert panel.title_label.text() == "Camera disconnected"
+    assert background(panel) == "#37474F"
+    assert not panel.is_holding()
