@@ -1,0 +1,93 @@
+"""The always-visible status strip: counts, gate, connection, uploads, fps, hub address."""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
+
+from scanner_app.gui.status_model import (
+    StatusSnapshot,
+    connection_text,
+    count_text,
+)
+
+
+class StatusBar(QFrame):
+    """Renders a StatusSnapshot; re-renders every second so the sync age stays true."""
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("statusBar")
+        self._clock = clock
+        self._snapshot = StatusSnapshot()
+        self.count_label = QLabel(objectName="count")
+        self.tiers_label = QLabel(objectName="tiers")
+        self.gate_label = QLabel(objectName="gate")
+        self.connection_label = QLabel(objectName="connection")
+        self.pending_label = QLabel(objectName="pending")
+        self.fps_label = QLabel(objectName="fps")
+        self.hub_label = QLabel(objectName="hub")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(6, 2, 6, 2)
+        row.setSpacing(4)
+        for label in (self.count_label, self.tiers_label, self.gate_label):
+            row.addWidget(label)
+        row.addStretch(1)
+        for label in (self.hub_label, self.pending_label, self.connection_label, self.fps_label):
+            row.addWidget(label)
+        self._tick = QTimer(self, interval=1000)
+        self._tick.timeout.connect(self._render)
+        self._tick.start()
+        self._render()
+
+    @property
+    def snapshot(self) -> StatusSnapshot:
+        return self._snapshot
+
+    def set_snapshot(self, snapshot: StatusSnapshot | Mapping[str, Any]) -> None:
+        """Replace the whole snapshot (a StatusSnapshot or a dict for it)."""
+        if not isinstance(snapshot, StatusSnapshot):
+            snapshot = StatusSnapshot.from_mapping(snapshot)
+        self._snapshot = snapshot
+        self._render()
+
+    def update_fields(self, **changes: Any) -> None:
+        """Change a few fields, e.g. ``update_fields(camera_fps=29.7)``."""
+        self.set_snapshot(self._snapshot.with_changes(**changes))
+
+    def _render(self) -> None:
+        s = self._snapshot
+        self.count_label.setText(f"In: <b>{count_text(s.checked_in, s.capacity)}</b>")
+        tiers = " · ".join(
+            f"{html.escape(t.name)} {count_text(t.checked_in, t.capacity)}" for t in s.tiers
+        )
+        self.tiers_label.setText(tiers)
+        self.tiers_label.setVisible(bool(tiers))
+        tip = "<br>".join(
+            f"{html.escape(t.name)}: {count_text(t.checked_in, t.capacity)}" for t in s.tiers
+        )
+        self.count_label.setToolTip(tip or "No tiers yet")
+        self.gate_label.setText(f"Gate: <b>{html.escape(s.gate)}</b>" if s.gate else "No gate")
+        self.connection_label.setText(connection_text(s, self._clock()))
+        if self.connection_label.property("state") != s.connection:
+            # Dynamic-property selectors in the QSS need a re-polish to take effect.
+            self.connection_label.setProperty("state", s.connection)
+            self.connection_label.style().unpolish(self.connection_label)
+            self.connection_label.style().polish(self.connection_label)
+        self.pending_label.setText(f"Pending: {s.pending_uploads:,}")
+        self.pending_label.setVisible(s.connection != "standalone" or s.pending_uploads > 0)
+        self.fps_label.setText(
+            f"{s.camera_fps:.0f} fps" if s.camera_fps is not None else "No camera"
+        )
+        self.hub_label.setText(f"Hub: {html.escape(s.hub_address)}" if s.hub_address else "")
+        self.hub_label.setVisible(bool(s.hub_address))
