@@ -1,0 +1,175 @@
+"""The Settings dialog: edits a copy of Settings and saves it on OK."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from scanner_app.gui.settings import DECODERS, Settings, store_upstream_key
+
+KeyStore = Callable[[Settings, str], bool]
+
+
+def _spin(low: int, high: int, value: int, suffix: str = "") -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setValue(value)
+    box.setSuffix(suffix)
+    return box
+
+
+class SettingsDialog(QDialog):
+    """Form over every persisted setting. Secrets are write-only fields.
+
+    ``settings_saved`` carries the new Settings after they are written to ``path``.
+    """
+
+    settings_saved = Signal(object)
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        path: Path | None = None,
+        known_tiers: Sequence[str] = (),
+        key_store: KeyStore = store_upstream_key,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsDialog")
+        self.setWindowTitle("Settings")
+        self._original = settings
+        self._path = path
+        self._key_store = key_store
+        self.result_settings: Settings | None = None
+        s = settings
+
+        self.camera_edit = QLineEdit(s.camera, placeholderText="0, 1… or rtsp://… or a file")
+        self.width_spin = _spin(160, 7680, s.camera_width)
+        self.height_spin = _spin(120, 4320, s.camera_height)
+        resolution = QHBoxLayout()
+        resolution.addWidget(self.width_spin)
+        resolution.addWidget(QLabel("×"))
+        resolution.addWidget(self.height_spin)
+        self.decoder_combo = QComboBox()
+        self.decoder_combo.addItems(DECODERS)
+        self.decoder_combo.setCurrentText(s.decoder)
+        self.gate_edit = QLineEdit(s.gate_name)
+        self.event_edit = QLineEdit(s.event_id, placeholderText="evt_…")
+        self.tiers_edit = QLineEdit(", ".join(s.allowed_tiers))
+        hint = ", ".join(known_tiers) if known_tiers else "comma-separated"
+        self.tiers_edit.setPlaceholderText(f"All tiers ({hint})")
+        self.direction_combo = QComboBox()
+        self.direction_combo.addItem("Entry", "in")
+        self.direction_combo.addItem("Exit", "out")
+        self.direction_combo.setCurrentIndex(0 if s.direction == "in" else 1)
+        self.upstream_edit = QLineEdit(s.upstream_url, placeholderText="http://hub.local:8765")
+        self.key_edit = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.key_edit.setPlaceholderText(
+            "stored in the OS keyring" if s.upstream_key_stored else "API key"
+        )
+        self.sync_spin = _spin(2, 3600, s.sync_interval_s, " s")
+        self.strict_check = QCheckBox("Strict online mode (ask the upstream for every scan)")
+        self.strict_check.setChecked(s.strict_online)
+        self.sounds_check = QCheckBox("Play sounds")
+        self.sounds_check.setChecked(s.sounds)
+        self.hold_spin = _spin(500, 60_000, s.verdict_hold_ms, " ms")
+        self.hold_spin.setSingleStep(250)
+        self.kiosk_check = QCheckBox("Start in kiosk mode")
+        self.kiosk_check.setChecked(s.kiosk)
+        self.pin_edit = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.pin_edit.setPlaceholderText("unchanged" if s.kiosk_pin_hash else "not set")
+        self.pin_confirm = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.error_label = QLabel("", objectName="settingsError")
+        self.error_label.setStyleSheet("color: #FF8A80;")
+        self.error_label.hide()
+
+        form = QFormLayout()
+        form.addRow("Camera", self.camera_edit)
+        form.addRow("Resolution", resolution)
+        form.addRow("Decoder", self.decoder_combo)
+        form.addRow("Gate name", self.gate_edit)
+        form.addRow("Event", self.event_edit)
+        form.addRow("Allowed tiers", self.tiers_edit)
+        form.addRow("Mode", self.direction_combo)
+        form.addRow("Upstream URL", self.upstream_edit)
+        form.addRow("Upstream key", self.key_edit)
+        form.addRow("Sync every", self.sync_spin)
+        form.addRow("", self.strict_check)
+        form.addRow("", self.sounds_check)
+        form.addRow("Verdict shown for", self.hold_spin)
+        form.addRow("", self.kiosk_check)
+        form.addRow("Kiosk PIN", self.pin_edit)
+        form.addRow("Repeat PIN", self.pin_confirm)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.buttons)
+
+    def collect(self) -> Settings:
+        """A new Settings from the form (secrets not yet applied)."""
+        s = copy.deepcopy(self._original)
+        s.camera = self.camera_edit.text().strip() or "0"
+        s.camera_width = self.width_spin.value()
+        s.camera_height = self.height_spin.value()
+        s.decoder = self.decoder_combo.currentText()
+        s.gate_name = self.gate_edit.text().strip()
+        s.event_id = self.event_edit.text().strip()
+        s.allowed_tiers = [t.strip() for t in self.tiers_edit.text().split(",") if t.strip()]
+        s.direction = self.direction_combo.currentData()
+        s.upstream_url = self.upstream_edit.text().strip()
+        s.sync_interval_s = self.sync_spin.value()
+        s.strict_online = self.strict_check.isChecked()
+        s.sounds = self.sounds_check.isChecked()
+        s.verdict_hold_ms = self.hold_spin.value()
+        s.kiosk = self.kiosk_check.isChecked()
+        return s
+
+    def _fail(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.show()
+
+    def save(self) -> None:
+        """Validate, apply secrets, write the file, emit ``settings_saved`` and close."""
+        s = self.collect()
+        pin, again = self.pin_edit.text(), self.pin_confirm.text()
+        if pin or again:
+            if pin != again:
+                self._fail("The two PINs differ")
+                return
+            if len(pin) < 4:
+                self._fail("The PIN needs at least 4 characters")
+                return
+            s.set_kiosk_pin(pin)
+        if s.kiosk and not s.kiosk_pin_hash:
+            self._fail("Set a kiosk PIN before turning kiosk mode on")
+            return
+        key = self.key_edit.text().strip()
+        if key and not self._key_store(s, key):
+            self._fail("Could not store the key: no OS keyring is available")
+            return
+        s.save(self._path)
+        self.result_settings = s
+        self.settings_saved.emit(s)
+        self.accept()
