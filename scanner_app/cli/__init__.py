@@ -6,6 +6,7 @@ import click
 
 from scanner_app import __version__
 from scanner_app.cli.base import HOME_ENV
+from scanner_app.cli.demo import demo
 from scanner_app.cli.events import event_group
 from scanner_app.cli.scan import export, scan, stats, undo
 from scanner_app.cli.tickets import tickets_group
@@ -32,7 +33,7 @@ def cli(ctx: click.Context, data_dir: str | None, kiosk: bool) -> None:
         ctx.exit(run_app(ctx, kiosk=kiosk))
 
 
-for command in (event_group, tickets_group, scan, undo, stats, export):
+for command in (event_group, tickets_group, scan, undo, stats, export, demo):
     cli.add_command(command)
 
 
