@@ -128,6 +128,9 @@ class TicketVerifier:
         if not isinstance(unverified, dict):
             raise TokenRejected("malformed", "claims are not an object")
         alg = header.get("alg")
+        if alg is not None and not isinstance(alg, str):
+            # A list or object here would make the set lookup below raise TypeError.
+            raise TokenRejected("malformed", "header alg must be a string")
         if alg not in _ALLOWED_ALGS:
             # alg none and HMAC family: a forgery by construction, whatever the key set says.
             raise TokenRejected("bad_signature", f"algorithm {alg!r} is not accepted")
