@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -64,6 +65,9 @@ def _optional_int(payload: dict[str, Any], name: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TokenRejected("malformed", f"claim {name} must be a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        # JSON parsers read Infinity / NaN; int() of them raises instead of rejecting.
+        raise TokenRejected("malformed", f"claim {name} must be a finite number")
     return int(value)
 
 
