@@ -12,8 +12,8 @@ from scanner_app.core.errors import Conflict, NotFound, ValidationError
 from scanner_app.core.events import EventStore
 from scanner_app.core.ids import checkin_id as new_checkin_id
 from scanner_app.core.ledger import recompute_conflicts, ticket_state
-from scanner_app.core.models import DIRECTIONS, ScanResult
-from scanner_app.core.timeutil import Clock, iso_ms, shift, utc_now
+from scanner_app.core.models import DIRECTIONS, REASONS, ScanResult
+from scanner_app.core.timeutil import Clock, iso_ms, normalize_iso, shift, utc_now
 from scanner_app.core.tokens import (
     DEFAULT_LEEWAY_SECONDS,
     TicketClaims,
@@ -240,6 +240,73 @@ class CheckinService:
         if direction == "out" and not state.inside:
             return "not_checked_in", None, None
         return None, None, None
+
+    def record_upstream(
+        self, answer: dict[str, Any], *, checkin_id: str, gate: str, direction: str
+    ) -> ScanResult:
+        """Store the upstream's verdict for an online (strict) scan as already pushed, so the
+        outbox never re-sends it and a later pull of the same id changes nothing."""
+        _check_direction(direction)
+        success, reason = answer.get("success"), answer.get("reason")
+        if not isinstance(success, bool) or (reason is not None and reason not in REASONS):
+            raise ValidationError("the upstream's scan answer is not a scan result")
+        checkin_id = answer.get("checkinId") or checkin_id  # the upstream's id, if it chose one
+        observed = self.clock()
+        door_time = normalize_iso(answer.get("checkedInAt") or iso_ms(observed))
+        event_id, ticket_id = answer.get("eventId") or "", answer.get("ticketId")
+        first_at, first_by = answer.get("firstCheckedInAt"), answer.get("firstScannedBy")
+        now = iso_ms(self.clock())
+        with self.db.write() as conn:
+            if conn.execute("SELECT 1 FROM checkins WHERE id = ?", (checkin_id,)).fetchone():
+                raise Conflict(f"Check-in {checkin_id} is already recorded.")
+            conn.execute(
+                _INSERT,
+                (
+                    checkin_id,
+                    event_id,
+                    ticket_id,
+                    self.device_id,
+                    gate,
+                    door_time,
+                    iso_ms(observed),
+                    0,
+                    direction,
+                    int(success),
+                    reason,
+                    "scan",
+                    None,
+                    answer.get("attendeeName"),
+                    answer.get("tierName"),
+                    first_at,
+                    first_by,
+                    now,
+                    now,
+                ),
+            )
+            conn.execute(
+                "UPDATE checkins SET upstream_status = 'recorded' WHERE id = ?", (checkin_id,)
+            )
+            if success and ticket_id:
+                reentry = conn.execute(
+                    "SELECT allow_reentry FROM events WHERE id = ?", (event_id,)
+                ).fetchone()
+                recompute_conflicts(conn, event_id, ticket_id, bool(reentry and reentry[0]))
+        return ScanResult(
+            success=success,
+            alreadyCheckedIn=reason == "already_checked_in",
+            attendeeName=answer.get("attendeeName"),
+            tierName=answer.get("tierName"),
+            checkedInAt=door_time,
+            firstCheckedInAt=first_at,
+            reason=reason,
+            ticketId=ticket_id,
+            eventId=event_id or None,
+            direction=direction,
+            offline=False,
+            firstScannedBy=first_by,
+            scannedBy=gate,
+            checkinId=checkin_id,
+        )
 
     def undo(self, checkin_id: str, gate: str = "gate-1") -> dict[str, Any]:
         """Void a standing check-in: a new void entry; the original row is kept."""
