@@ -1,0 +1,23 @@
+"""Sync with an upstream node (a venue hub or central Tickitz): client, engine, key store."""
+
+from scanner_app.sync.client import TickitzClient, api_base
+from scanner_app.sync.clock import ClockOffset
+from scanner_app.sync.config import SyncConfig, make_setup, parse_setup
+from scanner_app.sync.credentials import KeyStore
+from scanner_app.sync.engine import NotConfigured, SyncEngine
+from scanner_app.sync.rounds import RoundReport
+from scanner_app.sync.state import SyncStatus
+
+__all__ = [
+    "ClockOffset",
+    "KeyStore",
+    "NotConfigured",
+    "RoundReport",
+    "SyncConfig",
+    "SyncEngine",
+    "SyncStatus",
+    "TickitzClient",
+    "api_base",
+    "make_setup",
+    "parse_setup",
+]

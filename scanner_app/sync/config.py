@@ -1,0 +1,109 @@
+"""A node's upstream settings (kept in node_settings) and the hub's `tickitz-setup:` text."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+from scanner_app.core.errors import ValidationError
+from scanner_app.core.node import Node
+from scanner_app.sync.client import api_base
+
+SETUP_PREFIX = "tickitz-setup:"
+DEFAULT_INTERVAL_S = 3.0  # a gate on a LAN learns other gates' admissions within this
+_KEYS = {
+    "url": "sync.upstream_url",
+    "event_ids": "sync.event_ids",
+    "gate": "sync.gate",
+    "interval_s": "sync.interval_s",
+    "strict": "sync.strict",
+}
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """Where to sync and what; the key itself lives in the KeyStore, never here."""
+
+    url: str
+    event_ids: tuple[str, ...] = ()  # empty: every event the upstream lists
+    gate: str | None = None
+    interval_s: float = DEFAULT_INTERVAL_S
+    strict: bool = False
+
+    @property
+    def upstream(self) -> str:
+        """The name cursors are kept under (a new upstream starts from scratch)."""
+        return api_base(self.url)
+
+    @classmethod
+    def load(cls, node: Node) -> SyncConfig | None:
+        """The node's saved upstream, or None when it syncs with nothing (standalone)."""
+        url = node.setting(_KEYS["url"])
+        if not url:
+            return None
+        events = json.loads(node.setting(_KEYS["event_ids"]) or "[]")
+        return cls(
+            url=url,
+            event_ids=tuple(events),
+            gate=node.setting(_KEYS["gate"]) or None,
+            interval_s=float(node.setting(_KEYS["interval_s"]) or DEFAULT_INTERVAL_S),
+            strict=node.setting(_KEYS["strict"]) == "1",
+        )
+
+    def save(self, node: Node) -> None:
+        with node.db.write():
+            node.set_setting(_KEYS["url"], self.upstream)
+            node.set_setting(_KEYS["event_ids"], json.dumps(list(self.event_ids)))
+            node.set_setting(_KEYS["gate"], self.gate or "")
+            node.set_setting(_KEYS["interval_s"], repr(float(self.interval_s)))
+            node.set_setting(_KEYS["strict"], "1" if self.strict else "0")
+
+    def with_changes(self, **changes: Any) -> SyncConfig:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class SetupPayload:
+    url: str
+    key: str
+    event_id: str | None
+    gate: str | None
+
+
+def parse_setup(text: str) -> SetupPayload:
+    """Decode `tickitz-setup:` + base64url(JSON {"v":1,"url","key","eventId","gate"})."""
+    text = text.strip()
+    if not text.startswith(SETUP_PREFIX):
+        raise ValidationError(f"setup text must start with {SETUP_PREFIX!r}", field="setup")
+    encoded = text[len(SETUP_PREFIX) :].strip()
+    try:
+        raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        data = json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("setup text is not base64url JSON", field="setup") from exc
+    if not isinstance(data, dict) or data.get("v") != 1:
+        raise ValidationError("setup text has an unknown version (expected v 1)", field="setup")
+    for name in ("url", "key"):
+        if not isinstance(data.get(name), str) or not data[name].strip():
+            raise ValidationError(f"setup text lacks {name}", field="setup")
+    try:
+        api_base(data["url"])
+    except ValueError as exc:
+        raise ValidationError(str(exc), field="setup") from exc
+    event_id, gate = data.get("eventId"), data.get("gate")
+    return SetupPayload(
+        url=data["url"].strip(),
+        key=data["key"].strip(),
+        event_id=event_id if isinstance(event_id, str) and event_id else None,
+        gate=gate if isinstance(gate, str) and gate else None,
+    )
+
+
+def make_setup(url: str, key: str, event_id: str | None, gate: str | None) -> str:
+    """The inverse of parse_setup (the hub makes these; tests and tools use this)."""
+    body = {"v": 1, "url": url, "key": key, "eventId": event_id, "gate": gate}
+    encoded = base64.urlsafe_b64encode(json.dumps(body).encode("utf-8")).rstrip(b"=")
+    return SETUP_PREFIX + encoded.decode("ascii")

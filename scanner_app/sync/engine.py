@@ -1,0 +1,356 @@
+"""SyncEngine: the background loop that keeps a node converged with its upstream.
+
+Push as soon as something is pending (polled cheaply, or `kick()`), pull every
+`interval_s`; after a failure back off exponentially (or as `Retry-After` says).
+Cursors, times and the outbox live in the node's store, so a restart resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Collection
+from typing import Any
+
+import httpx
+
+from scanner_app.core.models import ScanResult
+from scanner_app.core.node import Node
+from scanner_app.sync.client import MAX_BATCH, TickitzClient
+from scanner_app.sync.clock import ClockOffset
+from scanner_app.sync.config import SyncConfig
+from scanner_app.sync.credentials import KeyStore
+from scanner_app.sync.errors import (
+    ApiError,
+    Forbidden,
+    RateLimited,
+    SyncError,
+    Unauthorized,
+    Unreachable,
+)
+from scanner_app.sync.rounds import Puller, Pusher, RoundReport
+from scanner_app.sync.state import SyncState, SyncStatus
+from scanner_app.sync.strict import StrictScanner
+
+log = logging.getLogger(__name__)
+StatusCallback = Callable[[SyncStatus], None]
+PERSIST_EVERY_S = 30.0  # times in sync_state are rewritten at most this often (fsyncs)
+
+
+class NotConfigured(Exception):
+    """The node has no upstream, or no key for it."""
+
+
+class SyncEngine:
+    """Push, pull, status and strict scans for one node and its one upstream."""
+
+    def __init__(
+        self,
+        node: Node,
+        config: SyncConfig,
+        api_key: str,
+        *,
+        on_status: StatusCallback | None = None,
+        push_only: bool = False,
+        timeout_s: float = 10.0,
+        strict_timeout_s: float = 0.8,
+        retries: int = 2,
+        backoff_s: float = 1.0,
+        max_backoff_s: float = 60.0,
+        poll_s: float = 0.5,
+        batch_size: int = MAX_BATCH,
+        page_size: int = 1000,
+        install_clock: bool = True,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.node = node
+        self.config = config
+        self.on_status = on_status
+        self.push_only = push_only
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.poll_s = poll_s
+        self.state = SyncState(node.db, config.upstream)
+        self.clock = ClockOffset(self.state.get_float("clock_offset_ms") or 0.0)
+        if install_clock:  # door time = observed + the upstream's offset (DESIGN.md §5)
+            node.checkin.clock_offset_ms = self.clock.offset_ms
+        common = {"clock": node.clock, "on_date": self.clock.observe, "transport": transport}
+        self.client = TickitzClient(
+            config.url,
+            api_key,
+            timeout=timeout_s,
+            retries=retries,
+            backoff_s=min(backoff_s, 0.5),
+            max_retry_wait_s=max(backoff_s, 2.0),
+            **common,
+        )
+        strict_client = TickitzClient(
+            config.url, api_key, timeout=strict_timeout_s, retries=0, **common
+        )
+        self.pusher = Pusher(node, self.client, batch_size)
+        self.puller = Puller(node, self.client, self.state, page_size, self._on_progress)
+        self.strict = StrictScanner(node, strict_client, strict_timeout_s, self.kick)
+        self._lock = threading.Lock()  # guards the status fields below
+        self._round_lock = threading.Lock()  # one round at a time (loop, CLI, GUI)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._state, self._reason = "offline", "not contacted yet"
+        self._syncing = False
+        self._failures = 0
+        self._retry_at = 0.0  # monotonic
+        self._next_pull = 0.0  # monotonic
+        self._first_sync: dict[str, Any] | None = None
+        self._warnings: tuple[str, ...] = ()
+        self._last_push_at = self.state.get_float("last_push_at")
+        self._last_pull_at = self.state.get_float("last_pull_at")
+
+    @classmethod
+    def from_node(cls, node: Node, **kwargs: Any) -> SyncEngine:
+        """The engine for the upstream saved by `tickitz-scanner connect`."""
+        config = SyncConfig.load(node)
+        if config is None:
+            raise NotConfigured("this node has no upstream; run `tickitz-scanner connect` first")
+        key, _where = KeyStore(node.data_dir, node.device_id).get()
+        if not key:
+            raise NotConfigured("no API key for the upstream; run `connect` or set TICKITZ_API_KEY")
+        return cls(node, config, key, **kwargs)
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Run in a daemon thread until stop()."""
+        if self._thread and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="tickitz-sync", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+        self.client.close()
+        self.strict.close()
+
+    def kick(self) -> None:
+        """Something was recorded: push now rather than at the next poll."""
+        self._wake.set()
+
+    def __enter__(self) -> SyncEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- scanning ----------------------------------------------------------------------
+    def scan(
+        self,
+        payload: str,
+        *,
+        event_ids: Collection[str] | None = None,
+        gate: str | None = None,
+        direction: str = "in",
+        allowed_tiers: Collection[str] | None = None,
+    ) -> ScanResult:
+        """The door's one call: strict when configured, else local; then push soon."""
+        events = list(event_ids or self.config.event_ids) or None
+        gate = gate or self.config.gate or "gate-1"
+        if self.config.strict:
+            return self.scan_strict(
+                payload,
+                event_ids=events,
+                gate=gate,
+                direction=direction,
+                allowed_tiers=allowed_tiers,
+            )
+        result = self.node.checkin.scan(
+            payload,
+            event_ids=events,
+            gate=gate,
+            direction=direction,
+            allowed_tiers=allowed_tiers,
+        )
+        self.kick()
+        return result
+
+    def scan_strict(
+        self,
+        payload: str,
+        *,
+        event_ids: Collection[str] | None = None,
+        gate: str | None = None,
+        direction: str = "in",
+        allowed_tiers: Collection[str] | None = None,
+    ) -> ScanResult:
+        """Ask upstream first (short deadline); else the local verdict under the same id."""
+        with self._lock:
+            offline = self._state == "offline" and time.monotonic() < self._retry_at
+        return self.strict.scan(
+            payload,
+            event_ids=list(event_ids or self.config.event_ids) or None,
+            gate=gate or self.config.gate or "gate-1",
+            direction=direction,
+            allowed_tiers=allowed_tiers,
+            skip_upstream=offline,
+        )
+
+    # --- rounds ------------------------------------------------------------------------
+    def run_once(self, *, push: bool = True, pull: bool = True) -> RoundReport:
+        """Push everything pending, then pull; never raises for network trouble."""
+        report = RoundReport()
+        with self._round_lock:
+            self._update(syncing=True)
+            try:
+                if push:
+                    self.pusher.push(report)
+                    if report.pushed:
+                        self._record_time("last_push_at")
+                if pull and not self.push_only:
+                    self.puller.pull(self.config.event_ids, report)
+                    self._record_time("last_pull_at")
+                self._succeeded(report)
+            except SyncError as exc:
+                self._failed(exc, report)
+            except Exception as exc:  # a bug or a bad upstream answer must not kill the loop
+                log.exception("Sync round failed")
+                self._failed(ApiError(0, "internal", f"{type(exc).__name__}: {exc}"), report)
+            finally:
+                report.pending = self.node.ledger.pending_count()
+                report.refused = dict(self.pusher.refused)
+                self._save_clock()
+                self._update(syncing=False)
+        return report
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= self._retry_at:
+                pull_due = not self.push_only and now >= self._next_pull
+                if pull_due or self._deliverable() or self._wake.is_set():
+                    self._wake.clear()
+                    report = self.run_once(pull=pull_due)
+                    if pull_due and report.ok:
+                        self._next_pull = time.monotonic() + self.config.interval_s
+            self._wake.wait(self._sleep_s())
+
+    def _sleep_s(self) -> float:
+        now = time.monotonic()
+        waits = [self.poll_s]
+        if self._retry_at > now:
+            waits.append(self._retry_at - now)
+        if not self.push_only:
+            waits.append(self._next_pull - now)
+        return max(0.01, min(waits))
+
+    def _deliverable(self) -> bool:
+        return self.node.ledger.pending_count() > len(self.pusher.refused)
+
+    def _succeeded(self, report: RoundReport) -> None:
+        warnings = list(report.warnings)
+        if self.pusher.refused:
+            first = next(iter(self.pusher.refused.values()))
+            warnings.append(f"upstream refused {len(self.pusher.refused)} check-ins: {first}")
+        if self.clock.large:
+            warnings.append(f"clock differs from upstream by {self.clock.offset_ms() / 1000:.1f} s")
+        with self._lock:
+            self._failures = 0
+            self._retry_at = 0.0
+            self._warnings = tuple(warnings)
+            degraded = [w for w in warnings if not w.startswith("clock")]
+            self._state = "degraded" if degraded else "online"
+            self._reason = "; ".join(degraded) or None
+
+    def _failed(self, exc: SyncError, report: RoundReport) -> None:
+        report.error = str(exc)
+        with self._lock:
+            self._failures += 1
+            delay = min(self.max_backoff_s, self.backoff_s * 2 ** (self._failures - 1))
+            delay *= random.uniform(0.5, 1.0)  # jitter: 100 gates must not retry in step
+            if isinstance(exc, Unauthorized | Forbidden):
+                delay = self.max_backoff_s  # a wrong key will not fix itself in a second
+            delay = max(delay, exc.retry_after or 0.0)
+            self._retry_at = time.monotonic() + delay
+            self._state = "offline" if isinstance(exc, Unreachable) else "degraded"
+            self._reason = _describe(exc)
+        log.info("Sync failed (%s); next attempt in %.1f s", self._reason, delay)
+
+    def _record_time(self, name: str) -> None:
+        now = self.node.clock().timestamp()
+        with self._lock:
+            setattr(self, f"_{name}", now)
+        stored = self.state.get_float(name) or 0.0
+        if now - stored >= PERSIST_EVERY_S:
+            self.state.set(name, now)
+
+    def _save_clock(self) -> None:
+        offset = self.clock.offset_ms()
+        stored = self.state.get_float("clock_offset_ms") or 0.0
+        if self.clock.learned and abs(offset - stored) >= 50:
+            self.state.set("clock_offset_ms", round(offset, 1))
+
+    # --- status ------------------------------------------------------------------------
+    def status(self) -> SyncStatus:
+        """A consistent snapshot; safe from any thread."""
+        now = time.monotonic()
+        pending = self.node.ledger.pending_count()
+        pulled = [
+            max(
+                self.state.get_float(f"revocations_at:{e}") or 0.0,
+                self.puller.revocations_at.get(e, 0.0),
+            )
+            for e in self._event_ids()
+        ]
+        wall = self.node.clock().timestamp()
+        revocation_age = wall - min(pulled) if pulled and min(pulled) > 0 else None
+        limit = self.client.rate_limit
+        with self._lock:
+            return SyncStatus(
+                upstream=self.config.upstream,
+                state=self._state,
+                reason=self._reason,
+                syncing=self._syncing,
+                pending=pending,
+                last_push_at=self._last_push_at,
+                last_pull_at=self._last_pull_at,
+                revocation_age_s=revocation_age,
+                clock_offset_ms=self.clock.offset_ms(),
+                clock_skew_large=self.clock.large,
+                first_sync=dict(self._first_sync) if self._first_sync else None,
+                refused=len(self.pusher.refused),
+                next_attempt_in_s=max(0.0, self._retry_at - now) if self._retry_at else None,
+                rate_limit=limit.__dict__.copy() if limit else None,
+                warnings=self._warnings,
+            )
+
+    def _event_ids(self) -> list[str]:
+        if self.config.event_ids:
+            return list(self.config.event_ids)
+        return [n.split(":", 1)[1] for n in self.state.names("tickets:")]
+
+    def _on_progress(self, progress: dict[str, Any] | None) -> None:
+        self._update(first_sync=progress)
+
+    def _update(self, **fields: Any) -> None:
+        with self._lock:
+            for name, value in fields.items():
+                setattr(self, f"_{name}", value)
+        if self.on_status is not None:
+            try:
+                self.on_status(self.status())
+            except Exception:  # the GUI's callback must not break syncing
+                log.exception("Status callback failed")
+
+
+def _describe(exc: SyncError) -> str:
+    if isinstance(exc, Unreachable):
+        return f"upstream unreachable ({exc})"
+    if isinstance(exc, RateLimited):
+        return f"rate limited by upstream; retry after {exc.retry_after or 0:.0f} s"
+    if isinstance(exc, Unauthorized | Forbidden):
+        return f"API key rejected by upstream ({exc.status} {exc.code})"
+    if isinstance(exc, ApiError):
+        return f"upstream error {exc.status} {exc.code}: {exc.message}"
+    return str(exc)

@@ -1,0 +1,95 @@
+"""Exceptions for talking to an upstream node; the seed's error envelope mapped to types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SyncError(Exception):
+    """Anything that stopped a request to the upstream from giving an answer."""
+
+    retry_after: float | None = None
+
+    @property
+    def retryable(self) -> bool:
+        return False
+
+
+class Unreachable(SyncError):
+    """No HTTP answer: refused, reset, dropped mid-response or timed out."""
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+
+class ApiError(SyncError):
+    """The upstream answered with an error envelope (or a non-2xx without one)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.status == 429 or self.status >= 500
+
+
+class BadRequest(ApiError):
+    """400/422: the upstream refused the request body; resending it will not help."""
+
+
+class Unauthorized(ApiError):
+    """401: missing or invalid API key."""
+
+
+class Forbidden(ApiError):
+    """403: the key lacks a scope."""
+
+
+class NotFound(ApiError):
+    """404: no such resource upstream."""
+
+
+class RateLimited(ApiError):
+    """429: wait `retry_after` seconds."""
+
+
+class ServerError(ApiError):
+    """5xx: the upstream failed; worth retrying later."""
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    422: BadRequest,
+    429: RateLimited,
+}
+
+
+def api_error(status: int, body: Any, retry_after: float | None) -> ApiError:
+    """Build the right ApiError from a status and a parsed (or unparsable) body."""
+    envelope = body.get("error") if isinstance(body, dict) else None
+    if isinstance(envelope, dict):
+        code = str(envelope.get("code") or f"http_{status}")
+        message = str(envelope.get("message") or "")
+        request_id = envelope.get("requestId")
+    else:
+        code, message, request_id = f"http_{status}", str(body or "")[:200], None
+    kind = _BY_STATUS.get(status, ServerError if status >= 500 else ApiError)
+    return kind(
+        status, code, message, request_id if isinstance(request_id, str) else None, retry_after
+    )

@@ -1,0 +1,234 @@
+"""One push and one pull against the upstream; the engine schedules them.
+
+Push: the outbox in batches (<= 500), answers recorded with `Ledger.mark_pushed`.
+Pull: event + key set, ticket manifest changes, other nodes' check-ins; each page is
+written in one transaction together with its cursor, so a crash never skips or repeats
+more than a page (and repeats are idempotent anyway).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner_app.core.errors import ValidationError
+from scanner_app.core.node import Node
+from scanner_app.sync.client import MAX_BATCH, TickitzClient
+from scanner_app.sync.errors import ApiError, BadRequest
+from scanner_app.sync.state import SyncState
+
+log = logging.getLogger(__name__)
+Progress = Callable[[dict[str, Any] | None], None]
+
+
+@dataclass
+class RoundReport:
+    """What one run_once did; `error` is set when it stopped early."""
+
+    pushed: int = 0
+    answers: Counter[str] = field(default_factory=Counter)
+    tickets: int = 0
+    checkins: int = 0
+    keys_added: int = 0
+    events: list[str] = field(default_factory=list)
+    skipped_checkins: int = 0
+    warnings: list[str] = field(default_factory=list)
+    pending: int = 0
+    refused: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "pushed": self.pushed,
+            "answers": dict(self.answers),
+            "pulledTickets": self.tickets,
+            "pulledCheckins": self.checkins,
+            "keysAdded": self.keys_added,
+            "events": self.events,
+            "pending": self.pending,
+            "refused": self.refused,
+            "warnings": self.warnings,
+            "error": self.error,
+        }
+
+
+class Pusher:
+    """Uploads the outbox. Check-ins the upstream refuses one by one are quarantined here
+    (kept pending and out of later batches until restart), so one bad row never blocks
+    the rest and nothing is marked as delivered that was not."""
+
+    def __init__(self, node: Node, client: TickitzClient, batch_size: int = MAX_BATCH) -> None:
+        self.node = node
+        self.client = client
+        self.batch_size = min(batch_size, MAX_BATCH)
+        self.refused: dict[str, str] = {}
+
+    def push(self, report: RoundReport) -> None:
+        while True:
+            batch = self._next_batch()
+            if not batch:
+                return
+            answers = self._send(batch)
+            sent = {c["id"] for c in batch}
+            known = [a for a in answers if isinstance(a, dict) and a.get("id") in sent]
+            self.node.ledger.mark_pushed(known)
+            report.pushed += len(known)
+            report.answers.update(str(a.get("status")) for a in known)
+            missing = sent - {a["id"] for a in known} - set(self.refused)
+            if missing:
+                raise ApiError(200, "bad_response", f"{len(missing)} check-ins not answered")
+            if len(batch) < self.batch_size:
+                return
+
+    def _next_batch(self) -> list[dict[str, Any]]:
+        rows = self.node.ledger.outbox(self.batch_size + len(self.refused))
+        return [r for r in rows if r["id"] not in self.refused][: self.batch_size]
+
+    def _send(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Send; on a 400 split the batch to find the rows the upstream will not take."""
+        try:
+            return self.client.batch(self.node.device_id, [_wire(c) for c in batch])
+        except BadRequest as exc:
+            if len(batch) == 1:
+                self.refused[batch[0]["id"]] = exc.message
+                log.warning("Upstream refused check-in %s: %s", batch[0]["id"], exc.message)
+                return []
+            middle = len(batch) // 2
+            return self._send(batch[:middle]) + self._send(batch[middle:])
+
+
+def _wire(checkin: dict[str, Any]) -> dict[str, Any]:
+    # Drop empty optionals: a strict upstream may refuse `null` where it expects a string.
+    return {k: v for k, v in checkin.items() if v is not None or k == "reason"}
+
+
+class Puller:
+    """Brings one upstream's view of each event into the node."""
+
+    def __init__(
+        self,
+        node: Node,
+        client: TickitzClient,
+        state: SyncState,
+        page_size: int = 1000,
+        progress: Progress | None = None,
+    ) -> None:
+        self.node = node
+        self.client = client
+        self.state = state
+        self.page_size = page_size
+        self.progress = progress or (lambda _p: None)
+        self.revocations_at: dict[str, float] = {}
+
+    def pull(self, event_ids: tuple[str, ...], report: RoundReport) -> None:
+        ids = list(event_ids) or [e["id"] for e in self.client.list_events() if "id" in e]
+        for event_id in ids:
+            if self._event(event_id, report):
+                self._tickets(event_id, report)
+                self._checkins(event_id, report)
+                report.events.append(event_id)
+
+    def _event(self, event_id: str, report: RoundReport) -> bool:
+        """Event and key set (rotation adds keys); False when the upstream lacks the event."""
+        try:
+            event = self.client.get_event(event_id)
+            jwks = self.client.get_jwks(event_id)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            report.warnings.append(f"{event_id}: not found upstream")
+            return False
+        digest = hashlib.sha256(json.dumps([event, jwks], sort_keys=True).encode()).hexdigest()
+        if digest == self.state.get(f"event:{event_id}:digest"):
+            return True  # unchanged: skip the write so scans never wait on it
+        before = len(self.node.events.verify_keys(event_id) or {})
+        with self.node.db.write() as conn:
+            self.node.events.import_event(event, jwks)
+            self.state.set(f"event:{event_id}:digest", digest, conn)
+        report.keys_added += len(self.node.events.verify_keys(event_id) or {}) - before
+        return True
+
+    def _tickets(self, event_id: str, report: RoundReport) -> None:
+        name = f"tickets:{event_id}"
+        cursor = self.state.get(name)
+        first = cursor is None
+        estimate = _estimate(self.node, event_id) if first else None
+        done = 0
+        while True:
+            page = self.client.tickets_page(event_id, cursor, self.page_size)
+            if page["data"] or cursor is None:
+                with self.node.db.write() as conn:
+                    self.node.tickets.import_manifest(event_id, page["data"])
+                    cursor = str(page.get("nextCursor") or cursor or "")
+                    self.state.set(name, cursor, conn)
+            done += len(page["data"])
+            if first:
+                self.progress(
+                    {
+                        "eventId": event_id,
+                        "phase": "tickets",
+                        "done": done,
+                        "estimatedTotal": estimate,
+                    }
+                )
+            if not page.get("hasMore") or not page["data"]:
+                break
+        report.tickets += done
+        # The revocation list is as fresh as this moment (DESIGN.md §6: cancelled = revoked).
+        # Kept in memory every pull; written at most once a minute (each write is an fsync).
+        now = self.node.clock().timestamp()
+        self.revocations_at[event_id] = now
+        stored = self.state.get_float(f"revocations_at:{event_id}") or 0.0
+        if now - stored >= 60:
+            self.state.set(f"revocations_at:{event_id}", now)
+        if first:
+            self.progress(None)
+
+    def _checkins(self, event_id: str, report: RoundReport) -> None:
+        name = f"checkins:{event_id}"
+        cursor = self.state.get(name)
+        while True:
+            page = self.client.checkins_page(event_id, cursor, self.page_size)
+            if page["data"]:
+                with self.node.db.write() as conn:
+                    report.skipped_checkins += self._merge(page["data"])
+                    cursor = str(page.get("nextCursor") or cursor or "")
+                    self.state.set(name, cursor, conn)
+            report.checkins += len(page["data"])
+            if not page.get("hasMore") or not page["data"]:
+                return
+
+    def _merge(self, items: list[Any]) -> int:
+        """Merge a page; a row this node cannot parse is skipped (logged), not a stall."""
+        try:
+            self.node.ledger.merge(items, source="upstream")
+            return 0
+        except ValidationError:
+            skipped = 0
+            for item in items:
+                try:
+                    self.node.ledger.merge([item], source="upstream")
+                except ValidationError as exc:
+                    log.warning("Skipping an upstream check-in: %s", exc.message)
+                    skipped += 1
+            return skipped
+
+
+def _estimate(node: Node, event_id: str) -> int | None:
+    """How many tickets a first pull should expect: the tiers' quantities, if known."""
+    try:
+        event = node.events.get(event_id)
+    except Exception:
+        return None
+    total = sum(t.get("quantity") or 0 for t in event.get("tiers", []))
+    return total or event.get("maxCapacity")
