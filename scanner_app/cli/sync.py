@@ -1,0 +1,208 @@
+"""`connect` (to a hub or central) and `sync` (push the outbox, pull what the door needs)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+import click
+
+from scanner_app.cli.base import emit, fail, handles_errors, open_node, say
+from scanner_app.core.errors import ValidationError
+from scanner_app.core.node import Node
+from scanner_app.sync.client import TickitzClient
+from scanner_app.sync.config import DEFAULT_INTERVAL_S, SyncConfig, parse_setup
+from scanner_app.sync.credentials import ENV_KEY, KeyStore
+from scanner_app.sync.engine import NotConfigured, SyncEngine
+from scanner_app.sync.errors import BadRequest, Forbidden, NotFound, SyncError, Unauthorized
+from scanner_app.sync.rounds import RoundReport
+from scanner_app.sync.state import SyncStatus
+
+
+@click.command("connect")
+@click.argument("url", required=False)
+@click.option("--key", help=f"API key for the upstream (default: ${ENV_KEY}, else a prompt).")
+@click.option("--event", "event_ids", multiple=True, help="Event(s) to sync (default: all).")
+@click.option("--gate", help="This gate's name (scannedBy).")
+@click.option("--setup", "setup_text", help="The hub's `tickitz-setup:` text (`-`: stdin).")
+@click.option("--interval", type=click.FloatRange(0.5, 3600), help="Seconds between pulls.")
+@click.option("--strict/--no-strict", default=None, help="Ask the upstream for every scan.")
+@click.option("--no-check", is_flag=True, help="Save without contacting the upstream.")
+@click.pass_context
+@handles_errors
+def connect(
+    ctx: click.Context,
+    url: str | None,
+    key: str | None,
+    event_ids: tuple[str, ...],
+    gate: str | None,
+    setup_text: str | None,
+    interval: float | None,
+    strict: bool | None,
+    no_check: bool,
+) -> None:
+    """Point this node at its upstream (a venue hub or central Tickitz) and store the key."""
+    if setup_text:
+        if setup_text == "-":
+            setup_text = sys.stdin.read()
+        setup = parse_setup(setup_text)
+        url, key = url or setup.url, key or setup.key
+        event_ids = event_ids or ((setup.event_id,) if setup.event_id else ())
+        gate = gate or setup.gate
+    if not url:
+        fail("give the upstream URL (e.g. http://192.168.1.5:8000) or --setup TEXT")
+    node = open_node(ctx)
+    store = KeyStore(node.data_dir, node.device_id)
+    env_key, source = store.get()
+    if not key and source != "env":
+        key = click.prompt("API key", hide_input=True) if sys.stdin.isatty() else None
+    if not key and not env_key:
+        fail(f"give --key, set {ENV_KEY}, or use --setup")
+    previous = SyncConfig.load(node)
+    config = SyncConfig(
+        url=url,
+        event_ids=tuple(event_ids),
+        gate=gate or (previous.gate if previous else None),
+        interval_s=interval or (previous.interval_s if previous else DEFAULT_INTERVAL_S),
+        strict=strict if strict is not None else bool(previous and previous.strict),
+    )
+    try:
+        config.upstream  # noqa: B018 - validates the address before anything is saved
+    except ValueError as exc:
+        raise ValidationError(str(exc), field="url") from exc
+    reachable = None if no_check else _check(node, config, key or env_key or "")
+    where = store.set(key) if key else "env"
+    config.save(node)
+    summary = {
+        "upstream": config.upstream,
+        "events": list(config.event_ids),
+        "gate": config.gate,
+        "strict": config.strict,
+        "intervalSeconds": config.interval_s,
+        "keyStore": where,
+        "reachable": reachable,
+    }
+    stored = {"keyring": "the OS keyring", "file": f"{store.path} (mode 0600)", "env": ENV_KEY}
+    say(f"Connected to {config.upstream}; the key is in {stored[where]}.")
+    if key and source == "env":
+        say(f"Note: {ENV_KEY} is set and is used instead of the stored key.")
+    if reachable is False:
+        say("The upstream is not reachable right now; sync will keep trying.")
+    emit(summary)
+
+
+def _check(node: Node, config: SyncConfig, key: str) -> bool:
+    """True if the upstream answered; a refused key or unknown event changes nothing."""
+    with TickitzClient(config.url, key, timeout=5.0, retries=0, clock=node.clock) as client:
+        try:
+            if config.event_ids:
+                for event_id in config.event_ids:
+                    client.get_event(event_id)
+            else:
+                client.list_events()
+        except (Unauthorized, Forbidden) as exc:
+            fail(f"the upstream refused the key ({exc.status} {exc.code}): {exc.message}")
+        except (NotFound, BadRequest) as exc:
+            fail(f"the upstream does not know that event: {exc.message}")
+        except SyncError:
+            return False
+    return True
+
+
+@click.command("sync")
+@click.option("--once", is_flag=True, help="One round (push, then pull), then exit.")
+@click.option("--push-only", is_flag=True, help="Only upload; exits when nothing is pending.")
+@click.option(
+    "--give-up-after",
+    type=click.FloatRange(0),
+    default=120.0,
+    show_default=True,
+    help="With --push-only: stop retrying after this many seconds.",
+)
+@click.pass_context
+@handles_errors
+def sync(ctx: click.Context, once: bool, push_only: bool, give_up_after: float) -> None:
+    """Sync with the upstream: in the foreground until Ctrl-C, or --once, or --push-only."""
+    node = open_node(ctx)
+    try:
+        engine = SyncEngine.from_node(node, push_only=push_only)
+    except NotConfigured as exc:
+        fail(str(exc))
+    with engine:
+        if once:
+            report = engine.run_once(pull=not push_only)
+        elif push_only:
+            report = _push_until_done(engine, give_up_after)
+        else:
+            _follow(engine)
+            report = RoundReport(pending=node.ledger.pending_count())
+    _summarise(report)
+    emit(report.to_dict())
+    if not report.ok or report.pending:
+        sys.exit(1)
+
+
+def _push_until_done(engine: SyncEngine, give_up_after: float) -> RoundReport:
+    """Retry transient failures (with the engine's backoff) until the outbox is empty."""
+    deadline = time.monotonic() + give_up_after
+    total = RoundReport()
+    while True:
+        report = engine.run_once(pull=False)
+        total.pushed += report.pushed
+        total.answers.update(report.answers)
+        total.pending, total.refused, total.error = report.pending, report.refused, report.error
+        deliverable = report.pending - len(report.refused)
+        wait = engine.status().next_attempt_in_s or 0.0
+        if deliverable <= 0 or time.monotonic() + wait > deadline:
+            return total
+        if report.error:
+            say(f"Push failed ({report.error}); retrying in {wait:.1f} s")
+        time.sleep(wait)
+
+
+def _follow(engine: SyncEngine) -> None:
+    """Run the background loop, printing changes, until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    last: list[Any] = [None]
+
+    def show(status: SyncStatus) -> None:
+        line = (status.state, status.reason, status.pending)
+        if line != last[0] and not status.syncing:
+            last[0] = line
+            reason = f" ({status.reason})" if status.reason else ""
+            say(f"{time.strftime('%H:%M:%S')} {status.state}{reason}; pending {status.pending}")
+
+    engine.on_status = show
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    engine.start()
+    say(
+        f"Syncing with {engine.config.upstream} every {engine.config.interval_s:g} s; Ctrl-C stops."
+    )
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        engine.stop()
+
+
+def _summarise(report: RoundReport) -> None:
+    answers = ", ".join(f"{n} {status}" for status, n in sorted(report.answers.items()))
+    say(f"Pushed {report.pushed} check-ins" + (f" ({answers})." if answers else "."))
+    if report.tickets or report.checkins:
+        say(f"Pulled {report.tickets} ticket changes and {report.checkins} check-ins.")
+    for warning in report.warnings:
+        say(f"Warning: {warning}")
+    if report.refused:
+        say(f"{len(report.refused)} check-ins were refused by the upstream and are kept here.")
+    if report.error:
+        say(f"Stopped: {report.error}")
+    if report.pending:
+        say(f"{report.pending} check-ins are still pending.")
+    else:
+        say("Nothing is left pending.")
