@@ -9,6 +9,7 @@ from scanner_app.cli.base import HOME_ENV
 from scanner_app.cli.demo import demo
 from scanner_app.cli.events import event_group
 from scanner_app.cli.scan import export, scan, stats, undo
+from scanner_app.cli.serve import keys_group, serve
 from scanner_app.cli.sync import connect, sync
 from scanner_app.cli.tickets import tickets_group
 
@@ -34,7 +35,19 @@ def cli(ctx: click.Context, data_dir: str | None, kiosk: bool) -> None:
         ctx.exit(run_app(ctx, kiosk=kiosk))
 
 
-for command in (event_group, tickets_group, scan, undo, stats, export, demo, connect, sync):
+for command in (
+    event_group,
+    tickets_group,
+    scan,
+    undo,
+    stats,
+    export,
+    demo,
+    connect,
+    sync,
+    serve,
+    keys_group,
+):
     cli.add_command(command)
 
 

@@ -156,5 +156,17 @@ def _v3_server_and_sync(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v4_hub_counters(db: sqlite_utils.Database) -> None:
+    # Per-gate "check-ins received" is counted in the upload's own transaction (no table scan
+    # per dashboard refresh); deliveries are listed per webhook.
+    db.executescript(
+        """
+        ALTER TABLE devices ADD COLUMN checkins_received INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX devices_key ON devices (key_id);
+        CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, created_at);
+        """
+    )
+
+
 Migration = Callable[[sqlite_utils.Database], None]
-MIGRATIONS: list[Migration] = [_v1_core, _v2_search, _v3_server_and_sync]
+MIGRATIONS: list[Migration] = [_v1_core, _v2_search, _v3_server_and_sync, _v4_hub_counters]

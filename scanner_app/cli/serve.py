@@ -1,0 +1,116 @@
+"""`serve` (the venue hub in the foreground) and `keys ...` (API keys for it)."""
+
+from __future__ import annotations
+
+import signal
+
+import click
+
+from scanner_app.cli.base import emit, handles_errors, open_node, say
+from scanner_app.core.apikeys import SCOPES, ApiKeyStore
+from scanner_app.core.node import Node
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def first_organiser_key(node: Node) -> str | None:
+    """A new all-scopes organiser key when the node has none; None when it has one."""
+    keys = ApiKeyStore(node.db, node.clock)
+    if keys.active_organiser_count():
+        return None
+    _, secret = keys.create("organiser", SCOPES)
+    return secret
+
+
+@click.command("serve")
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True)
+@click.option("--public-url", help="Hub address put in gates' setup QR (e.g. the LAN address).")
+@click.option("--access-log", is_flag=True, help="Log every request (method, path, status).")
+@click.pass_context
+@handles_errors
+def serve(
+    ctx: click.Context, host: str, port: int, public_url: str | None, access_log: bool
+) -> None:
+    """Run this node as the venue hub: the /v1 API and the dashboard, until Ctrl-C/SIGTERM."""
+    import uvicorn  # noqa: PLC0415 (the server stack loads only for this command)
+
+    from scanner_app.server.app import create_app  # noqa: PLC0415
+    from scanner_app.server.runner import uvicorn_config  # noqa: PLC0415
+
+    node = open_node(ctx)
+    secret = first_organiser_key(node)
+    if secret:
+        say("No API keys yet: created an organiser key with every scope. It is shown only now;")
+        say("keep it somewhere safe (it opens the dashboard and creates gate keys):")
+        click.echo(secret)
+    app = create_app(node, public_url=public_url)
+    config = uvicorn_config(app, host, port, access_log)
+    sock = config.bind_socket()  # bound now, so the real port is known (and --port 0 works)
+    bound = sock.getsockname()[1]
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        say(f"Listening on {host}: gates on the network can reach this hub.")
+    say(f"Tickitz hub on http://{host}:{bound} (dashboard at /). Stop with Ctrl-C.")
+    # uvicorn handles SIGINT/SIGTERM: it stops accepting, finishes requests in flight, and
+    # the lifespan stops the webhook worker; every answered check-in is already committed.
+    # Afterwards it re-raises the signal; these handlers make that a plain exit 0.
+    stopped = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda number, _frame: stopped.append(number))
+    uvicorn.Server(config).run(sockets=[sock])
+    say("Hub stopped.")
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """API keys for the hub (shown once at creation, stored hashed)."""
+
+
+@keys_group.command("create")
+@click.option("--name", required=True, help="What the key is for.")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(SCOPES), help="Repeatable.")
+@click.option("--all-scopes", is_flag=True, help="Every scope (an organiser key).")
+@click.option("--rate-limit", type=click.IntRange(1, 10**7), help="Requests per minute.")
+@click.option("--burst", type=click.IntRange(1, 10**7), help="Requests allowed at once.")
+@click.pass_context
+@handles_errors
+def keys_create(
+    ctx: click.Context,
+    name: str,
+    scopes: tuple[str, ...],
+    all_scopes: bool,
+    rate_limit: int | None,
+    burst: int | None,
+) -> None:
+    """Create a key; prints only the key on stdout (so scripts can capture it)."""
+    if bool(scopes) == all_scopes:
+        raise click.UsageError("give --scope (one or more) or --all-scopes")
+    node = open_node(ctx)
+    store = ApiKeyStore(node.db, node.clock)
+    key, secret = store.create(
+        name, SCOPES if all_scopes else scopes, rate_limit=rate_limit, rate_burst=burst
+    )
+    say(f"Created {key.id} ({', '.join(sorted(key.scopes))}); the key is shown only now.")
+    click.echo(secret)
+
+
+@keys_group.command("list")
+@click.option("--active", is_flag=True, help="Leave out revoked keys.")
+@click.pass_context
+@handles_errors
+def keys_list(ctx: click.Context, active: bool) -> None:
+    """One JSON object per key (never the key itself or its hash)."""
+    node = open_node(ctx)
+    for key in ApiKeyStore(node.db, node.clock).list(include_revoked=not active):
+        emit(key.to_json())
+
+
+@keys_group.command("revoke")
+@click.argument("key_id")
+@click.pass_context
+@handles_errors
+def keys_revoke(ctx: click.Context, key_id: str) -> None:
+    """Revoke a key: the hub answers 401 to it from the next request on."""
+    node = open_node(ctx)
+    emit(ApiKeyStore(node.db, node.clock).revoke(key_id).to_json())

@@ -1,0 +1,142 @@
+"""The seed's error envelope for every failure: domain errors, validation, routing, crashes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from scanner_app.core.errors import TickitzError
+
+log = logging.getLogger("scanner_app.server")
+
+MAX_BODY_BYTES = 1024 * 1024
+_STATUS_CODES = {
+    400: "validation_error",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    429: "rate_limited",
+}
+
+
+class ApiError(Exception):
+    """An HTTP error raised by the server itself (auth, scopes, limits)."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or _STATUS_CODES.get(status, "internal_error")
+        self.message = message
+        self.field = field
+        self.headers = headers or {}
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised while a body streams in; an HTTPException so FastAPI's body parser re-raises it."""
+
+    def __init__(self) -> None:
+        super().__init__(413, f"Request body is larger than {MAX_BODY_BYTES} bytes.")
+
+
+def envelope(
+    code: str, message: str, status: int, request_id: str, field: str | None = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {
+        "code": code,
+        "message": message,
+        "status": status,
+        "requestId": request_id,
+    }
+    if field:
+        error["field"] = field
+    return {"error": error}
+
+
+def request_id_of(request: Request) -> str:
+    return getattr(request.state, "request_id", "req_unknown")
+
+
+def _respond(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = envelope(code, message, status, request_id_of(request), field)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def field_name(loc: Sequence[Any]) -> str:
+    """('body', 'tiers', 0, 'name') -> 'tiers[0].name'; ('query', 'limit') -> 'limit'."""
+    parts = list(loc[1:]) if loc and loc[0] in ("body", "query", "path", "header") else list(loc)
+    name = ""
+    for part in parts:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += ("." if name else "") + str(part)
+    return name or "body"
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, str]:
+    errors = exc.errors()
+    if not errors:
+        return "body", "Invalid request."
+    first = errors[0]
+    if first.get("type") == "json_invalid":
+        return "body", "body is not valid JSON"
+    field = field_name(first.get("loc", ()))
+    if first.get("type") == "missing":
+        return field, f"{field} is required"
+    return field, f"{field}: {first.get('msg', 'invalid value')}"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves in the seed's envelope with the request's id."""
+
+    @app.exception_handler(TickitzError)
+    async def domain_error(request: Request, exc: TickitzError) -> JSONResponse:
+        if exc.status >= 500:
+            log.error("domain error %s: %s", exc.code, exc.message)
+        return _respond(request, exc.status, exc.code, exc.message, exc.field)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _respond(request, exc.status, exc.code, exc.message, exc.field, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # 400 naming the field, not FastAPI's default 422 (the seed's contract).
+        field, message = _validation_message(exc)
+        return _respond(request, 400, "validation_error", message, field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "internal_error")
+        if exc.status_code == 404:
+            message = f"No route {request.method} {request.url.path}."
+        elif exc.status_code == 405:
+            message = f"Method {request.method} is not allowed on {request.url.path}."
+        else:
+            message = str(exc.detail)
+        headers = dict(exc.headers or {})
+        return _respond(request, exc.status_code, code, message, headers=headers or None)

@@ -1,0 +1,279 @@
+"""The hub's operations that change state, each with its webhooks in the same transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from scanner_app.core.apikeys import ApiKey, ApiKeyStore, DeviceStore
+from scanner_app.core.errors import Conflict, NotFound
+from scanner_app.core.node import Node
+from scanner_app.core.timeutil import iso_ms
+from scanner_app.core.webhooks import WebhookStore
+from scanner_app.server.ratelimit import RateLimiter
+
+_SOLD_OUT_MARK = "webhooks.sold_out."
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    public_url: str | None = None
+    anonymous_rate: tuple[int, int] = (1000, 1500)  # per client address, before auth
+    webhook_backoff: tuple[float, float] = (2.0, 600.0)  # first retry delay, cap (seconds)
+    webhook_timeout: float = 5.0
+    deliver_webhooks: bool = True
+    usage_flush_seconds: float = 15.0
+
+
+class Usage:
+    """Last-used times of keys and devices, kept in memory and written in one go now and then."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: dict[str, str] = {}
+        self._devices: dict[str, str] = {}
+
+    def record(self, key: ApiKey, at: str) -> None:
+        with self._lock:
+            self._keys[key.id] = at
+            if key.device_id:
+                self._devices[key.device_id] = at
+
+    def take(self) -> tuple[dict[str, str], dict[str, str]]:
+        with self._lock:
+            keys, devices = self._keys, self._devices
+            self._keys, self._devices = {}, {}
+        return keys, devices
+
+
+def _stored_result(row: sqlite3.Row) -> dict[str, Any]:
+    """A recorded check-in answered again as the scan result it was."""
+    return {
+        "success": bool(row["success"]),
+        "alreadyCheckedIn": row["reason"] == "already_checked_in",
+        "attendeeName": row["attendee_name"],
+        "tierName": row["tier_name"],
+        "checkedInAt": row["scanned_at"],
+        "firstCheckedInAt": row["first_checked_in_at"],
+        "reason": row["reason"],
+        "ticketId": row["ticket_id"],
+        "eventId": row["event_id"] or None,
+        "direction": row["direction"],
+        "offline": False,
+        "firstScannedBy": row["first_scanned_by"],
+        "scannedBy": row["gate"],
+        "checkinId": row["id"],
+    }
+
+
+def _used(wire: dict[str, Any], source: str, conflict: bool = False) -> dict[str, Any]:
+    return {
+        "checkinId": wire["id"],
+        "ticketId": wire["ticketId"],
+        "eventId": wire["eventId"],
+        "attendeeName": wire.get("attendeeName"),
+        "tierName": wire.get("tierName"),
+        "checkedInAt": wire["scannedAt"],
+        "scannedBy": wire["scannedBy"],
+        "deviceId": wire.get("deviceId"),
+        "source": source,
+        "conflict": conflict,
+    }
+
+
+class Hub:
+    """A node served over HTTP: its stores, limits, usage and the webhook-aware operations."""
+
+    def __init__(self, node: Node, config: HubConfig | None = None) -> None:
+        self.node = node
+        self.config = config or HubConfig()
+        self.keys = ApiKeyStore(node.db, node.clock)
+        self.devices = DeviceStore(node.db, self.keys, node.clock)
+        self.webhooks = WebhookStore(node.db, node.clock)
+        self.limiter = RateLimiter()
+        self.usage = Usage()
+
+    def now(self) -> str:
+        return iso_ms(self.node.clock())
+
+    # --- check-ins -----------------------------------------------------------------------
+    def scan(self, body: dict[str, Any], key: ApiKey) -> dict[str, Any]:
+        """An online verdict; a repeated client id answers the stored result, never a new scan."""
+        client_id = body.get("id")
+        if client_id:
+            stored = self._stored(client_id)
+            if stored is not None:
+                return stored
+        hooked = self.webhooks.subscribed("ticket.used")
+        options = {
+            "event_ids": [body["eventId"]],
+            "gate": body["scannedBy"],
+            "direction": body.get("direction") or "in",
+            "allowed_tiers": body.get("allowedTiers") or None,
+            "offline": False,
+            "checkin_id": client_id,
+            "device_id": body.get("deviceId") or key.device_id,
+        }
+        try:
+            if not hooked and not key.device_id:
+                return self.node.checkin.scan(body["qrPayload"], **options).to_dict()
+            # One transaction: the check-in, its webhook and the gate's counter.
+            with self.node.db.write() as conn:
+                result = self.node.checkin.scan(body["qrPayload"], **options)
+                if hooked and result.admitted:
+                    wire = {
+                        "id": result.checkinId,
+                        "ticketId": result.ticketId,
+                        "eventId": result.eventId,
+                        "attendeeName": result.attendeeName,
+                        "tierName": result.tierName,
+                        "scannedAt": result.checkedInAt,
+                        "scannedBy": result.scannedBy,
+                        "deviceId": options["device_id"] or self.node.device_id,
+                    }
+                    self.webhooks.enqueue(conn, "ticket.used", _used(wire, "scan"))
+                if key.device_id:
+                    DeviceStore.count_received(conn, key.device_id, 1, self.now())
+        except Conflict:
+            # The same client id raced in from another request: answer what was stored.
+            stored = self._stored(client_id) if client_id else None
+            if stored is None:
+                raise
+            return stored
+        if hooked and result.admitted:
+            self.webhooks.poke()
+        return result.to_dict()
+
+    def _stored(self, checkin_id: str) -> dict[str, Any] | None:
+        row = self.node.db.query_one("SELECT * FROM checkins WHERE id = ?", (checkin_id,))
+        return _stored_result(row) if row else None
+
+    def batch(
+        self, device_id: str | None, items: list[dict[str, Any]], key: ApiKey
+    ) -> list[dict[str, Any]]:
+        """Merge uploaded check-ins (idempotent by id); new admissions fire ticket.used."""
+        hooked = self.webhooks.subscribed("ticket.used")
+        device_id = device_id or key.device_id
+        ids = [item["id"] for item in items]
+        with self.node.db.write() as conn:
+            known = _existing_ids(conn, ids)
+            answers = self.node.ledger.merge(items, source="downstream", device_id=device_id)
+            fresh = []
+            for item, answer in zip(items, answers, strict=True):
+                if item["id"] in known:
+                    continue
+                known.add(item["id"])
+                fresh.append((item, answer))
+            if hooked:
+                for item, answer in fresh:
+                    admitted = item.get("success") and item.get("direction", "in") == "in"
+                    if admitted and not item.get("voids") and item.get("kind") != "void":
+                        wire = {**item, "deviceId": item.get("deviceId") or device_id}
+                        conflict = answer["status"] == "conflict"
+                        self.webhooks.enqueue(conn, "ticket.used", _used(wire, "batch", conflict))
+            if key.device_id and fresh:
+                DeviceStore.count_received(conn, key.device_id, len(fresh), self.now())
+        if hooked and fresh:
+            self.webhooks.poke()
+        return answers
+
+    # --- tickets -------------------------------------------------------------------------
+    def issue(
+        self, event_id: str, tier_name: str, attendee_name: str | None, quantity: int
+    ) -> list[dict[str, Any]]:
+        tickets = self.node.tickets.issue(event_id, tier_name, attendee_name, quantity)
+        # TicketBook.issue re-reads its rows after committing, so it cannot join an outer
+        # transaction: the notifications follow in the next one (a crash in between, a
+        # window of microseconds, would lose them).
+        with self.node.db.write() as conn:
+            for ticket in tickets:
+                data = {k: v for k, v in ticket.items() if k != "qrPayload"}
+                self.webhooks.enqueue(conn, "ticket.created", data)
+            self._check_sold_out(conn, event_id, tier_name)
+        self.webhooks.poke()
+        return tickets
+
+    def cancel_ticket(self, ticket_id: str) -> dict[str, Any]:
+        with self.node.db.write() as conn:
+            row = conn.execute(
+                "SELECT status, event_id, tier_name FROM tickets WHERE id = ?", (ticket_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"No ticket with ID {ticket_id} exists.")
+            self.node.tickets.cancel(ticket_id)
+            if row["status"] != "cancelled":
+                ticket = conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+                self.webhooks.enqueue(
+                    conn,
+                    "booking.cancelled",
+                    {
+                        "bookingId": ticket["booking_id"],
+                        "ticketId": ticket_id,
+                        "eventId": ticket["event_id"],
+                        "attendeeName": ticket["attendee_name"],
+                        "tierName": ticket["tier_name"],
+                        "cancelledAt": ticket["updated_at"],
+                    },
+                )
+                self._check_sold_out(conn, row["event_id"], row["tier_name"])
+        self.webhooks.poke()
+        return self.node.tickets.get(ticket_id)
+
+    def _check_sold_out(self, conn: sqlite3.Connection, event_id: str, tier_name: str) -> None:
+        """event.sold_out once per sell-out: a mark in node_settings, cleared when seats free up."""
+        tier = conn.execute(
+            "SELECT id, quantity FROM tiers WHERE event_id = ? AND name = ?", (event_id, tier_name)
+        ).fetchone()
+        if tier is None or tier["quantity"] is None:
+            return
+        sold = _sold(conn, event_id, tier_name)
+        mark = _SOLD_OUT_MARK + tier["id"]
+        marked = conn.execute("SELECT 1 FROM node_settings WHERE key = ?", (mark,)).fetchone()
+        if sold < tier["quantity"]:
+            if marked:
+                conn.execute("DELETE FROM node_settings WHERE key = ?", (mark,))
+            return
+        if marked:
+            return
+        conn.execute("INSERT INTO node_settings (key, value) VALUES (?, ?)", (mark, self.now()))
+        limited = conn.execute(
+            "SELECT name, quantity FROM tiers WHERE event_id = ? AND quantity IS NOT NULL",
+            (event_id,),
+        ).fetchall()
+        event_sold_out = all(_sold(conn, event_id, t["name"]) >= t["quantity"] for t in limited)
+        self.webhooks.enqueue(
+            conn,
+            "event.sold_out",
+            {
+                "eventId": event_id,
+                "tierName": tier_name,
+                "quantity": tier["quantity"],
+                "sold": sold,
+                "eventSoldOut": event_sold_out,
+            },
+        )
+
+    # --- feeds ---------------------------------------------------------------------------
+    def checkin_feed(self, event_id: str, after: str | None, limit: int) -> dict[str, Any]:
+        self.node.events.get(event_id)
+        return self.node.ledger.feed(event_id, after, limit)
+
+
+def _sold(conn: sqlite3.Connection, event_id: str, tier_name: str) -> int:
+    return conn.execute(
+        "SELECT COUNT(*) FROM tickets WHERE event_id = ? AND tier_name = ? AND status = 'valid'",
+        (event_id, tier_name),
+    ).fetchone()[0]
+
+
+def _existing_ids(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            r[0] for r in conn.execute(f"SELECT id FROM checkins WHERE id IN ({marks})", chunk)
+        )
+    return found

@@ -1,0 +1,66 @@
+"""Gate devices (a scoped key and a setup QR per gate) and QR images for the dashboard."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from scanner_app.core.apikeys import ApiKey
+from scanner_app.server.auth import get_hub, require
+from scanner_app.server.hub import Hub
+from scanner_app.server.routes import ERRORS, public_base
+from scanner_app.server.routes.tickets import PNG, qr_png
+from scanner_app.server.schemas import Device, DeviceCreate, DeviceCreated, DeviceList, QrRequest
+
+router = APIRouter(tags=["devices"], responses=ERRORS)
+ORGANISER = Depends(require("events:write"))
+HUB = Depends(get_hub)
+SETUP_SCHEME = "tickitz-setup:"
+
+
+def setup_payload(url: str, key: str, event_id: str, gate: str) -> str:
+    """`tickitz-setup:` + base64url (padded) of {"v":1,"url","key","eventId","gate"}."""
+    data = {"v": 1, "url": url, "key": key, "eventId": event_id, "gate": gate}
+    raw = json.dumps(data, separators=(",", ":")).encode("utf-8")
+    return SETUP_SCHEME + base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+@router.post("/v1/devices", response_model=DeviceCreated, status_code=201, summary="Add a gate")
+def create_device(
+    body: DeviceCreate, request: Request, _: ApiKey = ORGANISER, hub: Hub = HUB
+) -> dict[str, Any]:
+    """A gate key (events:read, bookings:read, checkin:write) and the text of the gate's
+    setup QR. The key is shown only in this answer. `url` overrides the hub address put
+    in the QR (e.g. the LAN address when the dashboard is opened on localhost)."""
+    device, key = hub.devices.create(body.name, body.eventId, body.gate)
+    url = (body.url or public_base(request, hub)).rstrip("/")
+    payload = setup_payload(url, key, device["eventId"], device["gate"])
+    return {**device, "key": key, "url": url, "setupPayload": payload}
+
+
+@router.get("/v1/devices", response_model=DeviceList, summary="List gates")
+def list_devices(
+    eventId: str | None = None,  # noqa: N803 - the query parameter's wire name
+    _: ApiKey = ORGANISER,
+    hub: Hub = HUB,
+) -> dict[str, Any]:
+    """Gates with when they were last seen and how many check-ins they delivered."""
+    return {"data": hub.devices.list(eventId)}
+
+
+@router.delete("/v1/devices/{device_id}", response_model=Device, summary="Revoke a gate")
+def revoke_device(device_id: str, _: ApiKey = ORGANISER, hub: Hub = HUB) -> dict[str, Any]:
+    """The gate's key stops working at once (a lost or stolen laptop)."""
+    return hub.devices.revoke(device_id)
+
+
+@router.post("/v1/qr.png", response_class=Response, responses=PNG, summary="Render a QR code")
+def render_qr(body: QrRequest, _: ApiKey = ORGANISER) -> Response:
+    """Any text as a QR PNG: the dashboard shows a new gate's setup QR with it (keys are
+    not stored, so the QR cannot be fetched again later)."""
+    return Response(
+        qr_png(body.text), media_type="image/png", headers={"Cache-Control": "no-store"}
+    )

@@ -1,0 +1,86 @@
+"""Events (the seed's Events API), their key sets, stats, conflicts and the CSV export."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Response
+
+from scanner_app.core.apikeys import ApiKey
+from scanner_app.server.auth import get_hub, require
+from scanner_app.server.hub import Hub
+from scanner_app.server.routes import ERRORS
+from scanner_app.server.schemas import ConflictList, Event, EventCreate, EventList, Jwks, Stats
+
+router = APIRouter(prefix="/v1/events", tags=["events"], responses=ERRORS)
+READ = Depends(require("events:read"))
+WRITE = Depends(require("events:write"))
+REPORTS = Depends(require("bookings:read"))
+HUB = Depends(get_hub)
+
+
+@router.get("", response_model=EventList, summary="List events")
+def list_events(
+    status: Literal["draft", "published", "cancelled"] | None = None,
+    _: ApiKey = READ,
+    hub: Hub = HUB,
+) -> dict[str, Any]:
+    return {"data": hub.node.events.list(status)}
+
+
+@router.post("", response_model=Event, status_code=201, summary="Create an event (draft)")
+def create_event(body: EventCreate, _: ApiKey = WRITE, hub: Hub = HUB) -> dict[str, Any]:
+    """A draft event with its own signing key: this hub issues its tickets."""
+    return hub.node.events.create(body.model_dump(mode="json", exclude_none=True))
+
+
+@router.get("/{event_id}", response_model=Event, summary="Get an event")
+def get_event(event_id: str, _: ApiKey = READ, hub: Hub = HUB) -> dict[str, Any]:
+    return hub.node.events.get(event_id)
+
+
+@router.post("/{event_id}/publish", response_model=Event, summary="Publish an event")
+def publish_event(event_id: str, _: ApiKey = WRITE, hub: Hub = HUB) -> dict[str, Any]:
+    return hub.node.events.publish(event_id)
+
+
+@router.delete("/{event_id}", response_model=Event, summary="Cancel an event")
+def cancel_event(event_id: str, _: ApiKey = WRITE, hub: Hub = HUB) -> dict[str, Any]:
+    """Cancelled, not deleted: its tickets are refused as event_cancelled from now on."""
+    return hub.node.events.cancel(event_id)
+
+
+@router.get("/{event_id}/keys", response_model=Jwks, summary="The event's key set (JWKS)")
+def event_keys(event_id: str, _: ApiKey = READ, hub: Hub = HUB) -> dict[str, Any]:
+    return hub.node.events.jwks(event_id)
+
+
+@router.get("/{event_id}/stats", response_model=Stats, summary="Attendance figures")
+def event_stats(event_id: str, _: ApiKey = REPORTS, hub: Hub = HUB) -> dict[str, Any]:
+    hub.node.events.get(event_id)
+    return hub.node.reports.stats(event_id)
+
+
+@router.get("/{event_id}/conflicts", response_model=ConflictList, summary="Double admissions")
+def event_conflicts(event_id: str, _: ApiKey = REPORTS, hub: Hub = HUB) -> dict[str, Any]:
+    """Later admissions of a ticket admitted elsewhere first (possible shared screenshots)."""
+    hub.node.events.get(event_id)
+    return {"data": hub.node.reports.conflicts(event_id)}
+
+
+@router.get(
+    "/{event_id}/export.csv",
+    response_class=Response,
+    summary="Every check-in as CSV",
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+def export_csv(event_id: str, _: ApiKey = REPORTS, hub: Hub = HUB) -> Response:
+    hub.node.events.get(event_id)
+    # Imported event ids are free text: keep the header value plain.
+    filename = re.sub(r"[^A-Za-z0-9_.-]", "_", event_id) + "-checkins.csv"
+    return Response(
+        hub.node.reports.export_csv(event_id),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,107 @@
+"""Running the hub: in a background thread (the desktop app, tests) or in the foreground."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+from scanner_app.core.node import Node
+from scanner_app.server.app import create_app
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def uvicorn_config(app: Any, host: str, port: int, access_log: bool = False) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=access_log,
+        lifespan="on",
+        # One process: the node's single writer cannot be shared by worker processes.
+        workers=1,
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=10,
+    )
+
+
+class HubServer:
+    """uvicorn serving `create_app(node)`; port 0 picks a free port (see `.port` after start).
+
+    server = HubServer(node, port=0).start()
+    ... server.url ...
+    server.stop()
+    """
+
+    def __init__(
+        self,
+        node: Node,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        *,
+        access_log: bool = False,
+        **app_options: Any,
+    ) -> None:
+        self.node = node
+        self.host = host
+        self.app = create_app(node, **app_options)
+        self.server = uvicorn.Server(uvicorn_config(self.app, host, port, access_log))
+        self._thread: threading.Thread | None = None
+
+    @property
+    def hub(self) -> Any:
+        return self.app.state.hub
+
+    def start(self, timeout: float = 15.0) -> HubServer:
+        """Serve on a daemon thread; returns once the socket listens (raises if it cannot)."""
+        if self._thread is not None:
+            raise RuntimeError("already started")
+        # uvicorn only installs signal handlers on the main thread; here the owner stops us.
+        self._thread = threading.Thread(target=self.server.run, name="hub-server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"the hub could not start on {self.host}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError("the hub did not start in time")
+            time.sleep(0.01)
+        return self
+
+    @property
+    def port(self) -> int:
+        servers = getattr(self.server, "servers", None) or []
+        for server in servers:
+            for sock in server.sockets:
+                return sock.getsockname()[1]
+        return self.server.config.port
+
+    @property
+    def url(self) -> str:
+        host = self.host if self.host not in ("0.0.0.0", "::") else DEFAULT_HOST
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Finish in-flight requests, stop the webhook worker, return when the thread is done."""
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def __enter__(self) -> HubServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
