@@ -1,0 +1,29 @@
+"""Child process of the crash test: scan payloads forever-ish, print each verdict after
+scan() returns. Killed with SIGKILL by the parent at random moments.
+
+usage: crash_child.py DATA_DIR EVENT_ID PAYLOAD_FILE START
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from scanner_app.core.node import Node
+
+
+def main() -> None:
+    data_dir, event_id, payload_file, start = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+    with open(payload_file, encoding="utf-8") as handle:
+        payloads = handle.read().split()
+    first = int(start) % len(payloads)
+    node = Node.open(data_dir)
+    print("ready", flush=True)
+    for payload in payloads[first:] + payloads[:first]:
+        result = node.checkin.scan(payload, event_ids=[event_id], gate="crash-gate")
+        line = {"id": result.checkinId, "success": result.success, "ticketId": result.ticketId}
+        print(json.dumps(line), flush=True)
+
+
+if __name__ == "__main__":
+    main()
