@@ -152,9 +152,10 @@ class Puller:
         if digest == self.state.get(f"event:{event_id}:digest"):
             return True  # unchanged: skip the write so scans never wait on it
         before = len(self.node.events.verify_keys(event_id) or {})
-        with self.node.db.write() as conn:
-            self.node.events.import_event(event, jwks)
-            self.state.set(f"event:{event_id}:digest", digest, conn)
+        # Not one transaction: import_event re-reads the event after committing. A crash in
+        # between only means importing the same event again next time.
+        self.node.events.import_event(event, jwks)
+        self.state.set(f"event:{event_id}:digest", digest)
         report.keys_added += len(self.node.events.verify_keys(event_id) or {}) - before
         return True
 

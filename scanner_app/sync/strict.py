@@ -62,18 +62,19 @@ class StrictScanner:
         skip_upstream: bool = False,
     ) -> ScanResult:
         checkin_id = new_checkin_id()
-        event_id = self._event_to_ask(payload, event_ids, allowed_tiers)
+        event_id = self._event_to_ask(payload, event_ids)
         if event_id and not skip_upstream and time.monotonic() >= self._quiet_until:
-            answer = self._ask(
-                {
-                    "qrPayload": payload,
-                    "eventId": event_id,
-                    "scannedBy": gate,
-                    "id": checkin_id,
-                    "deviceId": self.node.device_id,
-                    "direction": direction,
-                }
-            )
+            body = {
+                "qrPayload": payload,
+                "eventId": event_id,
+                "scannedBy": gate,
+                "id": checkin_id,
+                "deviceId": self.node.device_id,
+                "direction": direction,
+            }
+            if allowed_tiers:
+                body["allowedTiers"] = list(allowed_tiers)
+            answer = self._ask(body)
             if answer is not None:
                 try:
                     return self.node.checkin.record_upstream(
@@ -108,9 +109,7 @@ class StrictScanner:
         self._quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_S
         return None
 
-    def _event_to_ask(
-        self, payload: str, event_ids: list[str] | None, allowed_tiers: Collection[str] | None
-    ) -> str | None:
+    def _event_to_ask(self, payload: str, event_ids: list[str] | None) -> str | None:
         """The event to name upstream, or None when the local verdict is final anyway."""
         try:
             claims = self.node.checkin.verifier.verify(payload, event_ids, self.node.clock())
@@ -121,8 +120,6 @@ class StrictScanner:
             evt = _unverified_event(payload)
             if evt and (event_ids is None or evt in event_ids):
                 return evt
-            return None
-        if allowed_tiers and claims.tier not in allowed_tiers:
             return None
         return claims.evt
 

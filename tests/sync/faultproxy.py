@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ class FaultProxy:
     def __init__(self, upstream_port: int, upstream_host: str = "127.0.0.1") -> None:
         self.upstream = (upstream_host, upstream_port)
         self.plan: deque[Planned] = deque()
-        self.log: list[tuple[str, str]] = []  # (request line, what happened)
+        self.log: list[tuple[str, str, float]] = []  # (request line, fault, monotonic time)
         self.port = 0
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
@@ -71,7 +72,11 @@ class FaultProxy:
 
     def faults_seen(self) -> list[str]:
         with self._lock:
-            return [what for _, what in self.log if what != "pass"]
+            return [what for _, what, _ in self.log if what != "pass"]
+
+    def requests(self, match: str = "") -> list[tuple[str, str, float]]:
+        with self._lock:
+            return [entry for entry in self.log if match in entry[0]]
 
     def _next_fault(self, request_line: str) -> str:
         with self._lock:
@@ -84,7 +89,7 @@ class FaultProxy:
                     break
             else:
                 fault = "pass"
-            self.log.append((request_line, fault))
+            self.log.append((request_line, fault, time.monotonic()))
             return fault
 
     # --- asyncio side -------------------------------------------------------------------

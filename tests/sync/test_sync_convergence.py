@@ -1,0 +1,192 @@
+"""Gates that scanned offline converge with the hub and central (issue 4, DESIGN.md §5)."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+from harness import (
+    HubServer,
+    admissions,
+    engine_for,
+    gate_key,
+    issuer_with_event,
+    organiser_key,
+    wait_for,
+)
+
+from scanner_app.core.node import Node
+from scanner_app.core.timeutil import parse_iso
+
+
+def test_two_offline_gates_admit_one_ticket_and_every_node_agrees_on_the_canonical_one(tmp_path):
+    central, event_id, tickets = issuer_with_event(tmp_path / "central", tickets=2)
+    ticket = tickets[0]
+    hub = Node.open(tmp_path / "hub")
+    g1, g2 = Node.open(tmp_path / "g1"), Node.open(tmp_path / "g2")
+    with HubServer(central) as central_srv, HubServer(hub) as hub_srv:
+        hub_sync = engine_for(hub, central_srv.url, gate_key(central, event_id, "hub"), event_id)
+        assert hub_sync.run_once().ok  # the hub learns the event, keys and manifest
+        gates = {}
+        for node, name in ((g1, "north"), (g2, "south")):
+            gates[name] = engine_for(
+                node, hub_srv.url, gate_key(hub, event_id, name), event_id, gate=name
+            )
+            assert gates[name].run_once().ok
+        # The LAN is down: both doors admit the same (shared screenshot) ticket.
+        first = g1.checkin.scan(ticket["qrPayload"], event_ids=[event_id], gate="north")
+        time.sleep(0.005)
+        second = g2.checkin.scan(ticket["qrPayload"], event_ids=[event_id], gate="south")
+        assert first.success and second.success and first.offline and second.offline
+        # The later door reaches the hub first: arrival order must not decide.
+        report = gates["south"].run_once()
+        assert report.answers == {"recorded": 1}
+        assert gates["north"].run_once().answers == {"recorded": 1}
+        assert hub_sync.run_once().ok  # the hub forwards both to central
+        for engine in gates.values():
+            assert engine.run_once().ok  # and the gates hear about each other
+        for node in (central, hub, g1, g2):
+            found = admissions(node, event_id, ticket["id"])
+            assert [r["id"] for r in found] == [first.checkinId, second.checkinId]
+            canonical, clash = found
+            assert canonical["conflict"] == 0 and canonical["gate"] == "north"
+            assert clash["conflict"] == 1
+            assert clash["first_checked_in_at"] == first.checkedInAt
+            assert clash["first_scanned_by"] == "north"
+            stats = node.reports.stats(event_id)
+            assert (stats["checkedIn"], stats["conflicts"]) == (1, 1)
+        # Central's organiser API says the same.
+        with httpx.Client(base_url=central_srv.url) as http:
+            headers = {"Authorization": f"Bearer {organiser_key(central)}"}
+            conflicts = http.get(f"/v1/events/{event_id}/conflicts", headers=headers).json()
+        assert [c["checkinId"] for c in conflicts["data"]] == [second.checkinId]
+        for engine in (*gates.values(), hub_sync):
+            engine.stop()
+
+
+def test_an_admission_at_one_gate_is_already_checked_in_at_another_within_a_pull(tmp_path):
+    hub, event_id, tickets = issuer_with_event(tmp_path / "hub", tickets=1)
+    g1, g2 = Node.open(tmp_path / "g1"), Node.open(tmp_path / "g2")
+    with HubServer(hub) as server:
+        e1 = engine_for(g1, server.url, gate_key(hub, event_id, "a"), event_id, gate="a")
+        e2 = engine_for(
+            g2, server.url, gate_key(hub, event_id, "b"), event_id, gate="b", interval_s=0.5
+        )
+        with e1, e2:
+            e1.start()
+            e2.start()
+            wait_for(lambda: e1.status().last_pull_at and e2.status().last_pull_at)
+            admitted = e1.scan(tickets[0]["qrPayload"])  # pushed at once (kick)
+            started = time.monotonic()
+            wait_for(lambda: admissions(g2, event_id, tickets[0]["id"]), timeout=5)
+            assert time.monotonic() - started < 0.5 + 0.5  # one pull interval, plus slack
+            again = e2.scan(tickets[0]["qrPayload"])
+        assert admitted.success
+        assert again.reason == "already_checked_in" and again.firstScannedBy == "a"
+        assert again.firstCheckedInAt == admitted.checkedInAt
+
+
+def test_a_ticket_cancelled_on_the_hub_is_revoked_at_an_offline_gate(tmp_path):
+    hub, event_id, tickets = issuer_with_event(tmp_path / "hub", tickets=2)
+    gate = Node.open(tmp_path / "gate")
+    with HubServer(hub) as server:
+        engine = engine_for(gate, server.url, gate_key(hub, event_id, "a"), event_id)
+        assert engine.run_once().ok
+        with httpx.Client(base_url=server.url) as http:
+            headers = {"Authorization": f"Bearer {organiser_key(hub)}"}
+            cancel = http.post(f"/v1/tickets/{tickets[0]['id']}/cancel", headers=headers)
+            assert cancel.status_code == 200
+        report = engine.run_once()
+        assert report.ok and report.tickets == 1  # just the change, not the whole manifest
+    # The hub is gone; the gate decides alone.
+    status = engine.status()
+    assert status.revocation_age_s is not None and status.revocation_age_s < 5
+    refused = gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id])
+    admitted = gate.checkin.scan(tickets[1]["qrPayload"], event_ids=[event_id])
+    assert refused.reason == "revoked" and not refused.success
+    assert admitted.success
+    assert engine.run_once().error and engine.status().state == "offline"
+    engine.stop()
+
+
+def test_a_rotated_key_is_picked_up_on_the_next_pull(tmp_path):
+    hub, event_id, _ = issuer_with_event(tmp_path / "hub", tickets=1)
+    gate = Node.open(tmp_path / "gate")
+    with HubServer(hub) as server:
+        engine = engine_for(gate, server.url, gate_key(hub, event_id, "a"), event_id)
+        assert engine.run_once().ok
+        hub.events.rotate_key(event_id)
+        fresh = hub.tickets.issue(event_id, "GA", "Grace H.")[0]
+        before = gate.checkin.scan(fresh["qrPayload"], event_ids=[event_id])
+        report = engine.run_once()
+        after = gate.checkin.scan(fresh["qrPayload"], event_ids=[event_id])
+        engine.stop()
+    assert before.reason == "unknown_key"
+    assert report.keys_added == 1
+    assert after.success and after.attendeeName == "Grace H."
+
+
+def test_door_times_are_corrected_by_the_upstream_clock_and_a_large_skew_is_reported(tmp_path):
+    hub, event_id, tickets = issuer_with_event(tmp_path / "hub", tickets=1)
+    skew = 45.0  # this laptop's clock is 45 s slow
+    gate = Node.open(tmp_path / "gate", clock=lambda: _now_minus(skew))
+    with HubServer(hub) as server:
+        engine = engine_for(gate, server.url, gate_key(hub, event_id, "a"), event_id)
+        assert engine.run_once().ok and engine.run_once().ok
+        status = engine.status()
+        result = gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id])
+        engine.stop()
+    assert abs(status.clock_offset_ms - skew * 1000) < 1000
+    assert status.clock_skew_large and any("clock" in w for w in status.warnings)
+    assert status.state == "online"  # a skew is reported, not treated as an outage
+    door = parse_iso(result.checkedInAt).timestamp()
+    assert abs(door - time.time()) < 1.5
+    # ... and the offset survives a restart, so an offline gate keeps correcting.
+    restarted = engine_for(gate, server.url, "tk_live_x", event_id)
+    assert abs(restarted.clock.offset_ms() - status.clock_offset_ms) < 60
+    restarted.stop()
+
+
+def _now_minus(seconds: float):
+    from datetime import UTC, datetime, timedelta
+
+    return datetime.now(UTC) - timedelta(seconds=seconds)
+
+
+def test_a_first_sync_of_a_large_event_reports_progress_and_resumes(tmp_path):
+    hub, event_id, _ = issuer_with_event(
+        tmp_path / "hub", tickets=0, tiers=[{"name": "GA", "price": 0, "quantity": 2500}]
+    )
+    for _ in range(3):
+        hub.tickets.issue(event_id, "GA", "Someone", 800)
+    gate = Node.open(tmp_path / "gate")
+    seen = []
+    with HubServer(hub) as server:
+        engine = engine_for(
+            gate,
+            server.url,
+            gate_key(hub, event_id, "a"),
+            event_id,
+            page_size=1000,
+            on_status=lambda s: seen.append(s.first_sync),
+        )
+        assert engine.run_once().tickets == 2400
+        engine.stop()
+        progress = [p for p in seen if p]
+        assert [p["done"] for p in progress] == [1000, 2000, 2400]
+        assert {p["estimatedTotal"] for p in progress} == {2500}
+        assert seen[-1] is None  # done: the GUI stops showing progress
+        hub.tickets.issue(event_id, "GA", "Latecomer", 1)
+        # A new engine (a restart) resumes from the stored cursor: one change, no progress.
+        seen.clear()
+        again = engine_for(
+            gate,
+            server.url,
+            gate_key(hub, event_id, "b"),
+            event_id,
+            on_status=lambda s: seen.append(s.first_sync),
+        )
+        assert again.run_once().tickets == 1
+        again.stop()
+    assert not any(seen)
+    assert gate.db.query_one("SELECT COUNT(*) FROM tickets")[0] == 2401
