@@ -166,7 +166,7 @@ class TicketBook:
 
     def import_manifest(self, event_id: str, entries: Iterable[dict[str, Any]]) -> int:
         """Apply manifest entries as the feed returns them; later entries win. One transaction."""
-        rows = [_manifest_row(event_id, entry) for entry in entries]
+        rows = [manifest_row(event_id, entry) for entry in entries]
         if not rows:
             return 0
         with self.db.write() as conn:
@@ -213,7 +213,7 @@ def _parse_cursor(after: str | None) -> int:
     return cursor
 
 
-def _manifest_row(event_id: str, entry: Any) -> tuple[Any, ...]:
+def manifest_row(event_id: str, entry: Any) -> tuple[Any, ...]:
     entry = v.require_object(entry, "ticket")
     ticket_id = v.text(entry, "id", max_length=100)
     status = entry.get("status", "valid")
