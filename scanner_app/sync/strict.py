@@ -29,7 +29,7 @@ from scanner_app.sync.errors import SyncError
 log = logging.getLogger(__name__)
 # Verdicts no upstream can change: the token itself is bad for this gate.
 LOCAL_FINAL = frozenset({"malformed", "bad_signature", "wrong_event", "not_yet_valid", "expired"})
-QUIET_AFTER_FAILURE_S = 5.0  # after a miss, answer locally at once for a while
+QUIET_AFTER_MISS_S = 5.0  # after a miss, answer locally at once for a while
 
 
 class StrictScanner:
@@ -39,12 +39,14 @@ class StrictScanner:
         client: TickitzClient,
         timeout_s: float,
         after_local: Callable[[], None],
+        quiet_s: float = QUIET_AFTER_MISS_S,
     ) -> None:
         self.node = node
         self.client = client
         self.timeout_s = timeout_s
         self.after_local = after_local
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tickitz-strict")
+        self.quiet_s = quiet_s
         self._quiet_until = 0.0
 
     def close(self) -> None:
@@ -106,7 +108,7 @@ class StrictScanner:
             if isinstance(answer, dict) and isinstance(answer.get("data"), dict):
                 answer = answer["data"]
             return answer if isinstance(answer, dict) else None
-        self._quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_S
+        self._quiet_until = time.monotonic() + self.quiet_s
         return None
 
     def _event_to_ask(self, payload: str, event_ids: list[str] | None) -> str | None:
