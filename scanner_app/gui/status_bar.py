@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
 
 from scanner_app.gui.status_model import (
@@ -72,7 +73,6 @@ class StatusBar(QFrame):
             f"{html.escape(t.name)} {count_text(t.checked_in, t.capacity)}" for t in s.tiers
         )
         self.tiers_label.setText(tiers)
-        self.tiers_label.setVisible(bool(tiers))
         tip = "<br>".join(
             f"{html.escape(t.name)}: {count_text(t.checked_in, t.capacity)}" for t in s.tiers
         )
@@ -91,3 +91,25 @@ class StatusBar(QFrame):
         )
         self.hub_label.setText(f"Hub: {html.escape(s.hub_address)}" if s.hub_address else "")
         self.hub_label.setVisible(bool(s.hub_address))
+        self._fit()
+
+    def _fit(self) -> None:
+        """Drop the per-tier row when the bar is too narrow; the count's tooltip keeps it."""
+        if not self.tiers_label.text():
+            self.tiers_label.hide()
+            return
+        others = (
+            self.count_label,
+            self.gate_label,
+            self.hub_label,
+            self.pending_label,
+            self.connection_label,
+            self.fps_label,
+        )
+        needed = sum(w.sizeHint().width() + 4 for w in others if not w.isHidden())
+        needed += self.tiers_label.sizeHint().width() + 24
+        self.tiers_label.setVisible(needed <= self.width())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._fit()

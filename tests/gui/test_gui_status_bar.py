@@ -110,3 +110,20 @@ def test_update_fields_changes_only_those(bar):
 )
 def test_age_text(age, text):
     assert age_text(None if age is None else 100_000 - age, now=100_000) == text
+
+
+def test_narrow_bar_drops_the_tier_row_but_keeps_the_tooltip(bar, qtbot):
+    bar.set_snapshot(
+        StatusSnapshot(
+            gate="Gate 2",
+            checked_in=3,
+            capacity=550,
+            tiers=(TierCount("General Admission", 2, 500), TierCount("VIP", 1, 50)),
+        )
+    )
+    assert bar.tiers_label.isVisible()
+    bar.resize(500, 32)
+    qtbot.waitUntil(lambda: not bar.tiers_label.isVisible())
+    assert "VIP: 1 / 50" in bar.count_label.toolTip()
+    bar.resize(1400, 32)
+    qtbot.waitUntil(lambda: bar.tiers_label.isVisible())

@@ -1,0 +1,310 @@
+"""The scan screen: preview, verdict, manual entry, status bar, kiosk and settings.
+
+Construct with an open ``Node`` and ``Settings``; everything touching the database
+runs on the ``NodeClient`` worker thread and comes back as signals, so the window
+never waits on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSizePolicy,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from scanner_app.core.node import Node
+from scanner_app.gui import assets
+from scanner_app.gui.kiosk import KioskController
+from scanner_app.gui.node_worker import NodeClient, gate_config
+from scanner_app.gui.preview import CameraPreview, Polygon
+from scanner_app.gui.search_panel import SearchPanel
+from scanner_app.gui.settings import Settings
+from scanner_app.gui.settings_dialog import SettingsDialog
+from scanner_app.gui.sounds import SoundPlayer
+from scanner_app.gui.status_bar import StatusBar
+from scanner_app.gui.status_model import TierCount
+from scanner_app.gui.verdict import clock
+from scanner_app.gui.verdict_panel import VerdictPanel
+from scanner_app.gui.wedge_filter import WedgeFilter
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    """The gate's window. ``submit_payload`` is the one entry for camera/wedge/typed scans."""
+
+    # ScanResult dict, source ("camera", "wedge", "typed", "manual"), submit->shown ms
+    scan_displayed = Signal(dict, str, float)
+    settings_changed = Signal(object)  # Settings
+
+    def __init__(
+        self,
+        node: Node,
+        settings: Settings,
+        *,
+        settings_path: Path | None = None,
+        sounds: SoundPlayer | None = None,
+        wedge: WedgeFilter | None = None,
+        tz: tzinfo | None = None,
+    ) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowIcon(assets.icon("app"))
+        self.node = node
+        self.settings = settings
+        self.settings_path = settings_path
+        self.sounds = sounds if sounds is not None else SoundPlayer(muted=not settings.sounds)
+        self.wedge = wedge
+        self.last_latency_ms: float | None = None
+        self.settings_dialog: SettingsDialog | None = None
+        self.undo_box: QMessageBox | None = None
+        self._pending_undo: dict[str, Any] | None = None
+
+        self.preview = CameraPreview()
+        self.search = SearchPanel()
+        self.verdict = VerdictPanel(hold_ms=settings.verdict_hold_ms, sounds=self.sounds, tz=tz)
+        self.status = StatusBar()
+        self.event_label = QLabel("", objectName="eventTitle")
+        self._build_layout()
+        self._build_toolbar()
+
+        self.kiosk = KioskController(
+            self, settings.check_kiosk_pin, has_pin=lambda: bool(self.settings.kiosk_pin_hash)
+        )
+        self.kiosk.kiosk_changed.connect(self._on_kiosk_changed)
+
+        self.client = NodeClient(node, self)
+        worker = self.client.worker
+        worker.scanned.connect(self._on_scanned)
+        worker.searched.connect(self.search.set_results)
+        worker.last_checkin.connect(self._confirm_undo)
+        worker.undone.connect(self._on_undone)
+        worker.stats.connect(self._on_stats)
+        worker.failed.connect(self._on_failed)
+        self.search.search_requested.connect(self.client.search)
+        self.search.payload_entered.connect(lambda p: self.submit_payload(p, "typed"))
+        self.search.checkin_requested.connect(self.client.checkin_ticket)
+        self.search.undo_requested.connect(self.client.find_last_checkin)
+        if wedge is not None:
+            wedge.payload_scanned.connect(lambda p: self.submit_payload(p, "wedge"))
+            wedge.install()
+        self.apply_settings(settings)
+
+    # --- construction --------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.event_label)
+        side_layout.addWidget(self.search, 1)
+        top = QHBoxLayout()
+        top.addWidget(self.preview, 3)
+        top.addWidget(side, 2)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(10, 10, 10, 6)
+        layout.addLayout(top, 5)
+        layout.addWidget(self.verdict, 4)
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(body, 1)
+        outer.addWidget(self.status)
+        self.setCentralWidget(central)
+        self.resize(1280, 800)
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Main", objectName="mainToolbar", movable=False)
+        self.settings_action = QAction("Settings…", self, shortcut=QKeySequence("Ctrl+,"))
+        self.settings_action.triggered.connect(self.open_settings)
+        self.mute_action = QAction("Mute", self, checkable=True, shortcut=QKeySequence("Ctrl+M"))
+        self.mute_action.toggled.connect(self._set_muted)
+        self.kiosk_action = QAction("Kiosk mode", self)
+        self.kiosk_action.triggered.connect(self.enter_kiosk)
+        self.leave_kiosk_action = QAction("Leave kiosk…", self, visible=False)
+        self.leave_kiosk_action.triggered.connect(self.kiosk_exit_requested)
+        for action in (self.settings_action, self.mute_action, self.kiosk_action):
+            bar.addAction(action)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+        bar.addAction(self.leave_kiosk_action)
+        self.addToolBar(bar)
+        self.toolbar = bar
+
+    # --- scanning ------------------------------------------------------------------------
+    def submit_payload(self, payload: str, source: str = "camera") -> None:
+        """Queue a scan on the node worker; the verdict arrives via ``_on_scanned``."""
+        if payload:
+            self.client.scan(payload, source)
+
+    def show_frame(self, frame: np.ndarray, polygon: Polygon | None = None) -> None:
+        self.preview.set_frame(frame, polygon)
+
+    def set_camera_message(self, text: str) -> None:
+        """E.g. 'Camera disconnected': on the preview, and no fps in the status bar."""
+        self.preview.set_message(text)
+        self.status.update_fields(camera_fps=None)
+
+    def set_camera_fps(self, fps: float) -> None:
+        self.status.update_fields(camera_fps=fps)
+
+    def _on_scanned(self, result: dict, source: str, submitted: float) -> None:
+        self.verdict.show_result(result)
+        self.last_latency_ms = (time.perf_counter() - submitted) * 1000
+        self.scan_displayed.emit(result, source, self.last_latency_ms)
+
+    def _on_failed(self, action: str, message: str) -> None:
+        log.warning("%s failed: %s", action, message)
+        self.verdict.show_message(f"Could not {action}", message, icon="warning")
+
+    # --- undo ----------------------------------------------------------------------------
+    def _confirm_undo(self, last: Mapping[str, Any] | None) -> None:
+        if last is None:
+            self.verdict.show_message("Nothing to undo", "No check-in at this gate yet")
+            return
+        self._pending_undo = dict(last)
+        who = last.get("attendee_name") or last.get("ticket_id")
+        when = clock(last.get("scanned_at"))
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Undo check-in",
+            f"Undo the check-in of {who} ({last.get('tier_name') or '-'}) at {when}?\n"
+            "The ticket can then be scanned again.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.No)  # Enter must not undo by accident
+        box.finished.connect(self._undo_answered)
+        self.undo_box = box
+        box.open()
+
+    def _undo_answered(self, answer: int) -> None:
+        pending, self._pending_undo = self._pending_undo, None
+        if answer == QMessageBox.StandardButton.Yes and pending:
+            self.client.undo(pending["id"])
+
+    def _on_undone(self, answer: dict) -> None:
+        who = answer.get("attendeeName") or answer.get("ticketId") or ""
+        self.verdict.show_message("Check-in undone", who, icon="exit")
+
+    # --- status --------------------------------------------------------------------------
+    def _on_stats(self, stats: dict) -> None:
+        tiers = tuple(
+            TierCount(t["tierName"], t["checkedIn"], t.get("quantity"))
+            for t in stats.get("byTier", ())
+        )
+        self.status.update_fields(
+            checked_in=stats.get("inside", stats.get("checkedIn", 0)) or 0,
+            capacity=stats.get("capacity"),
+            tiers=tiers,
+            pending_uploads=stats.get("pendingUploads", 0),
+        )
+
+    # --- settings ------------------------------------------------------------------------
+    def apply_settings(self, settings: Settings) -> None:
+        """Push settings into the widgets and the worker (on start and after the dialog)."""
+        self.settings = settings
+        self.verdict.hold_ms = settings.verdict_hold_ms
+        self.sounds.muted = not settings.sounds
+        self.mute_action.setChecked(not settings.sounds)
+        fallback, title = self._default_event(settings.event_id)
+        self.event_label.setText(title)
+        self.client.configure(
+            gate_config(
+                settings.gate_name,
+                settings.direction,
+                settings.event_id,
+                settings.allowed_tiers,
+                fallback,
+            )
+        )
+        mode = "Exit" if settings.direction == "out" else "Entry"
+        self.status.update_fields(gate=f"{settings.gate_name} ({mode})")
+        self.setWindowTitle(f"Tickitz Scanner · {settings.gate_name}")
+
+    def _default_event(self, event_id: str) -> tuple[str | None, str]:
+        """The event the counters follow and its title (one small indexed read)."""
+        events = self.node.events.list()
+        chosen = next((e for e in events if e["id"] == event_id), None)
+        if chosen is None:
+            chosen = next((e for e in events if e["status"] == "published"), None)
+        if chosen is None:
+            return None, "No event yet"
+        return chosen["id"], chosen["title"]
+
+    def open_settings(self) -> SettingsDialog | None:
+        if self.kiosk.active:
+            return None  # kiosk mode: no settings for whoever walks up
+        tiers = self._known_tiers()
+        dialog = SettingsDialog(
+            self.settings, path=self.settings_path, known_tiers=tiers, parent=self
+        )
+        dialog.settings_saved.connect(self._on_settings_saved)
+        self.settings_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _known_tiers(self) -> list[str]:
+        names: list[str] = []
+        for event in self.node.events.list():
+            names.extend(t["name"] for t in event["tiers"] if t["name"] not in names)
+        return names
+
+    def _on_settings_saved(self, settings: Settings) -> None:
+        self.apply_settings(settings)
+        self.settings_changed.emit(settings)
+
+    def _set_muted(self, muted: bool) -> None:
+        self.sounds.muted = muted
+
+    # --- kiosk ---------------------------------------------------------------------------
+    def enter_kiosk(self) -> None:
+        if not self.settings.kiosk_pin_hash:
+            self.verdict.show_message("Set a kiosk PIN first", "Settings → Kiosk PIN")
+            return
+        self.kiosk.enter()
+
+    def kiosk_exit_requested(self) -> None:
+        self.kiosk.request_exit()
+
+    def _on_kiosk_changed(self, active: bool) -> None:
+        self.settings_action.setVisible(not active)
+        self.kiosk_action.setVisible(not active)
+        self.leave_kiosk_action.setVisible(active)
+        self.search.undo_button.setVisible(not active)
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        if event.key() == Qt.Key.Key_Escape and self.kiosk.active:
+            self.kiosk.request_exit()
+            return
+        super().keyPressEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        if self.kiosk.guard_close(event):
+            return
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop background work; queued scans still commit before the thread ends."""
+        if self.wedge is not None:
+            self.wedge.uninstall()
+        self.client.stop()

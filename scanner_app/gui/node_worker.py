@@ -1,0 +1,201 @@
+"""The node's database work on its own thread; the GUI talks to it only through signals.
+
+A scan is ~1 ms, but it ends in an fsync (``synchronous=FULL``) and a slow or busy disk
+must never freeze the window, so scans, manual check-ins, undo, search and stats all
+run on one worker thread, in order. ``NodeClient`` is the GUI-side face of that thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from scanner_app.core.errors import TickitzError
+from scanner_app.core.node import Node
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class GateConfig:
+    """What this gate admits; replaced wholesale when the settings change."""
+
+    gate: str = "Gate 1"
+    direction: str = "in"
+    event_ids: tuple[str, ...] = ()  # empty: every event on this node
+    allowed_tiers: tuple[str, ...] = ()  # empty: every tier
+    stats_event: str | None = None  # the event the counters show
+
+
+class NodeWorker(QObject):
+    """Lives on the worker thread; each slot is one request from the GUI."""
+
+    scanned = Signal(dict, str, float)  # ScanResult dict, source, perf_counter at submit
+    searched = Signal(str, list)  # query, ticket dicts
+    last_checkin = Signal(object)  # dict or None: what "undo last" would undo
+    undone = Signal(dict)
+    stats = Signal(dict)  # reports.stats(...) plus "pendingUploads"
+    failed = Signal(str, str)  # action, plain-words message
+
+    def __init__(self, node: Node) -> None:
+        super().__init__()
+        self.node = node
+        self.config = GateConfig()
+
+    def _fail(self, action: str, exc: Exception) -> None:
+        """Domain errors carry plain words; anything else (disk full...) is logged in full."""
+        if isinstance(exc, TickitzError):
+            self.failed.emit(action, exc.message)
+            return
+        log.exception("Node worker: %s failed", action)
+        self.failed.emit(action, f"{type(exc).__name__}: {exc}")
+
+    @Slot(object)
+    def configure(self, config: GateConfig) -> None:
+        self.config = config
+        self.refresh_stats()
+
+    def _scan_kwargs(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            "event_ids": list(c.event_ids) or None,
+            "gate": c.gate,
+            "direction": c.direction,
+            "allowed_tiers": list(c.allowed_tiers) or None,
+        }
+
+    @Slot(str, str, float)
+    def scan(self, payload: str, source: str, submitted: float) -> None:
+        try:
+            result = self.node.checkin.scan(payload, **self._scan_kwargs())
+        except Exception as exc:
+            self._fail("scan", exc)
+            return
+        self.scanned.emit(result.to_dict(), source, submitted)
+        self.refresh_stats()
+
+    @Slot(str)
+    def checkin_ticket(self, ticket_id: str) -> None:
+        submitted = time.perf_counter()
+        try:
+            result = self.node.checkin.checkin_ticket(ticket_id, **self._scan_kwargs())
+        except Exception as exc:
+            self._fail("check-in", exc)
+            return
+        self.scanned.emit(result.to_dict(), "manual", submitted)
+        self.refresh_stats()
+
+    @Slot(str)
+    def search(self, query: str) -> None:
+        event = self.config.event_ids[0] if len(self.config.event_ids) == 1 else None
+        try:
+            rows = self.node.tickets.search(query, event_id=event, limit=50)
+        except Exception as exc:  # an FTS syntax surprise must not kill the worker
+            log.warning("Search %r failed: %s", query, exc)
+            rows = []
+        self.searched.emit(query, rows)
+
+    @Slot()
+    def find_last_checkin(self) -> None:
+        self.last_checkin.emit(self.node.checkin.last_checkin(self.config.gate))
+
+    @Slot(str)
+    def undo(self, checkin_id: str) -> None:
+        try:
+            answer = self.node.checkin.undo(checkin_id, self.config.gate)
+        except Exception as exc:
+            self._fail("undo", exc)
+            return
+        self.undone.emit(answer)
+        self.refresh_stats()
+
+    @Slot()
+    def refresh_stats(self) -> None:
+        event = self.config.stats_event
+        data: dict[str, Any] = {"eventId": event}
+        if event:
+            try:
+                data = self.node.reports.stats(event)
+            except TickitzError as exc:
+                log.warning("Stats for %s failed: %s", event, exc.message)
+        data["pendingUploads"] = self.node.ledger.pending_count()
+        self.stats.emit(data)
+
+
+class NodeClient(QObject):
+    """Owns the worker thread. Call its methods from the GUI thread; answers are signals."""
+
+    _configure = Signal(object)
+    _scan = Signal(str, str, float)
+    _checkin = Signal(str)
+    _search = Signal(str)
+    _find_last = Signal()
+    _undo = Signal(str)
+    _stats = Signal()
+
+    def __init__(self, node: Node, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.node = node
+        self.thread = QThread()
+        self.thread.setObjectName("node-worker")
+        self.worker = NodeWorker(node)
+        self.worker.moveToThread(self.thread)
+        # Cross-thread connections are queued: the slots run on the worker, in order.
+        self._configure.connect(self.worker.configure)
+        self._scan.connect(self.worker.scan)
+        self._checkin.connect(self.worker.checkin_ticket)
+        self._search.connect(self.worker.search)
+        self._find_last.connect(self.worker.find_last_checkin)
+        self._undo.connect(self.worker.undo)
+        self._stats.connect(self.worker.refresh_stats)
+        self.thread.start()
+
+    def configure(self, config: GateConfig) -> None:
+        self._configure.emit(config)
+
+    def scan(self, payload: str, source: str = "camera") -> None:
+        self._scan.emit(payload, source, time.perf_counter())
+
+    def checkin_ticket(self, ticket_id: str) -> None:
+        self._checkin.emit(ticket_id)
+
+    def search(self, query: str) -> None:
+        self._search.emit(query)
+
+    def find_last_checkin(self) -> None:
+        self._find_last.emit()
+
+    def undo(self, checkin_id: str) -> None:
+        self._undo.emit(checkin_id)
+
+    def refresh_stats(self) -> None:
+        self._stats.emit()
+
+    def stop(self, timeout_ms: int = 5000) -> None:
+        """Finish queued work and stop the thread (pending scans still commit)."""
+        if self.thread.isRunning():
+            self.thread.quit()
+            if not self.thread.wait(timeout_ms):
+                log.warning("Node worker did not stop within %d ms", timeout_ms)
+
+
+def gate_config(
+    gate: str,
+    direction: str,
+    event_id: str,
+    allowed_tiers: Sequence[str],
+    fallback_event: str | None,
+) -> GateConfig:
+    """Build a GateConfig from settings values; counters follow the gate's event."""
+    return GateConfig(
+        gate=gate or "Gate 1",
+        direction=direction,
+        event_ids=(event_id,) if event_id else (),
+        allowed_tiers=tuple(allowed_tiers),
+        stats_event=event_id or fallback_event,
+    )
