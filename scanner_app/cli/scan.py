@@ -56,6 +56,8 @@ def scan(
     if not inputs:
         fail("give at least one PAYLOAD, `-` to read stdin, or --image FILE")
     node = open_node(ctx)
+    for event_id in event_ids:
+        node.events.get(event_id)  # a mistyped --event is refused, not a door of red verdicts
     for payload in inputs:
         result = node.checkin.scan(
             payload,
