@@ -6,6 +6,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -166,16 +167,7 @@ def _push_until_done(engine: SyncEngine, give_up_after: float) -> RoundReport:
 def _follow(engine: SyncEngine) -> None:
     """Run the background loop, printing changes, until Ctrl-C or SIGTERM."""
     stop = threading.Event()
-    last: list[Any] = [None]
-
-    def show(status: SyncStatus) -> None:
-        line = (status.state, status.reason, status.pending)
-        if line != last[0] and not status.syncing:
-            last[0] = line
-            reason = f" ({status.reason})" if status.reason else ""
-            say(f"{time.strftime('%H:%M:%S')} {status.state}{reason}; pending {status.pending}")
-
-    engine.on_status = show
+    engine.on_status = status_printer()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     engine.start()
     say(
@@ -189,6 +181,37 @@ def _follow(engine: SyncEngine) -> None:
     finally:
         signal.signal(signal.SIGTERM, previous)
         engine.stop()
+
+
+def status_printer() -> Callable[[SyncStatus], None]:
+    """A status callback that prints a line to stderr when state, reason or pending change."""
+    last: list[Any] = [None]
+
+    def show(status: SyncStatus) -> None:
+        line = (status.state, status.reason, status.pending)
+        if line != last[0] and not status.syncing:
+            last[0] = line
+            reason = f" ({status.reason})" if status.reason else ""
+            say(
+                f"{time.strftime('%H:%M:%S')} sync {status.state}{reason}; pending {status.pending}"
+            )
+
+    return show
+
+
+def start_upstream_sync(node: Node) -> SyncEngine | None:
+    """For `serve`: a hub with an upstream forwards what its gates send and pulls what they
+    need (chaining, DESIGN.md §1). None when the node has no upstream."""
+    if SyncConfig.load(node) is None:
+        return None
+    try:
+        engine = SyncEngine.from_node(node, on_status=status_printer())
+    except NotConfigured as exc:
+        say(f"Not syncing upstream: {exc}")
+        return None
+    engine.start()
+    say(f"Syncing with upstream {engine.config.upstream} every {engine.config.interval_s:g} s.")
+    return engine
 
 
 def _summarise(report: RoundReport) -> None:

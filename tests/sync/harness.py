@@ -6,6 +6,10 @@ app under uvicorn on 127.0.0.1 port 0, in a thread of the test process.
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +24,7 @@ from scanner_app.server.app import create_app
 from scanner_app.sync.config import SyncConfig
 from scanner_app.sync.engine import SyncEngine
 
+HUB_LINE = re.compile(r"Tickitz hub on http://127\.0\.0\.1:(\d+)")
 # Short everything: the whole sync suite must run in a few minutes on 2 cores.
 FAST = {"backoff_s": 0.05, "max_backoff_s": 0.4, "poll_s": 0.05, "timeout_s": 3.0}
 
@@ -114,3 +119,35 @@ def rows(node: Node, event_id: str) -> list[dict[str, Any]]:
 
 def admissions(node: Node, event_id: str, ticket_id: str) -> list[dict[str, Any]]:
     return [r for r in rows(node, event_id) if r["ticket_id"] == ticket_id and r["success"]]
+
+
+def start_hub(data_dir: Path, port: int = 0) -> tuple[subprocess.Popen, int]:
+    """`tickitz-scanner serve` in a subprocess; its stderr goes to a log file beside the
+    data dir (a pipe nobody drains would block the hub once it fills)."""
+    env = {**os.environ, "TICKITZ_NO_KEYRING": "1"}
+    env.pop("TICKITZ_API_KEY", None)
+    log_path = data_dir.parent / f"{data_dir.name}-serve-{time.monotonic_ns()}.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "scanner_app",
+                "--data-dir",
+                str(data_dir),
+                "serve",
+                "--port",
+                str(port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env=env,
+        )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and process.poll() is None:
+        found = HUB_LINE.search(log_path.read_text())
+        if found:
+            return process, int(found.group(1))
+        time.sleep(0.02)
+    process.kill()
+    raise AssertionError(f"hub did not start: {log_path.read_text()[-2000:]}")
