@@ -58,7 +58,14 @@ def serve(
     stopped = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda number, _frame: stopped.append(number))
-    uvicorn.Server(config).run(sockets=[sock])
+    from scanner_app.cli.sync import start_upstream_sync  # noqa: PLC0415
+
+    upstream = start_upstream_sync(node)  # a hub with an upstream forwards to it (chaining)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        if upstream is not None:
+            upstream.stop()
     say("Hub stopped.")
 
 
