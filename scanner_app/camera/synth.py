@@ -268,8 +268,8 @@ def write_reel(
 ) -> Path:
     """Write a MJPG .avi of a queue of tickets, with empty frames before and between them.
 
-    Each ticket drifts a little across its frames, as a held phone does; distortion
-    classes are cycled through per ticket.
+    Each ticket is rendered once and then drifts a pixel or two per frame, as a held
+    phone does; distortion classes are cycled through per ticket.
     """
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -284,14 +284,15 @@ def write_reel(
         for i, payload in enumerate(payloads):
             for _ in range(gap_frames):
                 writer.write(empty)
-            x0, y0 = rng.uniform(0.35, 0.65), rng.uniform(0.4, 0.6)
+            centre = (rng.uniform(0.4, 0.6), rng.uniform(0.45, 0.55))
             dist = distortions[i % len(distortions)]
+            still = render_ticket_frame(
+                payload, size=size, distortion=dist, seed=seed * 7919 + i, offset=centre
+            ).image
             for k in range(ticket_frames):
-                drift = (x0 + 0.002 * k, y0 + 0.001 * k)
-                f = render_ticket_frame(
-                    payload, size=size, distortion=dist, seed=seed * 7919 + i, offset=drift
-                )
-                writer.write(f.image)
+                # Rendering is ~30-60 ms a frame; shifting the render is ~1 ms.
+                shift = np.float32([[1, 0, 1.5 * k], [0, 1, 0.7 * k]])
+                writer.write(cv2.warpAffine(still, shift, size, borderMode=cv2.BORDER_REFLECT))
         for _ in range(gap_frames):
             writer.write(empty)
     finally:
