@@ -216,16 +216,20 @@ def start_upstream_sync(node: Node) -> SyncEngine | None:
 
 def _summarise(report: RoundReport) -> None:
     answers = ", ".join(f"{n} {status}" for status, n in sorted(report.answers.items()))
-    say(f"Pushed {report.pushed} check-ins" + (f" ({answers})." if answers else "."))
+    say(f"Pushed {_count(report.pushed)}" + (f" ({answers})." if answers else "."))
     if report.tickets or report.checkins:
         say(f"Pulled {report.tickets} ticket changes and {report.checkins} check-ins.")
     for warning in report.warnings:
         say(f"Warning: {warning}")
     if report.refused:
-        say(f"{len(report.refused)} check-ins were refused by the upstream and are kept here.")
+        say(f"{_count(len(report.refused))} refused by the upstream (kept here, still pending).")
     if report.error:
         say(f"Stopped: {report.error}")
     if report.pending:
-        say(f"{report.pending} check-ins are still pending.")
+        say(f"{_count(report.pending)} still pending.")
     else:
         say("Nothing is left pending.")
+
+
+def _count(n: int) -> str:
+    return f"{n} check-in" if n == 1 else f"{n} check-ins"

@@ -264,7 +264,7 @@ class SyncEngine:
             self._reason = "; ".join(degraded) or None
 
     def _failed(self, exc: SyncError, report: RoundReport) -> None:
-        report.error = str(exc)
+        report.error = _describe(exc)
         with self._lock:
             self._failures += 1
             delay = min(self.max_backoff_s, self.backoff_s * 2 ** (self._failures - 1))
