@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 import re
 from collections.abc import Callable, Collection
@@ -10,13 +12,16 @@ from datetime import datetime
 from typing import Any
 
 import jwt
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from scanner_app.core.keys import SigningKey, VerifyKey
 
 MAX_TOKEN_LENGTH = 4096
 DEFAULT_LEEWAY_SECONDS = 120
-_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _ALLOWED_ALGS = frozenset({"EdDSA", "ES256"})
+# Signature checks only; the algorithm is the key's (keys.alg_for_jwk), never the header's.
+_VERIFIERS = {"EdDSA": OKPAlgorithm(), "ES256": ECAlgorithm(ECAlgorithm.SHA256)}
 
 
 class TokenRejected(Exception):
@@ -101,6 +106,27 @@ def claims_from_payload(payload: dict[str, Any]) -> TicketClaims:
     )
 
 
+def _b64url_decode(segment: str, name: str) -> bytes:
+    """Strict base64url without padding; the shape check already limited the alphabet."""
+    if len(segment) % 4 == 1:
+        raise TokenRejected("malformed", f"{name} is not base64url")
+    data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    # Canonical only: unused bits in the last character would give a second spelling.
+    if base64.urlsafe_b64encode(data).rstrip(b"=") != segment.encode("ascii"):
+        raise TokenRejected("malformed", f"{name} is not canonical base64url")
+    return data
+
+
+def _json_object(data: bytes, name: str) -> dict[str, Any]:
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise TokenRejected("malformed", f"{name} is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise TokenRejected("malformed", f"{name} is not a JSON object")
+    return value
+
+
 # (event id, kid) -> that event's keys, or None when the node has none for the event.
 KeyLookup = Callable[[str, str | None], dict[str, VerifyKey] | None]
 
@@ -122,15 +148,21 @@ class TicketVerifier:
         if not isinstance(token, str):
             raise TokenRejected("malformed", "payload is not text")
         token = token.strip()
-        if len(token) > MAX_TOKEN_LENGTH or not _TOKEN_SHAPE.match(token):
+        if len(token) > MAX_TOKEN_LENGTH or not _TOKEN_SHAPE.fullmatch(token):
             raise TokenRejected("malformed", "not a ticket token")
-        try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError as exc:
-            raise TokenRejected("malformed", f"undecodable token: {exc}") from exc
-        if not isinstance(unverified, dict):
-            raise TokenRejected("malformed", "claims are not an object")
+        # Parsed once, here, rather than by three PyJWT calls: the checks PyJWT made on the
+        # way (strict base64url, JSON objects, string kid, no critical extensions) are below.
+        signing_input, _, signature_b64 = token.rpartition(".")
+        header_b64, _, payload_b64 = signing_input.partition(".")
+        header = _json_object(_b64url_decode(header_b64, "header"), "header")
+        payload = _json_object(_b64url_decode(payload_b64, "payload"), "claims")
+        signature = _b64url_decode(signature_b64, "signature")
+        if "crit" in header or header.get("b64", True) is not True:
+            # No extension is understood here; b64=false would change what was signed.
+            raise TokenRejected("malformed", "critical header extensions are not accepted")
+        kid = header.get("kid")
+        if "kid" in header and not isinstance(kid, str):
+            raise TokenRejected("malformed", "header kid must be a string")
         alg = header.get("alg")
         if alg is not None and not isinstance(alg, str):
             # A list or object here would make the set lookup below raise TypeError.
@@ -138,10 +170,9 @@ class TicketVerifier:
         if alg not in _ALLOWED_ALGS:
             # alg none and HMAC family: a forgery by construction, whatever the key set says.
             raise TokenRejected("bad_signature", f"algorithm {alg!r} is not accepted")
-        event_id = unverified.get("evt")
+        event_id = payload.get("evt")
         if not isinstance(event_id, str) or not event_id:
             raise TokenRejected("malformed", "claim evt is required")
-        kid = header.get("kid") if isinstance(header.get("kid"), str) else None
         keys = self._keys_for_event(event_id, kid)
         if not keys:
             raise TokenRejected("unknown_event", f"no keys for event {event_id[:60]}")
@@ -150,24 +181,13 @@ class TicketVerifier:
             raise TokenRejected("unknown_key", f"key id {str(kid)[:40]!r} is not in the key set")
         if key.alg != alg:
             raise TokenRejected("bad_signature", f"{alg} does not match the key type {key.alg}")
-        try:
-            payload = jwt.decode(
-                token,
-                key.key,
-                algorithms=[key.alg],
-                # The validity window is checked below against the injectable clock.
-                options={
-                    "verify_iat": False,
-                    "verify_exp": False,
-                    "verify_nbf": False,
-                    "verify_aud": False,
-                    "verify_iss": False,
-                },
-            )
-        except jwt.InvalidSignatureError as exc:
-            raise TokenRejected("bad_signature", "signature does not verify") from exc
-        except jwt.PyJWTError as exc:
-            raise TokenRejected("malformed", f"invalid token: {exc}") from exc
+        # The key's own algorithm (decided by its type when the JWKS was loaded), never the
+        # header's; PyJWT's implementation of it, with the key object cached per event.
+        if not _VERIFIERS[key.alg].verify(signing_input.encode("ascii"), key.key, signature):
+            raise TokenRejected("bad_signature", "signature does not verify")
+        for name in ("jti", "sub"):  # PyJWT's claim type checks (the rest are below)
+            if name in payload and not isinstance(payload[name], str):
+                raise TokenRejected("malformed", f"claim {name} must be a string")
         claims = claims_from_payload(payload)
         self._check_window(claims, now)
         if event_ids is not None and claims.evt not in event_ids:
