@@ -194,7 +194,7 @@ class WebhookStore:
         with self.db.write() as conn:
             conn.execute(
                 "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1,"
-                " delivered_at = ?, last_error = NULL WHERE id = ?",
+                " delivered_at = ?, last_error = NULL WHERE id = ? AND status = 'pending'",
                 (iso_ms(self.clock()), delivery_id),
             )
 
@@ -202,9 +202,10 @@ class WebhookStore:
         """Record a failed attempt; retry_in None (or attempts used up) gives up."""
         with self.db.write() as conn:
             row = conn.execute(
-                "SELECT attempts FROM webhook_deliveries WHERE id = ?", (delivery_id,)
+                "SELECT attempts FROM webhook_deliveries WHERE id = ? AND status = 'pending'",
+                (delivery_id,),
             ).fetchone()
-            if row is None:
+            if row is None:  # gone, or cancelled (webhook deleted) while it was in flight
                 return
             attempts = row["attempts"] + 1
             give_up = retry_in is None or attempts >= MAX_ATTEMPTS

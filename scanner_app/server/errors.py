@@ -117,7 +117,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: TickitzError) -> JSONResponse:
         if exc.status >= 500:
             log.error("domain error %s: %s", exc.code, exc.message)
-        return _respond(request, exc.status, exc.code, exc.message, exc.field)
+        message = exc.message
+        if exc.field and exc.field not in message:
+            message = f"{exc.field}: {message}"  # a 400 always names its field
+        return _respond(request, exc.status, exc.code, message, exc.field)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:

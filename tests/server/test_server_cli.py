@@ -1,0 +1,165 @@
+"""`tickitz-scanner serve` as a user runs it, and `keys create/list/revoke`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from scanner_app.cli import cli
+from scanner_app.core.node import Node
+
+
+def start_serve(data_dir, *extra: str) -> tuple[subprocess.Popen, str, str | None]:
+    """Run `serve --port 0`; returns (process, base url, the key printed on stdout or None)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scanner_app", "--data-dir", str(data_dir), "serve", "--port", "0"]
+        + list(extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        lines.append(line)
+        match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        if match:
+            break
+        if process.poll() is not None:
+            pytest.fail("serve exited: " + "".join(lines) + process.stderr.read())
+    url = f"http://127.0.0.1:{match.group(1)}"
+    key = None
+    if any("organiser key" in line for line in lines):
+        key = process.stdout.readline().strip()
+    for _ in range(100):  # the socket is bound before uvicorn starts answering
+        try:
+            httpx.get(url + "/v1/openapi.json", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    return process, url, key
+
+
+def stop(process: subprocess.Popen, signum: int) -> tuple[int, str]:
+    process.send_signal(signum)
+    try:
+        _, err = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    return process.returncode, err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_serve_prints_a_first_key_once_and_stops_cleanly(tmp_path, signum):
+    process, url, key = start_serve(tmp_path)
+    assert key and key.startswith("tk_live_")
+    auth = {"Authorization": f"Bearer {key}"}
+    assert httpx.get(url + "/v1/events", headers=auth).status_code == 200
+    assert httpx.get(url + "/v1/events").status_code == 401
+    code, err = stop(process, signum)
+    assert code == 0, err
+    assert "Hub stopped." in err and key not in err
+    again, url, second_key = start_serve(tmp_path)
+    assert second_key is None  # only on a node without keys
+    assert httpx.get(url + "/v1/events", headers=auth).status_code == 200
+    assert stop(again, signal.SIGTERM)[0] == 0
+
+
+def test_sigterm_under_load_loses_no_acknowledged_checkin(tmp_path):
+    process, url, key = start_serve(tmp_path)
+    api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    event = api.post("/v1/events", json={"title": "Load", "tiers": [{"name": "GA"}]}).json()
+    api.post(f"/v1/events/{event['id']}/publish")
+    tickets = api.post(
+        f"/v1/events/{event['id']}/tickets", json={"tierName": "GA", "quantity": 200}
+    ).json()["data"]
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+
+    def gate(offset: int) -> None:
+        with httpx.Client(base_url=url, headers=api.headers, timeout=10) as client:
+            for ticket in tickets[offset::4]:
+                body = {"qrPayload": ticket["qrPayload"], "eventId": event["id"], "scannedBy": "g"}
+                try:
+                    response = client.post("/v1/checkin/scan", json=body)
+                except httpx.TransportError:
+                    return  # the hub has gone
+                if response.status_code == 200:
+                    with lock:
+                        acknowledged.append(response.json()["checkinId"])
+
+    threads = [threading.Thread(target=gate, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.4)
+    code, err = stop(process, signal.SIGTERM)
+    for thread in threads:
+        thread.join()
+    api.close()
+    assert code == 0, err
+    assert acknowledged
+    with Node.open(tmp_path) as node:
+        stored = {r[0] for r in node.db.query("SELECT id FROM checkins")}
+    assert set(acknowledged) <= stored
+
+
+def test_keys_create_list_revoke(tmp_path):
+    runner = CliRunner()
+    base = ["--data-dir", str(tmp_path)]
+    created = runner.invoke(cli, [*base, "keys", "create", "--name", "box office", "--all-scopes"])
+    assert created.exit_code == 0, created.output
+    secret = created.stdout.strip()
+    assert re.fullmatch(r"tk_live_[A-Za-z0-9_-]{43}", secret)
+    scoped = runner.invoke(
+        cli,
+        [
+            *base,
+            "keys",
+            "create",
+            "--name",
+            "reader",
+            "--scope",
+            "events:read",
+            "--rate-limit",
+            "5",
+        ],
+    )
+    assert scoped.exit_code == 0
+    listed = [
+        json.loads(line) for line in runner.invoke(cli, [*base, "keys", "list"]).stdout.splitlines()
+    ]
+    assert [k["name"] for k in listed] == ["box office", "reader"]
+    assert listed[1]["scopes"] == ["events:read"] and listed[1]["rateLimit"] == 5
+    text = json.dumps(listed)
+    assert secret not in text and "hash" not in text
+    with Node.open(tmp_path) as node:
+        stored = node.db.query_one("SELECT key_hash FROM api_keys WHERE name = 'box office'")[0]
+    assert secret not in stored and len(stored) == 64  # SHA-256 hex, never the key
+    revoked = runner.invoke(cli, [*base, "keys", "revoke", listed[0]["id"]])
+    assert json.loads(revoked.stdout)["revokedAt"]
+    active = runner.invoke(cli, [*base, "keys", "list", "--active"]).stdout.splitlines()
+    assert [json.loads(line)["name"] for line in active] == ["reader"]
+
+
+def test_keys_usage_errors(tmp_path):
+    runner = CliRunner()
+    base = ["--data-dir", str(tmp_path)]
+    neither = runner.invoke(cli, [*base, "keys", "create", "--name", "x"])
+    assert neither.exit_code == 2 and not neither.stdout.strip()
+    bad = runner.invoke(cli, [*base, "keys", "create", "--name", "x", "--scope", "admin"])
+    assert bad.exit_code == 2
+    missing = runner.invoke(cli, [*base, "keys", "revoke", "key_nope"])
+    assert missing.exit_code != 0 and "key_nope" in missing.stderr
