@@ -1,11 +1,11 @@
 """Application-wide keyboard-wedge capture: a USB scanner burst becomes one payload.
 
-USB handheld scanners "type" the ticket as fast keystrokes ending in Enter. The filter
-sees every key press in the app before the focused widget does, holds printable keys
-for a few tens of milliseconds and feeds them with timestamps to the wedge parser
-(``scanner_app.camera.WedgeParser``). If the parser completes a payload, the held keys
-are swallowed and ``payload_scanned`` fires; if the keys were slow human typing, they
-are replayed, in order, to whatever widget has focus.
+USB handheld scanners "type" the ticket as fast keystrokes, usually ending in Enter.
+The filter sees every key press in the app before the focused widget does and feeds
+it, timed, to ``scanner_app.camera.WedgeParser.process``. Keys the parser holds are
+swallowed; a completed burst fires ``payload_scanned``; held keys the parser judges
+to be typing are replayed, in order, to whatever widget has focus. A garbled burst
+fires ``burst_rejected`` so the door still gets a verdict.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
+
+from scanner_app.camera import WedgeEvent, WedgeParser
+from scanner_app.camera.wedge import TERMINATORS
 
 # Keys that are shortcuts, not characters: let them through untouched.
 _SHORTCUT_MODS = (
@@ -25,13 +27,23 @@ _SHORTCUT_MODS = (
     | Qt.KeyboardModifier.AltModifier
     | Qt.KeyboardModifier.MetaModifier
 )
-_TERMINATORS = {Qt.Key.Key_Return: "\n", Qt.Key.Key_Enter: "\n", Qt.Key.Key_Tab: "\t"}
-
-
-class WedgeParserLike(Protocol):
-    def feed(self, key: str, t: float) -> str | None: ...
-
-    def poll(self, t: float) -> str | None: ...
+# Qt keys -> the parser's key names for keys without (printable) text.
+_NAMES = {
+    Qt.Key.Key_Return: "Enter",
+    Qt.Key.Key_Enter: "KP_Enter",
+    Qt.Key.Key_Tab: "Tab",
+    Qt.Key.Key_Backtab: "Tab",
+    Qt.Key.Key_Shift: "Shift",
+    Qt.Key.Key_Control: "Control",
+    Qt.Key.Key_Alt: "Alt",
+    Qt.Key.Key_AltGr: "AltGr",
+    Qt.Key.Key_Meta: "Meta",
+    Qt.Key.Key_CapsLock: "CapsLock",
+    Qt.Key.Key_NumLock: "NumLock",
+    Qt.Key.Key_Backspace: "Backspace",
+    Qt.Key.Key_Escape: "Escape",
+    Qt.Key.Key_Delete: "Delete",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,31 +54,39 @@ class _HeldKey:
     text: str
 
 
-class WedgeFilter(QObject):
-    """Install with ``QApplication.instance().installEventFilter(filter)``.
+def key_name(event: QKeyEvent) -> str:
+    """The parser's name for a key press: its character, or a key name."""
+    name = _NAMES.get(Qt.Key(event.key()))
+    if name is not None:
+        return name
+    text = event.text()
+    if len(text) == 1 and text.isprintable():
+        return text
+    return f"Key_{event.key():X}"
 
-    ``hold_ms`` must exceed the parser's inter-key gap: it is how long a key may wait
-    for a follower before it is judged human and handed to the focused widget.
-    """
+
+class WedgeFilter(QObject):
+    """Install with ``install()``; it watches key presses for the whole application."""
 
     payload_scanned = Signal(str)
+    burst_rejected = Signal(str, str)  # the burst's text, why (e.g. "non-printable ...")
 
     def __init__(
         self,
-        parser: WedgeParserLike,
+        parser: WedgeParser | None = None,
         *,
-        hold_ms: int = 60,
         clock: Callable[[], float] = time.monotonic,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.parser = parser
+        self.parser = parser or WedgeParser()
         self.enabled = True
         self._clock = clock
         self._held: list[_HeldKey] = []
         self._replaying = False
-        self._timer = QTimer(self, singleShot=True, interval=hold_ms)
-        self._timer.timeout.connect(self._on_quiet)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._on_deadline)
 
     @property
     def held(self) -> int:
@@ -78,56 +98,56 @@ class WedgeFilter(QObject):
 
     def uninstall(self, app: QApplication | None = None) -> None:
         (app or QApplication.instance()).removeEventFilter(self)
-        self._release()
+        self._timer.stop()
+        self.parser.reset()
+        self._replay(len(self._held))
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
         if self._replaying or not self.enabled or event.type() != QEvent.Type.KeyPress:
             return False
         assert isinstance(event, QKeyEvent)
-        char = self._char(event)
-        if char is None:
-            return False
-        if char in "\n\t" and not self._held:
-            return False  # a lone Enter/Tab is the user's, e.g. submitting a field
-        self._held.append(_HeldKey(obj, event.key(), event.modifiers(), event.text()))
-        payload = self.parser.feed(char, self._clock())
-        if payload is not None:
-            self._accept(payload)
-        else:
-            self._timer.start()
-        return True
-
-    @staticmethod
-    def _char(event: QKeyEvent) -> str | None:
         if event.isAutoRepeat() or event.modifiers() & _SHORTCUT_MODS:
-            return None
-        terminator = _TERMINATORS.get(Qt.Key(event.key()))
-        if terminator is not None:
-            return terminator
-        text = event.text()
-        if len(text) == 1 and text.isprintable():
-            return text
-        return None
+            return False
+        name = key_name(event)
+        outcome = self.parser.process(name, self._clock())
+        held = _HeldKey(obj, event.key(), event.modifiers(), event.text())
+        # Terminators are never held by the parser: a consumed one is a burst's suffix.
+        swallow = self._apply(outcome, held if name not in TERMINATORS else None)
+        self._schedule()
+        return swallow
 
-    def _on_quiet(self) -> None:
-        payload = self.parser.poll(self._clock())
-        if payload is not None:
-            self._accept(payload)
+    def _apply(self, outcome: WedgeEvent, current: _HeldKey | None) -> bool:
+        """Act on the parser's answer in its documented order; True to swallow the key."""
+        if outcome.release:
+            self._replay(len(outcome.release))
+        if outcome.payload is not None or outcome.error is not None:
+            self._held.clear()  # the burst's keys are the scan, never typing
+            if outcome.payload is not None:
+                self.payload_scanned.emit(outcome.payload)
+            else:
+                assert outcome.error is not None
+                self.burst_rejected.emit(outcome.error.text, outcome.error.reason)
+        if outcome.consumed and current is not None:
+            self._held.append(current)
+        return outcome.consumed
+
+    def _schedule(self) -> None:
+        deadline = self.parser.deadline()
+        if deadline is None:
+            self._timer.stop()
         else:
-            self._release()
+            self._timer.start(max(0, round((deadline - self._clock()) * 1000)))
 
-    def _accept(self, payload: str) -> None:
-        self._timer.stop()
-        self._held.clear()
-        self.payload_scanned.emit(payload)
+    def _on_deadline(self) -> None:
+        self._apply(self.parser.tick(self._clock()), None)
+        self._schedule()
 
-    def _release(self) -> None:
-        """Replay held keys to the focused widget: they were a person typing."""
-        self._timer.stop()
-        held, self._held = self._held, []
+    def _replay(self, count: int) -> None:
+        """Deliver the first ``count`` held keys to the focused widget: they were typing."""
+        keys, self._held = self._held[:count], self._held[count:]
         self._replaying = True
         try:
-            for key in held:
+            for key in keys:
                 target = QApplication.focusWidget() or key.receiver
                 press = QKeyEvent(QEvent.Type.KeyPress, key.key, key.modifiers, key.text)
                 QApplication.sendEvent(target, press)

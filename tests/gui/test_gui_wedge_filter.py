@@ -6,12 +6,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QPushButton, QVBoxLayout, QWidget
 
+from scanner_app.camera import WedgeParser
 from scanner_app.gui.wedge_filter import WedgeFilter
-
-try:
-    from scanner_app.camera import WedgeParser
-except ImportError:  # the camera layer is being written in parallel
-    from wedge_standin import StandInWedgeParser as WedgeParser
 
 TICKET = "eyJhbGciOiJFZERTQSJ9.eyJqdGkiOiJ0a3RfMSJ9.c2ln"
 
@@ -35,7 +31,7 @@ def window(qtbot):
 
 @pytest.fixture
 def wedge(qapp):
-    f = WedgeFilter(WedgeParser(), hold_ms=60)
+    f = WedgeFilter(WedgeParser())
     f.install(qapp)
     yield f
     f.uninstall(qapp)
@@ -51,7 +47,7 @@ def test_scanner_burst_is_one_payload_and_never_reaches_the_field(qtbot, window,
     with qtbot.waitSignal(wedge.payload_scanned, timeout=1000) as blocker:
         burst(qtbot, window.edit, TICKET)
     assert blocker.args == [TICKET]
-    qtbot.wait(150)  # longer than hold_ms: nothing is replayed afterwards
+    qtbot.wait(150)  # longer than the parser's max_gap: nothing is replayed afterwards
     assert window.edit.text() == ""
     assert wedge.held == 0
 
@@ -106,3 +102,30 @@ def test_disabled_filter_lets_everything_through(qtbot, window, wedge):
     burst(qtbot, window.edit, TICKET)
     assert window.edit.text() == TICKET
     assert payloads == []
+
+
+def test_burst_without_suffix_ends_when_the_keys_stop(qtbot, window, wedge):
+    with qtbot.waitSignal(wedge.payload_scanned, timeout=1000) as blocker:
+        qtbot.keyClicks(window.edit, TICKET, delay=1)  # a scanner configured with no Enter
+    assert blocker.args == [TICKET]
+    assert window.edit.text() == ""
+
+
+def test_garbled_burst_is_rejected_not_typed(qtbot, window, wedge):
+    with qtbot.waitSignal(wedge.burst_rejected, timeout=1000) as blocker:
+        qtbot.keyClicks(window.edit, TICKET[:20], delay=1)
+        qtbot.keyClick(window.edit, Qt.Key.Key_Escape)
+        qtbot.keyClicks(window.edit, TICKET[20:], delay=1)
+        qtbot.keyClick(window.edit, Qt.Key.Key_Return)
+    text, reason = blocker.args
+    assert text.startswith(TICKET[:20])
+    assert "Escape" in reason
+    qtbot.wait(100)
+    assert window.edit.text() == ""
+
+
+def test_editing_keys_while_typing_stay_in_order(qtbot, window, wedge):
+    qtbot.keyClicks(window.edit, "Adx", delay=110)
+    qtbot.keyClick(window.edit, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(window.edit, "a", delay=110)
+    qtbot.waitUntil(lambda: window.edit.text() == "Ada", timeout=2000)
