@@ -9,6 +9,7 @@ import socket
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -466,3 +467,39 @@ def test_leeway_is_configurable(node, event_id, sign, clock):
     clock.now = datetime.fromtimestamp(boundary, UTC)
     assert strict.checkin.scan(late, event_ids=[event_id]).reason == "expired"
     assert node.checkin.scan(late, event_ids=[event_id]).success
+
+
+# --- parity with PyJWT ---------------------------------------------------------------------
+
+
+def test_accepted_tokens_decode_identically_with_pyjwt(node, clock):
+    """The verifier parses tokens itself (once, for speed); PyJWT must agree on every one."""
+    for alg in ("EdDSA", "ES256"):
+        event = publish_event(node, f"Parity {alg}", alg=alg)
+        (key,) = node.events.verify_keys(event["id"]).values()
+        tickets = node.tickets.issue(event["id"], "GA", "Zoë «Ünïcode» 名前", quantity=25)
+        for ticket in tickets:
+            token = ticket["qrPayload"]
+            ours = node.checkin.verifier.verify(token, [event["id"]], clock())
+            theirs = jwt.decode(token, key.key, algorithms=[alg])
+            assert ours.to_claims() == theirs
+            assert jwt.get_unverified_header(token) == {"alg": alg, "kid": key.kid, "typ": "JWT"}
+
+
+def test_pyjwt_refuses_what_the_verifier_refuses_for_encoding_reasons(target):
+    """Strict base64url and JSON-object checks match PyJWT's on the same bytes."""
+    token = genuine(target)
+    header, payload, signature = token.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    sibling = alphabet[alphabet.index(signature[-1]) ^ 0x01]
+    broken = [
+        f"{header}.{payload}.{signature[:-1]}{sibling}",  # non-canonical last character
+        f"{header}.{payload}.{signature + 'A' * ((1 - len(signature)) % 4 or 4)}",  # 4n+1
+        f"{encode_json([1])}.{payload}.{signature}",  # header not an object
+        f"{header}.{encode_json('text')}.{signature}",  # claims not an object
+        f"{b64url(b'{not json')}.{payload}.{signature}",
+    ]
+    for token in broken:
+        assert target.scan(token).reason == "malformed", token
+        with pytest.raises(jwt.PyJWTError):
+            jwt.decode(token, target.private.public_key(), algorithms=[target.alg])
