@@ -1,10 +1,12 @@
 """The upstream's clock, learned from HTTP `Date` headers (DESIGN.md §5: door times corrected).
 
-`Date` has one-second resolution, so each answer only bounds the offset: the server's
-second `D` was current at some instant between sending (t0) and receiving (t1), hence
-offset (server - local) lies in [D - t1, D + 1 s - t0]. Intersecting recent bounds narrows
-it; we then take the value in the interval closest to zero, so clocks that agree (a hub on
-the same machine, NTP-synced laptops) get exactly 0 instead of +-500 ms of noise.
+`Date` has one-second resolution and servers cache it (uvicorn refreshes it once a second
+on its event loop), so each answer only bounds the offset: at some instant between sending
+(t0) and receiving (t1) the server's clock read between D and D + 1 s + staleness, hence
+offset (server - local) lies in [D - t1, D + 1 s + staleness - t0]. Intersecting recent
+bounds narrows it. If the interval holds 0 the offset is 0, so clocks that agree (a hub on
+the same machine, NTP-synced laptops) get no correction instead of up to a second of noise
+that would reorder admissions between gates; otherwise its midpoint (within ~1 s).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from email.utils import parsedate_to_datetime
 
 SAMPLES = 20
 LARGE_SKEW_MS = 2_000.0  # beyond this the status reports the clock as wrong
+DATE_STALENESS_MS = 1_500.0  # how old a server's cached Date may be (1 s tick + loop lag)
 
 
 def parse_http_date(value: str | None) -> datetime | None:
@@ -59,11 +62,11 @@ class ClockOffset:
             return self.offset_ms()
         server_ms = server_date.timestamp() * 1000
         low = server_ms - received.timestamp() * 1000
-        high = server_ms + 1000 - sent.timestamp() * 1000
+        high = server_ms + 1000 + DATE_STALENESS_MS - sent.timestamp() * 1000
         with self._lock:
             self._bounds.append((low, high))
             lo, hi = self._intersection()
-            self._offset = min(max(0.0, lo), hi)
+            self._offset = 0.0 if lo <= 0.0 <= hi else (lo + hi) / 2
             self._learned = True
             return self._offset
 

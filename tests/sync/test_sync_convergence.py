@@ -136,7 +136,7 @@ def test_door_times_are_corrected_by_the_upstream_clock_and_a_large_skew_is_repo
         status = engine.status()
         result = gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id])
         engine.stop()
-    assert abs(status.clock_offset_ms - skew * 1000) < 1000
+    assert abs(status.clock_offset_ms - skew * 1000) < 1500
     assert status.clock_skew_large and any("clock" in w for w in status.warnings)
     assert status.state == "online"  # a skew is reported, not treated as an outage
     door = parse_iso(result.checkedInAt).timestamp()
