@@ -91,15 +91,23 @@ class Database:
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the schema up to the newest version; each step in its own transaction."""
+    """Bring the schema up to the newest version; each step in its own transaction.
+
+    Several processes may open the same file at once (GUI, server, CLI), so the version is
+    read again inside each step's write transaction: whoever gets the lock first runs the
+    step, the others find it done.
+    """
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    for target, step in enumerate(MIGRATIONS[version:], start=version + 1):
+    while version < len(MIGRATIONS):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            step(sqlite_utils.Database(conn))
-            conn.execute(f"PRAGMA user_version = {target}")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version < len(MIGRATIONS):
+                MIGRATIONS[version](sqlite_utils.Database(conn))
+                version += 1
+                conn.execute(f"PRAGMA user_version = {version}")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-    return conn.execute("PRAGMA user_version").fetchone()[0]
+    return version

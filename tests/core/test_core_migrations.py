@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 
 import pytest
 import sqlite_utils
@@ -146,3 +147,46 @@ def test_a_failing_migration_step_is_rolled_back_whole(v1_file):
     assert version == 2  # step 2 committed on its own
     assert "tickets_fts" in tables
     assert "api_keys" not in tables and "devices" not in tables  # step 3 left nothing behind
+
+
+def open_at_once(path, count=4):
+    """`count` connections (as separate processes would have) open one file at the same time."""
+    barrier = threading.Barrier(count)
+    errors, versions = [], []
+
+    def open_it():
+        barrier.wait(timeout=10)
+        try:
+            db = Database(path)
+            versions.append(db.schema_version)
+            db.close()
+        except Exception as exc:  # collected: the assertion below shows every one
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=open_it) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return errors, versions
+
+
+def test_first_start_by_several_processes_at_once(tmp_path):
+    # The GUI's node worker, the embedded server and a CLI command may all open a new data
+    # directory at the same moment; each must find (or make) the same newest schema.
+    for trial in range(5):
+        errors, versions = open_at_once(tmp_path / f"fresh-{trial}.db")
+        assert errors == []
+        assert versions == [NEWEST] * 4
+
+
+def test_upgrade_by_several_processes_at_once(v1_file):
+    path, snapshot, _ = v1_file
+    errors, versions = open_at_once(path)
+    assert errors == []
+    assert versions == [NEWEST] * 4
+    with Node(Database(path)) as node:
+        assert [tuple(r) for r in node.db.query("SELECT * FROM tickets ORDER BY 1")] == snapshot[
+            "tickets"
+        ]
+        assert len(node.tickets.search("jose")) == 1  # indexed once, not once per opener
