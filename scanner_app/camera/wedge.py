@@ -145,13 +145,11 @@ class WedgeParser:
         if self._keys and gap <= self.suffix_grace:
             ev = self._finish()
             if ev.payload is not None or ev.error is not None:
-                self._scan_end = None
                 return _merge(ev, consumed=True)
             return ev  # a short hold was typing: its Enter goes to the widget too
         before = self._finish() if self._keys else WedgeEvent()
-        if self._scan_end is not None and t - self._scan_end <= self.suffix_grace:
-            # The burst was already ended by tick(); this is its suffix, not a user's Enter.
-            self._scan_end = None
+        if self._scan_end is not None and 0 <= t - self._scan_end <= self.suffix_grace:
+            # Part of the scan's suffix: after an idle end (tick), or the LF of a CR+LF.
             return _merge(before, consumed=True)
         return before
 

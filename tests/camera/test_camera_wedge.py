@@ -56,6 +56,14 @@ def test_burst_without_suffix_ends_on_idle_and_late_suffix_is_swallowed():
     assert p.process("Enter", t + 1.0) == WedgeEvent()
 
 
+def test_cr_lf_suffix_is_swallowed_whole():
+    p = WedgeParser()
+    _, t = type_burst(p, JWT)
+    assert p.feed("\r", t + 0.004) == JWT
+    assert p.process("\n", t + 0.008) == WedgeEvent(consumed=True)
+    assert p.process("Enter", t + 0.5) == WedgeEvent()  # the user's own Enter, later
+
+
 def test_slow_typing_is_not_a_scan_and_is_released_in_order():
     p = WedgeParser()
     released, t = [], 0.0
