@@ -319,6 +319,7 @@ class CheckinService:
             if row["voided_by"]:
                 raise Conflict(f"Check-in {checkin_id} was already undone.")
             observed = self.clock()
+            offset = self.clock_offset_ms()
             void_id = new_checkin_id()
             conn.execute(
                 _INSERT,
@@ -328,9 +329,9 @@ class CheckinService:
                     row["ticket_id"],
                     self.device_id,
                     gate,
-                    iso_ms(shift(observed, self.clock_offset_ms())),
+                    iso_ms(shift(observed, offset)),
                     iso_ms(observed),
-                    0,
+                    round(offset),
                     row["direction"],
                     1,
                     None,

@@ -9,6 +9,7 @@ import pytest
 from scan_helpers import check_shape, publish_event, recorded
 
 from scanner_app.core.errors import Conflict, NotFound, ValidationError
+from scanner_app.core.node import Node
 from scanner_app.core.tickets import parse_manifest_text
 
 # --- durability settings ---------------------------------------------------------------
@@ -363,3 +364,16 @@ def test_feed_pages_by_cursor_and_refuses_a_bad_one(node, gate, two_doors):
     with pytest.raises(ValidationError) as caught:
         node.ledger.feed(ticket["eventId"], after="not-a-cursor")
     assert caught.value.field == "after"
+
+
+def test_clock_offset_corrects_door_time_of_scans_and_voids(node, issue, event_id, clock):
+    skewed = Node(node.db, clock=clock, clock_offset_ms=lambda: 1500.0)  # this clock is slow
+    scan = skewed.checkin.scan(issue()["qrPayload"], event_ids=[event_id])
+    assert scan.checkedInAt == "2026-07-15T19:00:01.500Z"
+    void = skewed.checkin.undo(scan.checkinId)
+    for checkin_id in (scan.checkinId, void["id"]):
+        row = node.db.query_one(
+            "SELECT scanned_at, observed_at, clock_offset_ms FROM checkins WHERE id = ?",
+            (checkin_id,),
+        )
+        assert tuple(row) == ("2026-07-15T19:00:01.500Z", "2026-07-15T19:00:00.000Z", 1500)
