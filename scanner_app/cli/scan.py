@@ -112,7 +112,7 @@ def export(ctx: click.Context, event_id: str, fmt: str, output: str | None) -> N
             json.dumps(r, ensure_ascii=False) + "\n" for r in node.reports.checkins(event_id)
         )
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        Path(output).write_text(text, encoding="utf-8", newline="")  # keep CSV CRLFs as is
         say(f"Wrote {output}")
     else:
         click.echo(text, nl=False)

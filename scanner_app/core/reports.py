@@ -129,7 +129,9 @@ class Reports:
 
     def export_csv(self, event_id: str) -> str:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+        # RFC 4180 line ends: with "\n" alone, a CR inside a value was written unquoted and
+        # started a new row in spreadsheets (a way around the formula guard below).
+        writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\r\n")
         writer.writeheader()
         for row in self.checkins(event_id):
             # Spreadsheet apps run cells that start with = + - @ as formulas.
@@ -138,6 +140,7 @@ class Reports:
 
 
 def _csv_safe(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    # OWASP's list: tab and carriage return start formulas too in some spreadsheet apps.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value

@@ -155,8 +155,9 @@ def test_stats_export_and_undo(cli, published, tmp_path):
     assert stats["byGate"] == [{"gate": "west", "admissions": 1}]
     assert {t["tierName"]: t["checkedIn"] for t in stats["byTier"]} == {"VIP": 1, "GA": 0}
 
-    exported = cli.run("export", "--event", event_id, "--format", "csv").stdout
-    rows = list(csv.DictReader(io.StringIO(exported)))
+    csv_out = cli.run("export", "--event", event_id, "--format", "csv")
+    exported = csv_out.stdout_bytes.decode("utf-8")  # .stdout would fold the CRLFs
+    rows = list(csv.DictReader(io.StringIO(exported, newline="")))
     assert [r["checkinId"] for r in rows] == [s["checkinId"] for s in scans]
     assert rows[0]["attendeeName"].startswith("'=")  # no formula injection into spreadsheets
     assert [r["reason"] for r in rows] == ["", "already_checked_in", "malformed"]
@@ -168,7 +169,8 @@ def test_stats_export_and_undo(cli, published, tmp_path):
     out_file = tmp_path / "export.csv"
     written = cli.run("export", "--event", event_id, "--output", str(out_file))
     assert written.stdout == "" and str(out_file) in written.stderr
-    assert out_file.read_text(encoding="utf-8") == exported
+    assert out_file.read_bytes() == csv_out.stdout_bytes
+    assert exported.endswith("\r\n")  # RFC 4180 line ends
 
     void = cli.json("undo", scans[0]["checkinId"])
     assert void["voids"] == scans[0]["checkinId"]

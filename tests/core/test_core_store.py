@@ -3,6 +3,8 @@ ledger's merge of other nodes' check-ins."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import pytest
@@ -377,3 +379,19 @@ def test_clock_offset_corrects_door_time_of_scans_and_voids(node, issue, event_i
             (checkin_id,),
         )
         assert tuple(row) == ("2026-07-15T19:00:01.500Z", "2026-07-15T19:00:00.000Z", 1500)
+
+
+def test_csv_export_defuses_spreadsheet_formulas(node, event_id):
+    hostile = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\t=1+1", "\r=1+1", "Plain Name"]
+    for name in hostile:
+        ticket = node.tickets.issue(event_id, "GA", name)[0]
+        node.checkin.scan(ticket["qrPayload"], event_ids=[event_id])
+    text = node.reports.export_csv(event_id)
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert len(rows) == len(hostile)  # a CR inside a name does not start a new row
+    assert text.count("\r\n") == len(hostile) + 1
+    exported = [row["attendeeName"] for row in rows]
+    assert exported[:-1] == ["'" + name for name in hostile[:-1]]
+    assert exported[-1] == "Plain Name"
+    # The JSON export keeps names as they are: it is data, not a spreadsheet.
+    assert [c["attendeeName"] for c in node.reports.checkins(event_id)] == hostile
