@@ -18,6 +18,8 @@ from scanner_app.core.tokens import TicketClaims, sign_ticket
 
 MAX_ISSUE = 1000
 MAX_FEED_PAGE = 1000
+MAX_NAME = 200
+MAX_BOOKING_ID = 100
 _SEARCH_WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -71,6 +73,14 @@ class TicketBook:
         """Sign `quantity` tickets in one booking; refused for drafts, cancellations, sell-outs."""
         if not isinstance(quantity, int) or not 1 <= quantity <= MAX_ISSUE:
             raise ValidationError(f"quantity must be 1..{MAX_ISSUE}", field="quantity")
+        # The manifest's limits; a longer name made a token too big for a QR code (or for
+        # the door's MAX_TOKEN_LENGTH) after the ticket was already sold.
+        for field, value, limit in (
+            ("attendeeName", attendee_name, MAX_NAME),
+            ("bookingId", booking_id, MAX_BOOKING_ID),
+        ):
+            if value is not None and (not isinstance(value, str) or len(value) > limit):
+                raise ValidationError(f"{field} must be at most {limit} characters", field=field)
         event = self.events.get(event_id)
         if event["status"] != "published":
             status = event["status"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QSizePolicy,
     QToolBar,
     QVBoxLayout,
@@ -30,18 +29,22 @@ from PySide6.QtWidgets import (
 
 from scanner_app.core.node import Node
 from scanner_app.gui import assets
+from scanner_app.gui.camera_bridge import CameraBridge
+from scanner_app.gui.hub_dialog import HubDialog
 from scanner_app.gui.kiosk import KioskController
 from scanner_app.gui.node_worker import NodeClient, gate_config
 from scanner_app.gui.preview import CameraPreview, Polygon
 from scanner_app.gui.search_panel import SearchPanel
+from scanner_app.gui.services import HubService
 from scanner_app.gui.settings import Settings
 from scanner_app.gui.settings_dialog import SettingsDialog
 from scanner_app.gui.sounds import SoundPlayer
 from scanner_app.gui.status_bar import StatusBar
 from scanner_app.gui.status_model import TierCount
-from scanner_app.gui.verdict import clock
+from scanner_app.gui.undo import UndoFlow
 from scanner_app.gui.verdict_panel import VerdictPanel
 from scanner_app.gui.wedge_filter import WedgeFilter
+from scanner_app.sync.config import SETUP_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,8 @@ class MainWindow(QMainWindow):
 
     # ScanResult dict, source ("camera", "wedge", "typed", "manual"), submit->shown ms
     scan_displayed = Signal(dict, str, float)
-    settings_changed = Signal(object)  # Settings
+    settings_changed = Signal(object, object)  # old Settings, new Settings
+    setup_scanned = Signal(str)  # a hub's "tickitz-setup:" QR seen by camera or wedge
 
     def __init__(
         self,
@@ -73,8 +77,10 @@ class MainWindow(QMainWindow):
         self.wedge = wedge
         self.last_latency_ms: float | None = None
         self.settings_dialog: SettingsDialog | None = None
-        self.undo_box: QMessageBox | None = None
-        self._pending_undo: dict[str, Any] | None = None
+        self.hub_dialog: HubDialog | None = None
+        self.hub: HubService | None = None
+        # Where the Settings dialog puts the upstream key; the app sets the sync KeyStore.
+        self.key_store: Callable[[Settings, str], bool] | None = None
 
         self.preview = CameraPreview()
         self.search = SearchPanel()
@@ -93,17 +99,19 @@ class MainWindow(QMainWindow):
         worker = self.client.worker
         worker.scanned.connect(self._on_scanned)
         worker.searched.connect(self.search.set_results)
-        worker.last_checkin.connect(self._confirm_undo)
-        worker.undone.connect(self._on_undone)
         worker.stats.connect(self._on_stats)
         worker.failed.connect(self._on_failed)
         self.search.search_requested.connect(self.client.search)
         self.search.payload_entered.connect(lambda p: self.submit_payload(p, "typed"))
         self.search.checkin_requested.connect(self.client.checkin_ticket)
-        self.search.undo_requested.connect(self.client.find_last_checkin)
+        self.undo = UndoFlow(self.client, self.verdict, self)
+        self.search.undo_requested.connect(self.undo.request)
         if wedge is not None:
             wedge.payload_scanned.connect(lambda p: self.submit_payload(p, "wedge"))
+            # A garbled burst is still a scan: the node records it and says "Not a ticket".
+            wedge.burst_rejected.connect(lambda text, _why: self.submit_payload(text, "wedge"))
             wedge.install()
+        self.camera: CameraBridge | None = None
         self.apply_settings(settings)
 
     # --- construction --------------------------------------------------------------------
@@ -138,9 +146,11 @@ class MainWindow(QMainWindow):
         self.mute_action.toggled.connect(self._set_muted)
         self.kiosk_action = QAction("Kiosk mode", self)
         self.kiosk_action.triggered.connect(self.enter_kiosk)
+        self.hub_action = QAction("Serve this venue…", self, visible=False)
+        self.hub_action.triggered.connect(self.open_hub)
         self.leave_kiosk_action = QAction("Leave kiosk…", self, visible=False)
         self.leave_kiosk_action.triggered.connect(self.kiosk_exit_requested)
-        for action in (self.settings_action, self.mute_action, self.kiosk_action):
+        for action in (self.settings_action, self.hub_action, self.mute_action, self.kiosk_action):
             bar.addAction(action)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -150,10 +160,46 @@ class MainWindow(QMainWindow):
         self.toolbar = bar
 
     # --- scanning ------------------------------------------------------------------------
-    def submit_payload(self, payload: str, source: str = "camera") -> None:
+    def submit_payload(
+        self, payload: str, source: str = "camera", seen_at: float | None = None
+    ) -> None:
         """Queue a scan on the node worker; the verdict arrives via ``_on_scanned``."""
-        if payload:
-            self.client.scan(payload, source)
+        if payload.startswith(SETUP_PREFIX):
+            self.setup_scanned.emit(payload)  # joining a hub, not a ticket
+        elif payload:
+            self.client.scan(payload, source, seen_at)
+
+    def attach_camera(self, camera: CameraBridge | None) -> None:
+        """Show ``camera``'s frames and scan what it decodes (None detaches)."""
+        if self.camera is not None:
+            self.camera.payload.disconnect(self._on_camera_payload)
+            self.camera.frame.disconnect(self._on_camera_frame)
+            self.camera.fps.disconnect(self.set_camera_fps)
+            self.camera.status.disconnect(self._on_camera_status)
+        self.camera = camera
+        if camera is None:
+            self.set_camera_message("No camera")
+            return
+        camera.payload.connect(self._on_camera_payload)
+        camera.frame.connect(self._on_camera_frame)
+        camera.fps.connect(self.set_camera_fps)
+        camera.status.connect(self._on_camera_status)
+        self.set_camera_message("Starting camera…")
+
+    def _on_camera_payload(self, payload: str, decoded_at: float, decode_ms: float) -> None:
+        # Latency is counted from the frame reaching the decoder, not from the callback.
+        self.submit_payload(payload, "camera", decoded_at - decode_ms / 1000)
+
+    def _on_camera_frame(self) -> None:
+        latest = self.camera.take_frame() if self.camera is not None else None
+        if latest is not None:
+            self.preview.set_frame(*latest)
+
+    def _on_camera_status(self, state: str, message: str) -> None:
+        if state in ("disconnected", "connecting"):
+            self.set_camera_message(message.split(";")[0])
+        elif state == "ended":
+            self.set_camera_message("Video ended")
 
     def show_frame(self, frame: np.ndarray, polygon: Polygon | None = None) -> None:
         self.preview.set_frame(frame, polygon)
@@ -174,36 +220,6 @@ class MainWindow(QMainWindow):
     def _on_failed(self, action: str, message: str) -> None:
         log.warning("%s failed: %s", action, message)
         self.verdict.show_message(f"Could not {action}", message, icon="warning")
-
-    # --- undo ----------------------------------------------------------------------------
-    def _confirm_undo(self, last: Mapping[str, Any] | None) -> None:
-        if last is None:
-            self.verdict.show_message("Nothing to undo", "No check-in at this gate yet")
-            return
-        self._pending_undo = dict(last)
-        who = last.get("attendee_name") or last.get("ticket_id")
-        when = clock(last.get("scanned_at"))
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Undo check-in",
-            f"Undo the check-in of {who} ({last.get('tier_name') or '-'}) at {when}?\n"
-            "The ticket can then be scanned again.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            self,
-        )
-        box.setDefaultButton(QMessageBox.StandardButton.No)  # Enter must not undo by accident
-        box.finished.connect(self._undo_answered)
-        self.undo_box = box
-        box.open()
-
-    def _undo_answered(self, answer: int) -> None:
-        pending, self._pending_undo = self._pending_undo, None
-        if answer == QMessageBox.StandardButton.Yes and pending:
-            self.client.undo(pending["id"])
-
-    def _on_undone(self, answer: dict) -> None:
-        who = answer.get("attendeeName") or answer.get("ticketId") or ""
-        self.verdict.show_message("Check-in undone", who, icon="exit")
 
     # --- status --------------------------------------------------------------------------
     def _on_stats(self, stats: dict) -> None:
@@ -255,7 +271,11 @@ class MainWindow(QMainWindow):
             return None  # kiosk mode: no settings for whoever walks up
         tiers = self._known_tiers()
         dialog = SettingsDialog(
-            self.settings, path=self.settings_path, known_tiers=tiers, parent=self
+            self.settings,
+            path=self.settings_path,
+            known_tiers=tiers,
+            key_store=self.key_store,
+            parent=self,
         )
         dialog.settings_saved.connect(self._on_settings_saved)
         self.settings_dialog = dialog
@@ -269,8 +289,25 @@ class MainWindow(QMainWindow):
         return names
 
     def _on_settings_saved(self, settings: Settings) -> None:
+        old = self.settings
         self.apply_settings(settings)
-        self.settings_changed.emit(settings)
+        self.settings_changed.emit(old, settings)
+
+    # --- hub -----------------------------------------------------------------------------
+    def attach_hub(self, hub: HubService) -> None:
+        """Offer 'Serve this venue…' (hidden in kiosk mode)."""
+        self.hub = hub
+        self.hub_action.setVisible(not self.kiosk.active)
+
+    def open_hub(self) -> HubDialog | None:
+        if self.hub is None or self.kiosk.active:
+            return None
+        if self.hub_dialog is None:
+            events = [(e["id"], e["title"]) for e in self.node.events.list()]
+            self.hub_dialog = HubDialog(self.hub, events, parent=self)
+        self.hub_dialog.show()
+        self.hub_dialog.raise_()
+        return self.hub_dialog
 
     def _set_muted(self, muted: bool) -> None:
         self.sounds.muted = muted
@@ -288,6 +325,7 @@ class MainWindow(QMainWindow):
     def _on_kiosk_changed(self, active: bool) -> None:
         self.settings_action.setVisible(not active)
         self.kiosk_action.setVisible(not active)
+        self.hub_action.setVisible(not active and self.hub is not None)
         self.leave_kiosk_action.setVisible(active)
         self.search.undo_button.setVisible(not active)
 

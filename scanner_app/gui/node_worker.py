@@ -46,6 +46,9 @@ class NodeWorker(QObject):
         super().__init__()
         self.node = node
         self.config = GateConfig()
+        # A SyncEngine when this gate has an upstream: scans go through it (strict mode,
+        # prompt push). Set from the GUI thread; a plain attribute swap is atomic.
+        self.engine: Any = None
 
     def _fail(self, action: str, exc: Exception) -> None:
         """Domain errors carry plain words; anything else (disk full...) is logged in full."""
@@ -72,7 +75,8 @@ class NodeWorker(QObject):
     @Slot(str, str, float)
     def scan(self, payload: str, source: str, submitted: float) -> None:
         try:
-            result = self.node.checkin.scan(payload, **self._scan_kwargs())
+            scan = self.engine.scan if self.engine is not None else self.node.checkin.scan
+            result = scan(payload, **self._scan_kwargs())
         except Exception as exc:
             self._fail("scan", exc)
             return
@@ -88,6 +92,7 @@ class NodeWorker(QObject):
             self._fail("check-in", exc)
             return
         self.scanned.emit(result.to_dict(), "manual", submitted)
+        self._kick()
         self.refresh_stats()
 
     @Slot(str)
@@ -112,7 +117,13 @@ class NodeWorker(QObject):
             self._fail("undo", exc)
             return
         self.undone.emit(answer)
+        self._kick()
         self.refresh_stats()
+
+    def _kick(self) -> None:
+        """Something new to upload: let the sync engine push now, not at its next poll."""
+        if self.engine is not None:
+            self.engine.kick()
 
     @Slot()
     def refresh_stats(self) -> None:
@@ -158,8 +169,12 @@ class NodeClient(QObject):
     def configure(self, config: GateConfig) -> None:
         self._configure.emit(config)
 
-    def scan(self, payload: str, source: str = "camera") -> None:
-        self._scan.emit(payload, source, time.perf_counter())
+    def scan(self, payload: str, source: str = "camera", submitted: float | None = None) -> None:
+        """Queue a scan; ``submitted`` (perf_counter) is when the payload was seen."""
+        self._scan.emit(payload, source, time.perf_counter() if submitted is None else submitted)
+
+    def set_engine(self, engine: Any) -> None:
+        self.worker.engine = engine
 
     def checkin_ticket(self, ticket_id: str) -> None:
         self._checkin.emit(ticket_id)

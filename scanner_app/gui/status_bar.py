@@ -85,7 +85,8 @@ class StatusBar(QFrame):
             self.connection_label.style().unpolish(self.connection_label)
             self.connection_label.style().polish(self.connection_label)
         self.pending_label.setText(f"Pending: {s.pending_uploads:,}")
-        self.pending_label.setVisible(s.connection != "standalone" or s.pending_uploads > 0)
+        # Without an upstream nothing is ever uploaded: "pending" would only alarm people.
+        self.pending_label.setVisible(s.connection != "standalone")
         self.fps_label.setText(
             f"{s.camera_fps:.0f} fps" if s.camera_fps is not None else "No camera"
         )

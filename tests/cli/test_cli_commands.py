@@ -220,3 +220,16 @@ def test_event_import_from_elsewhere(cli, published, tmp_path):
         # The gate cannot issue: it holds no private key.
         refused = cli.fail("tickets", "issue", "--event", event_id, "--tier", "GA", home=gate)
         assert "private key" in refused.stderr
+
+
+def test_the_longest_allowed_ticket_still_makes_a_scannable_qr(cli, tmp_path):
+    # Worst case: a 100-character tier and a 200-character name that JSON escapes (\uXXXX).
+    tier, name = "T" * 100, "名" * 200
+    event = cli.json("event", "create", "--title", "Big", "--tier", tier)
+    cli.run("event", "publish", event["id"])
+    qr_dir = tmp_path / "qr"
+    (ticket,) = cli.lines("tickets", "issue", "--event", event["id"], "--tier", tier,
+                          "--name", name, "--qr-dir", str(qr_dir))  # fmt: skip
+    assert decode_png(qr_dir / f"{ticket['id']}.png") == [ticket["qrPayload"]]
+    (result,) = cli.lines("scan", "--event", event["id"], ticket["qrPayload"])
+    assert result["success"] and result["attendeeName"] == name

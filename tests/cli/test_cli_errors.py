@@ -145,6 +145,7 @@ def test_the_good_import_files_do_import(cli, import_files, tmp_path):
         (["tickets", "issue", "--event", "evt_nope", "--tier", "GA"], "No event"),
         (["tickets", "issue", "--event", "EVT", "--tier", "GA", "--count", "0"], "count"),
         (["tickets", "issue", "--event", "EVT", "--tier", "GA", "--count", "1001"], "count"),
+        (["tickets", "issue", "--event", "EVT", "--tier", "GA", "--name", "x" * 201], "200"),
         (["tickets", "cancel", "tkt_nope"], "No ticket"),
         (["scan", "--event", "EVT"], "PAYLOAD"),
         (["scan", "--event", "evt_nope", "payload"], "evt_nope"),

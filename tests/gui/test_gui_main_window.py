@@ -8,17 +8,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from scanner_app.camera import WedgeParser
 from scanner_app.core.demo_data import build_demo
 from scanner_app.core.node import Node
 from scanner_app.gui.main_window import MainWindow
 from scanner_app.gui.settings import Settings
 from scanner_app.gui.sounds import SoundPlayer
 from scanner_app.gui.wedge_filter import WedgeFilter
-
-try:
-    from scanner_app.camera import WedgeParser
-except ImportError:  # the camera layer is being written in parallel
-    from wedge_standin import StandInWedgeParser as WedgeParser
 
 
 @pytest.fixture
@@ -37,7 +33,7 @@ def scenario(node):
 def window(qtbot, qapp, node, scenario, settings_path):
     settings = Settings(gate_name="Gate 2", event_id=scenario.event_id)
     settings.set_kiosk_pin("2468")
-    wedge = WedgeFilter(WedgeParser(), hold_ms=60)
+    wedge = WedgeFilter(WedgeParser())
     w = MainWindow(node, settings, settings_path=settings_path, sounds=SoundPlayer(), wedge=wedge)
     qtbot.addWidget(w)
     w.show()
@@ -116,10 +112,10 @@ def test_undo_last_checkin_with_confirmation(qtbot, window, scenario, node):
     payload = scenario.ticket_payloads[9]
     scan_and_wait(qtbot, window, payload)
     qtbot.mouseClick(window.search.undo_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.undo_box is not None and window.undo_box.isVisible())
-    assert "Undo the check-in of" in window.undo_box.text()
+    qtbot.waitUntil(lambda: window.undo.box is not None and window.undo.box.isVisible())
+    assert "Undo the check-in of" in window.undo.box.text()
     qtbot.mouseClick(
-        window.undo_box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton
+        window.undo.box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton
     )
     qtbot.waitUntil(lambda: window.verdict.title_label.text() == "Check-in undone", timeout=3000)
     # Undone for real: the same ticket is admitted again.
@@ -130,8 +126,8 @@ def test_undo_declined_changes_nothing(qtbot, window, scenario):
     payload = scenario.ticket_payloads[10]
     scan_and_wait(qtbot, window, payload)
     window.search.undo_button.click()
-    qtbot.waitUntil(lambda: window.undo_box is not None and window.undo_box.isVisible())
-    window.undo_box.button(QMessageBox.StandardButton.No).click()
+    qtbot.waitUntil(lambda: window.undo.box is not None and window.undo.box.isVisible())
+    window.undo.box.button(QMessageBox.StandardButton.No).click()
     assert scan_and_wait(qtbot, window, payload)["reason"] == "already_checked_in"
 
 
