@@ -1,7 +1,8 @@
 """Gate settings persisted as JSON in the platform config dir (no Qt here).
 
-Secrets never land in the JSON: the upstream API key goes to the OS keyring (the file
-only records that one is stored) and the kiosk PIN is kept as a salted scrypt hash.
+Secrets never land in the JSON: the upstream API key goes to the sync layer's KeyStore
+(OS keyring, else a 0600 file; this file only records that one is stored) and the kiosk
+PIN is kept as a salted scrypt hash.
 A missing, unreadable or malformed file yields defaults and a logged warning.
 """
 
@@ -23,8 +24,6 @@ import platformdirs
 log = logging.getLogger(__name__)
 
 APP_NAME = "tickitz-scanner"
-KEYRING_SERVICE = "tickitz-scanner"
-KEYRING_USER = "upstream-api-key"
 DECODERS = ("auto", "zxing", "pyzbar", "opencv")
 DIRECTIONS = ("in", "out")
 # scrypt cost: ~50 ms and 16 MiB per check; slow enough to make PIN guessing offline dear.
@@ -46,7 +45,7 @@ class Settings:
     allowed_tiers: list[str] = field(default_factory=list)  # empty: every tier
     direction: str = "in"  # "out" scans exits (events with re-entry)
     upstream_url: str = ""
-    upstream_key_stored: bool = False  # the key itself is in the OS keyring
+    upstream_key_stored: bool = False  # the key itself is in the sync KeyStore
     sync_interval_s: int = 15
     strict_online: bool = False
     sounds: bool = True
@@ -150,35 +149,3 @@ def verify_pin(pin: str, stored: str) -> bool:
         return hmac.compare_digest(actual, bytes.fromhex(digest))
     except (ValueError, TypeError):
         return False
-
-
-def store_upstream_key(settings: Settings, key: str) -> bool:
-    """Put the API key in the OS keyring; returns False (and logs) if there is no keyring."""
-    import keyring
-    from keyring.errors import KeyringError, PasswordDeleteError
-
-    try:
-        if key:
-            keyring.set_password(KEYRING_SERVICE, KEYRING_USER, key)
-        else:
-            try:
-                keyring.delete_password(KEYRING_SERVICE, KEYRING_USER)
-            except PasswordDeleteError:
-                pass  # nothing stored: already the state we want
-    except KeyringError as exc:
-        log.warning("Cannot store the upstream key in the OS keyring: %s", exc)
-        return False
-    settings.upstream_key_stored = bool(key)
-    return True
-
-
-def load_upstream_key() -> str | None:
-    """The stored API key, or None when absent or the keyring is unavailable."""
-    import keyring
-    from keyring.errors import KeyringError
-
-    try:
-        return keyring.get_password(KEYRING_SERVICE, KEYRING_USER)
-    except KeyringError as exc:
-        log.warning("Cannot read the upstream key from the OS keyring: %s", exc)
-        return None

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from scanner_app.gui.settings import DECODERS, Settings, store_upstream_key
+from scanner_app.gui.settings import DECODERS, Settings
 
 KeyStore = Callable[[Settings, str], bool]
 
@@ -37,7 +37,9 @@ def _spin(low: int, high: int, value: int, suffix: str = "") -> QSpinBox:
 class SettingsDialog(QDialog):
     """Form over every persisted setting. Secrets are write-only fields.
 
-    ``settings_saved`` carries the new Settings after they are written to ``path``.
+    ``key_store(settings, key) -> bool`` keeps the upstream key (the app passes the sync
+    layer's KeyStore); without one the key field is disabled. ``settings_saved``
+    carries the new Settings after they are written to ``path``.
     """
 
     settings_saved = Signal(object)
@@ -48,7 +50,7 @@ class SettingsDialog(QDialog):
         *,
         path: Path | None = None,
         known_tiers: Sequence[str] = (),
-        key_store: KeyStore = store_upstream_key,
+        key_store: KeyStore | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -82,8 +84,9 @@ class SettingsDialog(QDialog):
         self.upstream_edit = QLineEdit(s.upstream_url, placeholderText="http://hub.local:8765")
         self.key_edit = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
         self.key_edit.setPlaceholderText(
-            "stored in the OS keyring" if s.upstream_key_stored else "API key"
+            "stored (type to replace)" if s.upstream_key_stored else "API key"
         )
+        self.key_edit.setEnabled(key_store is not None)
         self.sync_spin = _spin(2, 3600, s.sync_interval_s, " s")
         self.strict_check = QCheckBox("Strict online mode (ask the upstream for every scan)")
         self.strict_check.setChecked(s.strict_online)
@@ -166,9 +169,11 @@ class SettingsDialog(QDialog):
             self._fail("Set a kiosk PIN before turning kiosk mode on")
             return
         key = self.key_edit.text().strip()
-        if key and not self._key_store(s, key):
-            self._fail("Could not store the key: no OS keyring is available")
-            return
+        if key and self._key_store is not None:
+            if not self._key_store(s, key):
+                self._fail("Could not store the key (see the log)")
+                return
+            s.upstream_key_stored = True
         s.save(self._path)
         self.result_settings = s
         self.settings_saved.emit(s)

@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.errors import PasswordDeleteError
 from PySide6.QtCore import Qt
 
 from scanner_app.gui import settings as settings_mod
@@ -16,33 +13,21 @@ from scanner_app.gui.settings import Settings, hash_pin, verify_pin
 from scanner_app.gui.settings_dialog import SettingsDialog
 
 
-class MemoryKeyring(KeyringBackend):
-    """Stands in for the OS keyring, which the CI machines do not have."""
+class RecordingKeyStore:
+    """Where the dialog hands the upstream key (the app passes the sync KeyStore)."""
 
-    priority = 1
+    def __init__(self, ok: bool = True) -> None:
+        self.ok = ok
+        self.keys: list[str] = []
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.store.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.store[(service, username)] = password
-
-    def delete_password(self, service, username):
-        if self.store.pop((service, username), None) is None:
-            raise PasswordDeleteError(username)
+    def __call__(self, settings, key):
+        self.keys.append(key)
+        return self.ok
 
 
 @pytest.fixture
-def memory_keyring():
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
+def key_store():
+    return RecordingKeyStore()
 
 
 def test_defaults_when_no_file(settings_path):
@@ -97,18 +82,13 @@ def test_invalid_fields_dropped_others_kept(settings_path, caplog):
     assert len([r for r in caplog.records if "ignoring invalid" in r.message]) == 5
 
 
-def test_secrets_never_in_the_file(settings_path, memory_keyring):
-    s = Settings()
+def test_secrets_never_in_the_file(settings_path):
+    s = Settings(upstream_key_stored=True)
     s.set_kiosk_pin("9876")
-    assert settings_mod.store_upstream_key(s, "tk_live_secret")
     s.save(settings_path)
     text = settings_path.read_text()
-    assert "tk_live_secret" not in text and "9876" not in text
+    assert "9876" not in text
     assert json.loads(text)["upstream_key_stored"] is True
-    assert settings_mod.load_upstream_key() == "tk_live_secret"
-    assert settings_mod.store_upstream_key(s, "")
-    assert settings_mod.load_upstream_key() is None
-    assert s.upstream_key_stored is False
 
 
 def test_pin_hash_is_salted_and_checked():
@@ -128,15 +108,17 @@ def test_camera_source():
 
 
 @pytest.fixture
-def dialog(qtbot, settings_path, memory_keyring):
+def dialog(qtbot, settings_path, key_store):
     s = Settings(gate_name="Gate 1")
-    widget = SettingsDialog(s, path=settings_path, known_tiers=["VIP", "General"])
+    widget = SettingsDialog(
+        s, path=settings_path, known_tiers=["VIP", "General"], key_store=key_store
+    )
     qtbot.addWidget(widget)
     widget.show()
     return widget
 
 
-def test_dialog_edits_persist(dialog, qtbot, settings_path, memory_keyring):
+def test_dialog_edits_persist(dialog, qtbot, settings_path, key_store):
     dialog.gate_edit.clear()
     qtbot.keyClicks(dialog.gate_edit, "South door")
     dialog.tiers_edit.setText("VIP, General ")
@@ -157,7 +139,8 @@ def test_dialog_edits_persist(dialog, qtbot, settings_path, memory_keyring):
     assert (loaded.direction, loaded.sounds, loaded.verdict_hold_ms) == ("out", False, 5000)
     assert loaded.kiosk and loaded.check_kiosk_pin("4321")
     assert loaded.upstream_key_stored
-    assert memory_keyring.store[("tickitz-scanner", "upstream-api-key")] == "tk_gate_key"
+    assert key_store.keys == ["tk_gate_key"]
+    assert "tk_gate_key" not in settings_path.read_text()
     assert not dialog.isVisible()
 
 
@@ -182,3 +165,17 @@ def test_dialog_cancel_changes_nothing(dialog, qtbot, settings_path):
     dialog.reject()
     assert not settings_path.exists()
     assert dialog.result_settings is None
+
+
+def test_dialog_reports_a_key_that_cannot_be_stored(dialog, qtbot, settings_path, key_store):
+    key_store.ok = False
+    qtbot.keyClicks(dialog.key_edit, "tk_gate_key")
+    dialog.save()
+    assert "Could not store the key" in dialog.error_label.text()
+    assert not settings_path.exists()
+
+
+def test_without_a_key_store_the_key_field_is_disabled(qtbot, settings_path):
+    widget = SettingsDialog(Settings(), path=settings_path)
+    qtbot.addWidget(widget)
+    assert not widget.key_edit.isEnabled()

@@ -1,0 +1,114 @@
+"""``tickitz-scanner demo``: the whole app on a throwaway node, no camera or server needed.
+
+A fresh data dir gets a demo event with 200 tickets; the embedded hub serves it on
+localhost; a generated video reel of tickets (every verdict: valid, duplicate, forged,
+expired, cancelled, wrong event, not a ticket) plays through the real file source and
+decoder, looping. ``--camera 0`` uses a webcam instead; the sample tickets are also
+written as QR PNGs so a visitor can hold them up to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import segno
+from PySide6.QtCore import QObject, Signal
+
+from scanner_app.camera import FileSource, FrameSource, WebcamSource
+from scanner_app.camera.synth import write_reel
+from scanner_app.core.demo_data import DemoScenario, build_demo
+from scanner_app.core.node import Node
+from scanner_app.gui.app import ScannerApp, qt_app
+from scanner_app.gui.settings import Settings
+
+log = logging.getLogger(__name__)
+REEL_FPS = 15.0
+
+
+def write_qr_pngs(scenario: DemoScenario, folder: Path, extra_tickets: int = 10) -> list[Path]:
+    """Each demo sample (and a few more valid tickets) as a PNG to hold up to a camera."""
+    folder.mkdir(parents=True, exist_ok=True)
+    items = [(s.label, s.payload) for s in scenario.samples]
+    items += [("valid ticket", p) for p in scenario.ticket_payloads[10 : 10 + extra_tickets]]
+    paths = []
+    for index, (label, payload) in enumerate(items, start=1):
+        path = folder / f"{index:02d}-{label.replace(' ', '-')}.png"
+        segno.make(payload, error="m").save(str(path), scale=6, border=4)
+        paths.append(path)
+    return paths
+
+
+def write_demo_reel(scenario: DemoScenario, path: Path) -> Path:
+    """Every sample once, in order, long enough apart that the duplicate is a new scan."""
+    payloads = [s.payload for s in scenario.samples]
+    return write_reel(payloads, path, fps=REEL_FPS, seconds_per_ticket=1.5, gap_seconds=1.5)
+
+
+class _ReelMaker(QObject):
+    """Renders the reel on a helper thread (several seconds) while the window is up."""
+
+    done = Signal(str)
+    failed = Signal(str)
+
+    def start(self, scenario: DemoScenario, path: Path) -> None:
+        def work() -> None:
+            try:
+                self.done.emit(str(write_demo_reel(scenario, path)))
+            except Exception as exc:  # shown on the preview; the rest of the demo works
+                log.exception("Demo reel failed")
+                self.failed.emit(str(exc))
+
+        threading.Thread(target=work, name="demo-reel", daemon=True).start()
+
+
+def demo_settings(scenario: DemoScenario) -> Settings:
+    return Settings(gate_name="Demo gate", event_id=scenario.event_id, verdict_hold_ms=2500)
+
+
+def run_demo(data_dir: Path, camera: str | None = None) -> int:
+    """Run the demo app until its window closes; returns the exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = qt_app()
+    with Node.open(data_dir / "node") as node:
+        scenario = build_demo(node, tickets=200)
+        settings = demo_settings(scenario)
+        qr_dir = data_dir / "qr"
+        threading.Thread(
+            target=write_qr_pngs, args=(scenario, qr_dir), name="demo-qr", daemon=True
+        ).start()
+        reel: dict[str, Path] = {}
+
+        def source(_settings: Settings) -> FrameSource | None:
+            if camera is not None:
+                return WebcamSource(int(camera) if camera.isdigit() else camera)
+            if "path" in reel:
+                return FileSource(reel["path"], loop=True)
+            return None
+
+        scanner = ScannerApp(
+            node,
+            settings,
+            settings_path=data_dir / "settings.json",
+            source_factory=source,
+            debounce_seconds=2.0,
+            sync=False,
+        )
+        app.aboutToQuit.connect(scanner.shutdown)
+        scanner.start()
+        try:
+            url = scanner.hub.start(host="127.0.0.1", port=0)
+            log.info("Demo hub (dashboard) at %s", url)
+        except Exception as exc:  # the demo still scans without its hub
+            log.warning("Demo hub did not start: %s", exc)
+        log.info("QR codes to hold up to a camera: %s", qr_dir)
+        if camera is None:
+            scanner.window.set_camera_message("Preparing the demo reel…")
+            maker = _ReelMaker()
+            maker.done.connect(lambda p: (reel.update(path=Path(p)), scanner.start_camera()))
+            maker.failed.connect(lambda e: scanner.window.set_camera_message(f"No reel: {e}"))
+            maker.start(scenario, data_dir / "demo-reel.avi")
+        code = app.exec()
+        scanner.shutdown()
+    return code

@@ -1,0 +1,124 @@
+"""Background services of a running app: the sync engine and the embedded hub.
+
+Both run on their own threads (the engine's loop, uvicorn's thread). Their callbacks
+only emit signals; the GUI thread never waits on the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from scanner_app.core.apikeys import SCOPES, ApiKeyStore
+from scanner_app.core.node import Node
+from scanner_app.sync import NotConfigured, SyncEngine, SyncStatus, make_setup
+
+log = logging.getLogger(__name__)
+
+
+class SyncService(QObject):
+    """Runs the node's SyncEngine (if it has an upstream) and re-emits its status."""
+
+    status = Signal(dict)  # SyncStatus.to_dict(): connection, lastSyncAt, pendingUploads...
+
+    def __init__(self, node: Node, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.node = node
+        self.engine: SyncEngine | None = None
+
+    def start(self, **engine_options: Any) -> SyncEngine | None:
+        """Start syncing; None when this node is standalone (no upstream or no key)."""
+        self.stop()
+        try:
+            engine = SyncEngine.from_node(self.node, on_status=self._on_status, **engine_options)
+        except NotConfigured as exc:
+            log.info("Not syncing: %s", exc)
+            return None
+        engine.start()
+        self.engine = engine
+        self._on_status(engine.status())
+        return engine
+
+    def stop(self, *, wait: bool = False) -> None:
+        """Stop the engine. A round stuck on a dead upstream can take seconds to end, so
+        unless ``wait``, that happens on a helper thread and the GUI carries on."""
+        engine, self.engine = self.engine, None
+        if engine is None:
+            return
+        engine.on_status = None  # a stopping engine must not overwrite the new one's status
+        if wait:
+            engine.stop(timeout=5.0)
+        else:
+            threading.Thread(target=engine.stop, name="sync-stop", daemon=True).start()
+
+    def _on_status(self, status: SyncStatus) -> None:  # the sync thread
+        self.status.emit(status.to_dict())
+
+
+def lan_address() -> str:
+    """This machine's address on the LAN (the one gates should use), else loopback."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))  # TEST-NET: no packet is sent for a UDP connect
+        return probe.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
+    finally:
+        probe.close()
+
+
+class HubService(QObject):
+    """'Serve this venue': the embedded server on a background thread."""
+
+    changed = Signal(object)  # the hub's public URL, or None when stopped
+
+    def __init__(self, node: Node, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.node = node
+        self.server: Any = None
+        self.public_url: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.server is not None and self.server.running
+
+    def start(self, host: str = "0.0.0.0", port: int = 8765) -> str:
+        """Start serving; returns the URL gates should use. Raises if the port is taken."""
+        from scanner_app.server.runner import HubServer  # noqa: PLC0415 (FastAPI is heavy)
+
+        if self.running:
+            assert self.public_url is not None
+            return self.public_url
+        address = lan_address() if host in ("0.0.0.0", "") else host
+        server = HubServer(self.node, host=host, port=port)
+        server.start()
+        self.public_url = f"http://{address}:{server.port}"
+        # The setup QRs must carry the LAN address, not whatever the browser used.
+        server.hub.config = replace(server.hub.config, public_url=self.public_url)
+        self.server = server
+        self.changed.emit(self.public_url)
+        return self.public_url
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+            self.public_url = None
+            self.changed.emit(None)
+
+    def organiser_key(self, name: str = "organiser (desktop)") -> str:
+        """A new all-scopes organiser key; shown once, stored hashed."""
+        _, secret = ApiKeyStore(self.node.db, self.node.clock).create(name, SCOPES)
+        return secret
+
+    def new_gate(self, gate: str, event_id: str) -> str:
+        """Register a gate device; returns the text of its setup QR (URL + a new gate key)."""
+        if not self.running or self.public_url is None:
+            raise RuntimeError("start serving before adding gates")
+        _device, key = self.server.hub.devices.create(gate, event_id, gate)
+        return make_setup(self.public_url, key, event_id, gate)

@@ -1,0 +1,234 @@
+"""The assembled app: a video reel through the real file source and decoder, sync status
+against a real hub going down and back up, joining a hub by its setup QR, hub mode."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from scanner_app.camera import FileSource, WebcamSource
+from scanner_app.camera.synth import write_reel
+from scanner_app.core.demo_data import build_demo
+from scanner_app.core.node import Node
+from scanner_app.gui.app import ScannerApp
+from scanner_app.gui.settings import Settings
+from scanner_app.gui.sounds import SoundPlayer
+from scanner_app.gui.verdict import REASON_TEXT
+from scanner_app.server.runner import HubServer
+from scanner_app.sync import SyncConfig, make_setup, parse_setup
+
+COLOURS = {
+    "ADMIT": "#1B7F3B",
+    "ALREADY IN": "#F2A900",
+    "REJECTED": "#C62828",
+}
+
+
+@pytest.fixture(autouse=True)
+def no_os_keyring(monkeypatch):
+    # Keys go to the sync layer's 0600 file: CI has no OS keyring.
+    monkeypatch.setenv("TICKITZ_NO_KEYRING", "1")
+    monkeypatch.delenv("TICKITZ_API_KEY", raising=False)
+
+
+@pytest.fixture
+def node(tmp_path):
+    n = Node.open(tmp_path / "gate")
+    yield n
+    n.close()
+
+
+def make_app(qtbot, node, settings, tmp_path, **kwargs):
+    scanner = ScannerApp(
+        node,
+        settings,
+        settings_path=tmp_path / "settings.json",
+        sounds=SoundPlayer(),
+        **kwargs,
+    )
+    qtbot.addWidget(scanner.window)
+    return scanner
+
+
+def test_reel_reaches_the_verdict_panel_for_every_outcome(qtbot, node, tmp_path):
+    scenario = build_demo(node, tickets=5)
+    reel = write_reel(
+        [s.payload for s in scenario.samples],
+        tmp_path / "reel.avi",
+        fps=10,
+        seconds_per_ticket=0.5,
+        gap_seconds=0.4,
+    )
+    settings = Settings(gate_name="Gate 1", event_id=scenario.event_id, verdict_hold_ms=60_000)
+    scanner = make_app(
+        qtbot,
+        node,
+        settings,
+        tmp_path,
+        source_factory=lambda _s: FileSource(reel),
+        debounce_seconds=0.8,
+        sync=False,
+    )
+    seen = []
+
+    def record(result, source, latency_ms):
+        panel = scanner.window.verdict
+        image = panel.grab().toImage()
+        colour = image.pixelColor(6, image.height() // 2).name().upper()
+        seen.append((result, source, panel.title_label.text(), panel.detail_label.text(), colour))
+
+    scanner.window.scan_displayed.connect(record)
+    scanner.start()
+    try:
+        qtbot.waitUntil(lambda: len(seen) >= len(scenario.samples), timeout=30_000)
+        qtbot.waitUntil(lambda: scanner.window.preview.message == "Video ended", timeout=10_000)
+    finally:
+        scanner.shutdown()
+    assert len(seen) == len(scenario.samples)  # one scan per ticket: debounce works
+    for sample, (result, source, title, detail, colour) in zip(scenario.samples, seen, strict=True):
+        verdict = "admit" if result["success"] else result["reason"]
+        assert verdict == sample.expected, sample.label
+        assert source == "camera"
+        assert colour == COLOURS[title]
+        if title == "REJECTED":  # the reason in plain words, e.g. "Forged ticket"
+            assert detail == REASON_TEXT[sample.expected]
+    assert [title for _r, _s, title, _d, _c in seen].count("ALREADY IN") == 1
+    assert scanner.window.last_latency_ms < 1000
+
+
+def test_missing_camera_says_so_and_the_door_still_works(qtbot, node, tmp_path):
+    scenario = build_demo(node, tickets=3)
+    settings = Settings(event_id=scenario.event_id)
+    scanner = make_app(
+        qtbot,
+        node,
+        settings,
+        tmp_path,
+        source_factory=lambda _s: WebcamSource(str(tmp_path / "no-such-camera"), retry_seconds=0.2),
+        sync=False,
+    )
+    scanner.start()
+    try:
+        qtbot.waitUntil(
+            lambda: scanner.window.preview.message.startswith("Camera not available"),
+            timeout=10_000,
+        )
+        assert scanner.window.status.fps_label.text() == "No camera"
+        with qtbot.waitSignal(scanner.window.scan_displayed, timeout=3000) as blocker:
+            scanner.window.submit_payload(scenario.ticket_payloads[0], "wedge")
+        assert blocker.args[0]["success"] is True
+    finally:
+        scanner.shutdown()
+
+
+@pytest.fixture
+def hub(tmp_path):
+    """A real venue hub (its own node) on a free port, with a gate key for us."""
+    hub_node = Node.open(tmp_path / "hub")
+    scenario = build_demo(hub_node, tickets=5)
+    server = HubServer(hub_node, port=0).start()
+    _device, key = server.hub.devices.create("Gate 7", scenario.event_id, "Gate 7")
+    yield server, scenario, key
+    server.stop()
+    hub_node.close()
+
+
+def test_status_bar_follows_a_hub_going_down_and_coming_back(qtbot, node, tmp_path, hub):
+    server, scenario, key = hub
+    port = server.port
+    SyncConfig(url=server.url, event_ids=(scenario.event_id,), gate="Gate 7", interval_s=0.3).save(
+        node
+    )
+    scanner = make_app(
+        qtbot,
+        node,
+        Settings(gate_name="Gate 7", event_id=scenario.event_id),
+        tmp_path,
+        source_factory=lambda _s: None,
+        sync_options={"backoff_s": 0.2, "max_backoff_s": 0.5, "timeout_s": 2.0, "retries": 0},
+    )
+    assert scanner._store_key(scanner.settings, key)
+    scanner.start()
+    label = scanner.window.status.connection_label
+    try:
+        qtbot.waitUntil(lambda: label.text().startswith("Online"), timeout=15_000)
+        assert label.property("state") == "online"
+        server.stop()
+        qtbot.waitUntil(lambda: label.text().startswith("Offline"), timeout=15_000)
+        assert label.property("state") == "offline"
+        assert scanner.window.status.pending_label.isVisible()
+        restarted = HubServer(server.node, port=port).start()
+        try:
+            qtbot.waitUntil(lambda: label.text().startswith("Online"), timeout=20_000)
+        finally:
+            restarted.stop()
+    finally:
+        scanner.shutdown()
+
+
+def test_scanning_a_hub_setup_qr_joins_it(qtbot, node, tmp_path, hub):
+    server, scenario, key = hub
+    scanner = make_app(qtbot, node, Settings(), tmp_path, source_factory=lambda _s: None)
+    scanner.start()
+    try:
+        assert scanner.window.status.connection_label.text() == "Standalone"
+        setup = make_setup(server.url, key, scenario.event_id, "Gate 7")
+        scanner.window.submit_payload(setup, "camera")
+        qtbot.waitUntil(
+            lambda: scanner.window.status.connection_label.text().startswith("Online"),
+            timeout=15_000,
+        )
+        assert scanner.settings.gate_name == "Gate 7"
+        assert scanner.settings.event_id == scenario.event_id
+        assert Settings.load(tmp_path / "settings.json").upstream_key_stored
+        # The gate pulled the hub's tickets: a hub ticket is admitted here, offline-capable.
+        qtbot.waitUntil(lambda: node.events.list() != [], timeout=10_000)
+        with qtbot.waitSignal(scanner.window.scan_displayed, timeout=5000) as blocker:
+            scanner.window.submit_payload(scenario.ticket_payloads[0], "camera")
+        assert blocker.args[0]["success"] is True
+    finally:
+        scanner.shutdown()
+
+
+def test_bad_setup_text_is_refused(qtbot, node, tmp_path):
+    scanner = make_app(qtbot, node, Settings(), tmp_path, source_factory=lambda _s: None)
+    scanner.start()
+    try:
+        assert scanner.join_upstream("tickitz-setup:not-base64!") is False
+        assert scanner.window.verdict.title_label.text() == "Not a valid setup code"
+        assert SyncConfig.load(node) is None
+    finally:
+        scanner.shutdown()
+
+
+def test_hub_mode_serves_and_makes_gate_setup_qrs(qtbot, node, tmp_path):
+    scenario = build_demo(node, tickets=3)
+    scanner = make_app(
+        qtbot, node, Settings(event_id=scenario.event_id), tmp_path, source_factory=lambda _s: None
+    )
+    scanner.start()
+    try:
+        dialog = scanner.window.open_hub()
+        assert not dialog.add_gate_button.isEnabled()
+        dialog.port = 0
+        qtbot.mouseClick(dialog.serve_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: scanner.hub.running)
+        assert scanner.window.status.hub_label.isVisible()
+        assert scanner.hub.public_url in scanner.window.status.hub_label.text()
+        assert scanner.hub.public_url in dialog.state_label.text()
+        dialog.new_organiser_key()
+        assert dialog.organiser_key.text().startswith("tk_")
+        dialog.gate_edit.setText("North door")
+        dialog.add_gate()
+        setup = parse_setup(dialog.setup_text.text())
+        assert (setup.url, setup.gate, setup.event_id) == (
+            scanner.hub.public_url,
+            "North door",
+            scenario.event_id,
+        )
+        assert not dialog.setup_qr.pixmap().isNull()
+        qtbot.mouseClick(dialog.serve_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not scanner.hub.running)
+        assert not scanner.window.status.hub_label.isVisible()
+    finally:
+        scanner.shutdown()
