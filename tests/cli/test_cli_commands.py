@@ -220,6 +220,19 @@ def test_event_import_from_elsewhere(cli, published, tmp_path):
         # The gate cannot issue: it holds no private key.
         refused = cli.fail("tickets", "issue", "--event", event_id, "--tier", "GA", home=gate)
         assert "private key" in refused.stderr
+        found = cli.lines("tickets", "search", "guest", "--event", event_id, home=gate)
+        assert {t["id"] for t in found} == {listed["id"], cancelled["id"]}
+
+    # Importing again applies manifest changes: here the listed ticket is cancelled too.
+    write(tmp_path / "tickets.json", json.dumps([{**manifest[0], "status": "cancelled"}]))
+    gate = tmp_path / "gate-array"
+    cli.run("event", "import", "--event-json", files["event"], "--jwks", files["jwks"],
+            "--tickets", files["array"], home=gate)  # fmt: skip
+    (again,) = cli.lines("scan", "--event", event_id, listed["qrPayload"], home=gate)
+    assert again["reason"] == "revoked"
+    stats = cli.json("stats", "--event", event_id, home=gate)
+    # The admissions made before the cancellation arrived stand; no valid ticket is left.
+    assert (stats["checkedIn"], stats["ticketsValid"]) == (2, 0)
 
 
 def test_the_longest_allowed_ticket_still_makes_a_scannable_qr(cli, tmp_path):
