@@ -98,7 +98,6 @@ def test_sigkill_never_loses_a_printed_admission(tmp_path):
     printed: list[dict] = []
     killed_while_scanning = 0
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    started = time.monotonic()
     for run in range(KILLS):
         child = subprocess.Popen(
             [sys.executable, str(CHILD), str(data_dir), event["id"], str(payload_file)]
@@ -122,7 +121,6 @@ def test_sigkill_never_loses_a_printed_admission(tmp_path):
         if complete:
             killed_while_scanning += 1
         printed.extend(json.loads(line) for line in complete)
-    elapsed = time.monotonic() - started
 
     admissions = [p for p in printed if p["success"]]
     assert killed_while_scanning >= KILLS // 2, "the child was rarely killed mid-scan"
@@ -145,4 +143,3 @@ def test_sigkill_never_loses_a_printed_admission(tmp_path):
         every_printed = {p["id"] for p in printed}
         stored = {r["id"] for r in node.db.query("SELECT id FROM checkins")}
         assert every_printed <= stored, "a printed rejection is missing from the audit trail"
-    assert elapsed < 30, f"crash test took {elapsed:.1f}s"
