@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
@@ -23,12 +24,13 @@ from scanner_app.core.errors import ValidationError
 from scanner_app.core.node import Node
 from scanner_app.gui import assets
 from scanner_app.gui.camera_bridge import CameraBridge
+from scanner_app.gui.first_run import FirstRunDialog
 from scanner_app.gui.main_window import MainWindow
 from scanner_app.gui.services import HubService, SyncService
-from scanner_app.gui.settings import Settings
+from scanner_app.gui.settings import Settings, default_path
 from scanner_app.gui.sounds import SoundPlayer
 from scanner_app.gui.wedge_filter import WedgeFilter
-from scanner_app.sync import KeyStore, SyncConfig, parse_setup
+from scanner_app.sync import KeyStore, SyncConfig, api_base, parse_setup
 
 log = logging.getLogger(__name__)
 CAMERA_FIELDS = ("camera", "camera_width", "camera_height", "decoder")
@@ -58,6 +60,8 @@ def webcam_from_settings(settings: Settings) -> FrameSource:
 
 class ScannerApp(QObject):
     """The window plus camera, sync and hub; ``start()`` and ``shutdown()`` bracket a run."""
+
+    demo_chosen = Signal()
 
     def __init__(
         self,
@@ -93,6 +97,8 @@ class ScannerApp(QObject):
         self.window.attach_hub(self.hub)
         self._closing = False
         self._key_changed = False
+        self.first_run: FirstRunDialog | None = None
+        self.demo_requested = False
 
     @property
     def settings(self) -> Settings:
@@ -151,29 +157,75 @@ class ScannerApp(QObject):
         return True
 
     def join_upstream(self, setup_text: str) -> bool:
-        """A hub's setup QR (camera, scanner or typed): save URL, key, event and gate, sync."""
+        """A hub's setup QR (camera, scanner or typed): connect with what it carries."""
         try:
             setup = parse_setup(setup_text)
         except ValidationError as exc:
-            self.window.verdict.show_message("Not a valid setup code", exc.message, "warning")
+            self._say_failed("Not a valid setup code", exc.message)
             return False
-        if not self._store_key(self.settings, setup.key):
-            self.window.verdict.show_message("Could not store the hub key", "", "warning")
+        return self.connect_upstream(setup.url, setup.key, setup.event_id, setup.gate)
+
+    def connect_upstream(
+        self, url: str, key: str, event_id: str | None = None, gate: str | None = None
+    ) -> bool:
+        """Save the upstream (URL, key, event, gate) and start syncing with it."""
+        try:
+            api_base(url)
+            if any(c.isspace() for c in url.strip()):  # api_base lets "a b" through
+                raise ValueError(f"spaces in the address: {url!r}")
+        except ValueError as exc:
+            self._say_failed("Not a usable address", str(exc))
+            return False
+        if not self._store_key(self.settings, key):
+            self._say_failed("Could not store the key", "An API key is one word")
             return False
         old = self.settings
         new = replace(
             old,
-            upstream_url=setup.url,
+            upstream_url=url,
             upstream_key_stored=True,
-            event_id=setup.event_id or old.event_id,
-            gate_name=setup.gate or old.gate_name,
+            event_id=event_id or old.event_id,
+            gate_name=gate or old.gate_name,
         )
         self._save_sync_config(new)
         new.save(self.window.settings_path)
         self.window.apply_settings(new)
         self.restart_sync()
-        self.window.verdict.show_message("Connected", f"Syncing with {setup.url}", "check")
+        self.window.verdict.show_message("Connected", f"Syncing with {url}", "check")
+        if self.first_run is not None:
+            self.first_run.accept()
         return True
+
+    def _say_failed(self, title: str, detail: str) -> None:
+        self.window.verdict.show_message(title, detail, "warning")
+        if self.first_run is not None and self.first_run.isVisible():
+            self.first_run.show_error(f"{title}: {detail}")
+
+    # --- first run ---------------------------------------------------------------------
+    def show_first_run(self) -> FirstRunDialog:
+        """Offer connect / hub / demo; the camera keeps running behind the dialog."""
+        dialog = FirstRunDialog(self.window)
+        dialog.setup_entered.connect(self.join_upstream)
+        dialog.connect_requested.connect(
+            lambda url, key, event, gate: self.connect_upstream(url, key, event, gate)
+        )
+        dialog.hub_requested.connect(self._become_hub)
+        dialog.demo_requested.connect(self._open_demo)
+        self.first_run = dialog
+        dialog.show()
+        return dialog
+
+    def _become_hub(self) -> None:
+        self.settings.save(self.window.settings_path)  # first run is over
+        try:
+            self.hub.start()
+        except Exception as exc:  # e.g. the port is taken: the dialog lets them retry
+            log.warning("Hub did not start: %s", exc)
+        self.window.open_hub()
+
+    def _open_demo(self) -> None:
+        self.demo_requested = True
+        self.demo_chosen.emit()  # run() quits the loop and starts the demo
 
     def _save_sync_config(self, settings: Settings) -> None:
         """The sync layer reads its upstream from the node; keep it in step with Settings."""
@@ -214,6 +266,12 @@ class ScannerApp(QObject):
         self.window.shutdown()
 
 
+def is_first_run(node: Node, settings_path: Path | None) -> bool:
+    """Nothing configured yet: no settings file, no events and no upstream."""
+    path = settings_path or default_path()
+    return not path.exists() and not node.events.list() and SyncConfig.load(node) is None
+
+
 def run(data_dir: Path, kiosk: bool = False, settings_path: Path | None = None) -> int:
     """The desktop app's main loop; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -222,7 +280,16 @@ def run(data_dir: Path, kiosk: bool = False, settings_path: Path | None = None) 
     with Node.open(data_dir) as node:
         scanner = ScannerApp(node, settings, settings_path=settings_path)
         app.aboutToQuit.connect(scanner.shutdown)
+        scanner.demo_chosen.connect(app.quit)
         scanner.start(kiosk=kiosk)
+        if not kiosk and is_first_run(node, settings_path):
+            scanner.show_first_run()
         code = app.exec()
         scanner.shutdown()
+        demo = scanner.demo_requested
+    if demo:
+        from scanner_app.gui.demo import run_demo  # noqa: PLC0415 (avoids an import cycle)
+
+        with tempfile.TemporaryDirectory(prefix="tickitz-demo-") as folder:
+            return run_demo(Path(folder))
     return code

@@ -232,3 +232,79 @@ def test_hub_mode_serves_and_makes_gate_setup_qrs(qtbot, node, tmp_path):
         assert not scanner.window.status.hub_label.isVisible()
     finally:
         scanner.shutdown()
+
+
+def test_first_run_is_detected_only_on_a_blank_node(node, tmp_path):
+    from scanner_app.gui.app import is_first_run
+
+    path = tmp_path / "settings.json"
+    assert is_first_run(node, path)
+    Settings().save(path)
+    assert not is_first_run(node, path)
+    path.unlink()
+    build_demo(node, tickets=3)
+    assert not is_first_run(node, path)
+
+
+def test_first_run_connect_by_url_and_key(qtbot, node, tmp_path, hub):
+    server, scenario, key = hub
+    scanner = make_app(qtbot, node, Settings(), tmp_path, source_factory=lambda _s: None)
+    scanner.start()
+    try:
+        dialog = scanner.show_first_run()
+        qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
+        assert dialog.pages.currentIndex() == 1
+        dialog.go_button.click()
+        assert "URL and the key" in dialog.error_label.text()
+        # setText, as a paste would: keys typed at test speed would be a scanner burst.
+        dialog.url_edit.setText(server.url)
+        dialog.key_edit.setText(key)
+        dialog.gate_edit.setText("South")
+        qtbot.mouseClick(dialog.go_button, Qt.MouseButton.LeftButton)
+        assert not dialog.isVisible(), dialog.error_label.text()
+        assert scanner.settings.gate_name == "South"
+        qtbot.waitUntil(
+            lambda: scanner.window.status.connection_label.text().startswith("Online"),
+            timeout=15_000,
+        )
+    finally:
+        scanner.shutdown()
+
+
+def test_first_run_bad_address_keeps_the_dialog_open(qtbot, node, tmp_path):
+    scanner = make_app(qtbot, node, Settings(), tmp_path, source_factory=lambda _s: None)
+    scanner.start()
+    try:
+        dialog = scanner.show_first_run()
+        dialog.connect_button.click()
+        dialog.key_edit.setText("tk_live_x")
+        for bad in ("not a url", "ftp://hub.local"):
+            dialog.url_edit.setText(bad)
+            dialog.submit()
+            assert dialog.isVisible()
+            assert dialog.error_label.text().startswith("Not a usable address")
+        assert SyncConfig.load(node) is None
+    finally:
+        scanner.shutdown()
+
+
+def test_first_run_hub_and_demo_choices(qtbot, node, tmp_path, monkeypatch):
+    scanner = make_app(qtbot, node, Settings(), tmp_path, source_factory=lambda _s: None)
+    scanner.start()
+    try:
+        monkeypatch.setattr(
+            scanner.hub,
+            "start",
+            lambda **kw: scanner.hub.__class__.start(scanner.hub, host="127.0.0.1", port=0),
+        )
+        dialog = scanner.show_first_run()
+        qtbot.mouseClick(dialog.hub_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: scanner.hub.running)
+        assert scanner.window.hub_dialog.isVisible()
+        assert (tmp_path / "settings.json").exists()  # first run is over
+        dialog = scanner.show_first_run()
+        with qtbot.waitSignal(scanner.demo_chosen):
+            dialog.demo_button.click()
+        assert scanner.demo_requested
+    finally:
+        scanner.shutdown()
