@@ -16,7 +16,7 @@ from scanner_app.camera.synth import (
 
 # Frames per (size, distortion) in the success-rate tests: enough to see a rate,
 # few enough to keep the camera suite well under a minute on 2 cores.
-FRAMES_PER_CLASS = 10
+FRAMES_PER_CLASS = 8
 SIZES = ((1280, 720), (640, 480))
 
 

@@ -31,13 +31,13 @@ def success(decoder, frames) -> float:
     return hits / len(frames)
 
 
-# Floors from measured rates (10 frames a class): zxing reads everything at 720p; at
+# Floors from measured rates (8 frames a class): zxing reads everything at 720p; at
 # 640x480 codes are ~2-3 px per module and the 2x-upscale retry makes up the misses.
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("distortion", [*DISTORTIONS, "empty"])
 def test_default_decoder_reads_every_distortion_class(frame_sets, size, distortion):
     rate = success(make_decoder(), frame_sets[size, distortion])
-    assert rate >= 0.9, f"zxing fast path read {rate:.0%} of {distortion} frames at {size}"
+    assert rate >= 0.85, f"zxing fast path read {rate:.0%} of {distortion} frames at {size}"
 
 
 def test_pyzbar_is_installed_here():
