@@ -151,3 +151,14 @@ def start_hub(data_dir: Path, port: int = 0) -> tuple[subprocess.Popen, int]:
         time.sleep(0.02)
     process.kill()
     raise AssertionError(f"hub did not start: {log_path.read_text()[-2000:]}")
+
+
+def stop_hub(process: subprocess.Popen) -> None:
+    """SIGTERM (a clean stop); SIGKILL if it has not exited within 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)

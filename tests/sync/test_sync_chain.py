@@ -7,11 +7,9 @@ subprocess after `tickitz-scanner connect` to central; the gate is set up from t
 
 from __future__ import annotations
 
-import signal
-
 import httpx
 from click.testing import CliRunner
-from harness import HubServer, gate_key, issuer_with_event, rows, start_hub, wait_for
+from harness import HubServer, gate_key, issuer_with_event, rows, start_hub, stop_hub, wait_for
 
 from scanner_app.cli import cli
 from scanner_app.core.apikeys import SCOPES, ApiKeyStore
@@ -91,8 +89,7 @@ def test_gate_hub_central_chain_end_to_end(tmp_path):
                 status = engine.status()
             http.close()
         finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(10)
+            stop_hub(process)
     assert all(a.success and a.scannedBy == "north" for a in admitted)
     on_central = {r["id"]: r for r in rows(central, event_id)}
     for result in admitted:

@@ -11,7 +11,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from harness import engine_for, gate_key, issuer_with_event, start_hub, wait_for
+from harness import engine_for, gate_key, issuer_with_event, start_hub, stop_hub, wait_for
 
 from scanner_app.core.node import DB_FILENAME, Node
 
@@ -60,8 +60,7 @@ def test_hub_killed_mid_batch_and_restarted_gets_every_checkin_exactly_once(tmp_
         wait_for(lambda: engine.status().state == "online", timeout=5)
     finally:
         engine.stop()
-        process.send_signal(signal.SIGTERM)
-        process.wait(10)
+        stop_hub(process)
     rows, distinct = hub_count(hub_dir, event_id)
     assert rows == distinct == 600
     with sqlite3.connect(hub_dir / DB_FILENAME) as db:
