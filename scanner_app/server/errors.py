@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -110,6 +111,22 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str]:
     return field, f"{field}: {first.get('msg', 'invalid value')}"
 
 
+def _allowed(request: Request) -> str:
+    """Every method of the path (the router only names those of the first route it tried)."""
+    table = getattr(request.app.state, "allow_table", None)
+    if table is None:
+        table = []
+        for template, operations in request.app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+            table.append((re.compile(f"^{pattern}$"), {m.upper() for m in operations}))
+        request.app.state.allow_table = table
+    methods: set[str] = set()
+    for pattern, operations in table:
+        if pattern.match(request.url.path):
+            methods |= operations
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error leaves in the seed's envelope with the request's id."""
 
@@ -142,4 +159,6 @@ def install_error_handlers(app: FastAPI) -> None:
         else:
             message = str(exc.detail)
         headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed(request) or headers.get("Allow", "")
         return _respond(request, exc.status_code, code, message, headers=headers or None)

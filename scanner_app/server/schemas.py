@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from scanner_app.core.models import REASONS
 from scanner_app.core.timeutil import normalize_iso
@@ -18,8 +18,15 @@ from scanner_app.core.webhooks import EVENT_TYPES
 def _iso(value: str) -> str:
     try:
         return normalize_iso(value)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:  # +14:00 on 0001-01-01 overflows
         raise ValueError("must be an ISO 8601 timestamp") from exc
+
+
+def _whole(value: Any) -> Any:
+    # JSON Schema counts 5.0 as an integer; strict pydantic would not.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _text(max_length: int) -> Any:
@@ -39,7 +46,7 @@ Direction = Literal["in", "out"]
 Reason = Literal[REASONS]  # type: ignore[valid-type]
 EventStatus = Literal["draft", "published", "cancelled"]
 WebhookEvent = Literal[EVENT_TYPES]  # type: ignore[valid-type]
-Count = Annotated[int, Field(ge=0, le=10**9)]
+Count = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=10**9)]
 
 
 class Strict(BaseModel):
@@ -116,7 +123,7 @@ class Jwks(BaseModel):
 class TicketIssue(Strict):
     tierName: Text100  # noqa: N815
     attendeeName: Annotated[str, Field(max_length=200)] | None = None  # noqa: N815
-    quantity: Annotated[int, Field(ge=1, le=1000)] = 1
+    quantity: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=1000)] = 1
 
 
 class ManifestEntry(BaseModel):
@@ -172,7 +179,19 @@ class ScanResult(BaseModel):
     checkinId: str | None = None  # noqa: N815
 
 
+# An admission names its ticket and has no reason (the core checks both again).
+_ADMISSION_RULE = {
+    "if": {"properties": {"success": {"const": True}}, "required": ["success"]},
+    "then": {
+        "required": ["ticketId"],
+        "properties": {"ticketId": {"type": "string"}, "reason": {"type": "null"}},
+    },
+}
+
+
 class CheckinIn(Strict):
+    model_config = ConfigDict(strict=True, json_schema_extra=_ADMISSION_RULE)
+
     id: Text64
     ticketId: Text100 | None = None  # noqa: N815
     eventId: Text100  # noqa: N815

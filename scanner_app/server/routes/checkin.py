@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from scanner_app.core.apikeys import ApiKey
 from scanner_app.server.auth import get_hub, require
 from scanner_app.server.hub import Hub
-from scanner_app.server.routes import ERRORS
+from scanner_app.server.routes import ERRORS, Cursor, Id
 from scanner_app.server.schemas import (
     BatchRequest,
     BatchResponse,
@@ -41,8 +41,8 @@ def batch(body: BatchRequest, key: ApiKey = CHECKIN, hub: Hub = HUB) -> dict[str
 
 @router.get("/v1/events/{event_id}/checkins", response_model=CheckinPage, summary="Check-ins feed")
 def checkin_feed(
-    event_id: str,
-    after: Annotated[str | None, Query(max_length=32)] = None,
+    event_id: Id,
+    after: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     _: ApiKey = CHECKIN,
     hub: Hub = HUB,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from scanner_app.core.apikeys import ApiKey
 from scanner_app.server.auth import get_hub, require
 from scanner_app.server.hub import Hub
-from scanner_app.server.routes import ERRORS, public_base
+from scanner_app.server.routes import ERRORS, Id, public_base
 from scanner_app.server.routes.tickets import PNG, qr_png
 from scanner_app.server.schemas import Device, DeviceCreate, DeviceCreated, DeviceList, QrRequest
 
@@ -52,7 +52,7 @@ def list_devices(
 
 
 @router.delete("/v1/devices/{device_id}", response_model=Device, summary="Revoke a gate")
-def revoke_device(device_id: str, _: ApiKey = ORGANISER, hub: Hub = HUB) -> dict[str, Any]:
+def revoke_device(device_id: Id, _: ApiKey = ORGANISER, hub: Hub = HUB) -> dict[str, Any]:
     """The gate's key stops working at once (a lost or stolen laptop)."""
     return hub.devices.revoke(device_id)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Response
 from scanner_app.core.apikeys import ApiKey
 from scanner_app.server.auth import get_hub, require
 from scanner_app.server.hub import Hub
-from scanner_app.server.routes import ERRORS
+from scanner_app.server.routes import ERRORS, Id
 from scanner_app.server.schemas import ConflictList, Event, EventCreate, EventList, Jwks, Stats
 
 router = APIRouter(prefix="/v1/events", tags=["events"], responses=ERRORS)
@@ -36,34 +36,37 @@ def create_event(body: EventCreate, _: ApiKey = WRITE, hub: Hub = HUB) -> dict[s
 
 
 @router.get("/{event_id}", response_model=Event, summary="Get an event")
-def get_event(event_id: str, _: ApiKey = READ, hub: Hub = HUB) -> dict[str, Any]:
+def get_event(event_id: Id, _: ApiKey = READ, hub: Hub = HUB) -> dict[str, Any]:
     return hub.node.events.get(event_id)
 
 
 @router.post("/{event_id}/publish", response_model=Event, summary="Publish an event")
-def publish_event(event_id: str, _: ApiKey = WRITE, hub: Hub = HUB) -> dict[str, Any]:
+def publish_event(event_id: Id, _: ApiKey = WRITE, hub: Hub = HUB) -> dict[str, Any]:
     return hub.node.events.publish(event_id)
 
 
 @router.delete("/{event_id}", response_model=Event, summary="Cancel an event")
-def cancel_event(event_id: str, _: ApiKey = WRITE, hub: Hub = HUB) -> dict[str, Any]:
+def cancel_event(event_id: Id, _: ApiKey = WRITE, hub: Hub = HUB) -> dict[str, Any]:
     """Cancelled, not deleted: its tickets are refused as event_cancelled from now on."""
     return hub.node.events.cancel(event_id)
 
 
 @router.get("/{event_id}/keys", response_model=Jwks, summary="The event's key set (JWKS)")
-def event_keys(event_id: str, _: ApiKey = READ, hub: Hub = HUB) -> dict[str, Any]:
+def event_keys(event_id: Id, _: ApiKey = READ, hub: Hub = HUB) -> dict[str, Any]:
     return hub.node.events.jwks(event_id)
 
 
 @router.get("/{event_id}/stats", response_model=Stats, summary="Attendance figures")
-def event_stats(event_id: str, _: ApiKey = REPORTS, hub: Hub = HUB) -> dict[str, Any]:
+def event_stats(event_id: Id, _: ApiKey = REPORTS, hub: Hub = HUB) -> dict[str, Any]:
     hub.node.events.get(event_id)
-    return hub.node.reports.stats(event_id)
+    stats = hub.node.reports.stats(event_id)
+    # An uploaded failure may lack a reason; JSON keys must be strings.
+    stats["rejected"] = {reason or "unknown": n for reason, n in stats["rejected"].items()}
+    return stats
 
 
 @router.get("/{event_id}/conflicts", response_model=ConflictList, summary="Double admissions")
-def event_conflicts(event_id: str, _: ApiKey = REPORTS, hub: Hub = HUB) -> dict[str, Any]:
+def event_conflicts(event_id: Id, _: ApiKey = REPORTS, hub: Hub = HUB) -> dict[str, Any]:
     """Later admissions of a ticket admitted elsewhere first (possible shared screenshots)."""
     hub.node.events.get(event_id)
     return {"data": hub.node.reports.conflicts(event_id)}
@@ -75,7 +78,7 @@ def event_conflicts(event_id: str, _: ApiKey = REPORTS, hub: Hub = HUB) -> dict[
     summary="Every check-in as CSV",
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
-def export_csv(event_id: str, _: ApiKey = REPORTS, hub: Hub = HUB) -> Response:
+def export_csv(event_id: Id, _: ApiKey = REPORTS, hub: Hub = HUB) -> Response:
     hub.node.events.get(event_id)
     # Imported event ids are free text: keep the header value plain.
     filename = re.sub(r"[^A-Za-z0-9_.-]", "_", event_id) + "-checkins.csv"

@@ -12,7 +12,7 @@ from scanner_app.core.apikeys import ApiKey
 from scanner_app.core.errors import NotFound
 from scanner_app.server.auth import get_hub, require
 from scanner_app.server.hub import Hub
-from scanner_app.server.routes import ERRORS, public_base
+from scanner_app.server.routes import ERRORS, Cursor, Id, public_base
 from scanner_app.server.schemas import ManifestPage, Ticket, TicketIssue, TicketList
 
 router = APIRouter(tags=["tickets"], responses=ERRORS)
@@ -40,7 +40,7 @@ def with_url(ticket: dict[str, Any], base: str) -> dict[str, Any]:
     summary="Issue tickets for a tier",
 )
 def issue_tickets(
-    event_id: str, body: TicketIssue, request: Request, _: ApiKey = WRITE, hub: Hub = HUB
+    event_id: Id, body: TicketIssue, request: Request, _: ApiKey = WRITE, hub: Hub = HUB
 ) -> dict[str, Any]:
     """One booking of `quantity` signed tickets; 409 sold_out past the tier's quantity,
     409 conflict for a draft or cancelled event."""
@@ -53,8 +53,8 @@ def issue_tickets(
     "/v1/events/{event_id}/tickets", response_model=ManifestPage, summary="Manifest changes"
 )
 def ticket_feed(
-    event_id: str,
-    after: Annotated[str | None, Query(max_length=32)] = None,
+    event_id: Id,
+    after: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     _: ApiKey = READ,
     hub: Hub = HUB,
@@ -64,7 +64,7 @@ def ticket_feed(
 
 
 @router.get("/v1/tickets/{ticket_id}", response_model=Ticket, summary="Get a ticket")
-def get_ticket(ticket_id: str, request: Request, _: ApiKey = READ, hub: Hub = HUB) -> dict:
+def get_ticket(ticket_id: Id, request: Request, _: ApiKey = READ, hub: Hub = HUB) -> dict:
     return with_url(hub.node.tickets.get(ticket_id), public_base(request, hub))
 
 
@@ -74,7 +74,7 @@ def get_ticket(ticket_id: str, request: Request, _: ApiKey = READ, hub: Hub = HU
     responses=PNG,
     summary="The ticket's QR code as PNG",
 )
-def ticket_qr(ticket_id: str, _: ApiKey = READ, hub: Hub = HUB) -> Response:
+def ticket_qr(ticket_id: Id, _: ApiKey = READ, hub: Hub = HUB) -> Response:
     ticket = hub.node.tickets.get(ticket_id)
     if not ticket.get("qrPayload"):
         raise NotFound(f"Ticket {ticket_id} was issued elsewhere; this hub has no QR for it.")
@@ -86,6 +86,6 @@ def ticket_qr(ticket_id: str, _: ApiKey = READ, hub: Hub = HUB) -> Response:
 
 
 @router.post("/v1/tickets/{ticket_id}/cancel", response_model=Ticket, summary="Cancel a ticket")
-def cancel_ticket(ticket_id: str, request: Request, _: ApiKey = WRITE, hub: Hub = HUB) -> dict:
+def cancel_ticket(ticket_id: Id, request: Request, _: ApiKey = WRITE, hub: Hub = HUB) -> dict:
     """Revoked at once here, and at every gate on its next manifest pull."""
     return with_url(hub.cancel_ticket(ticket_id), public_base(request, hub))

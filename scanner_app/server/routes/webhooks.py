@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from scanner_app.core.apikeys import ApiKey
 from scanner_app.server.auth import get_hub, require
 from scanner_app.server.hub import Hub
-from scanner_app.server.routes import ERRORS
+from scanner_app.server.routes import ERRORS, Id
 from scanner_app.server.schemas import (
     DeliveryList,
     Webhook,
@@ -36,13 +36,13 @@ def list_webhooks(_: ApiKey = WEBHOOKS, hub: Hub = HUB) -> dict[str, Any]:
 
 
 @router.delete("/{webhook_id}", response_model=Webhook, summary="Delete a webhook")
-def delete_webhook(webhook_id: str, _: ApiKey = WEBHOOKS, hub: Hub = HUB) -> dict[str, Any]:
+def delete_webhook(webhook_id: Id, _: ApiKey = WEBHOOKS, hub: Hub = HUB) -> dict[str, Any]:
     return hub.webhooks.delete(webhook_id)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=DeliveryList, summary="Delivery log")
 def list_deliveries(
-    webhook_id: str,
+    webhook_id: Id,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     _: ApiKey = WEBHOOKS,
     hub: Hub = HUB,
