@@ -57,17 +57,18 @@ def serve(
     if host not in ("127.0.0.1", "localhost", "::1"):
         say(f"Listening on {host}: gates on the network can reach this hub.")
     say(f"Tickitz hub on http://{host}:{bound} (dashboard at /). Stop with Ctrl-C.")
-    # uvicorn handles SIGINT/SIGTERM: it stops accepting, finishes requests in flight, and
-    # the lifespan stops the webhook worker; every answered check-in is already committed.
-    # Afterwards it re-raises the signal; these handlers make that a plain exit 0.
-    stopped = []
+    server = uvicorn.Server(config)
+    # uvicorn handles SIGINT/SIGTERM while it runs: it stops accepting, finishes requests in
+    # flight, and the lifespan stops the webhook worker; every answered check-in is already
+    # committed. These handlers cover the moments around that: a signal during startup
+    # still stops the hub, and the signal uvicorn re-raises at the end becomes a plain exit 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda number, _frame: stopped.append(number))
+        signal.signal(signum, lambda _number, _frame: setattr(server, "should_exit", True))
     from scanner_app.cli.sync import start_upstream_sync  # noqa: PLC0415
 
     upstream = start_upstream_sync(node)  # a hub with an upstream forwards to it (chaining)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        server.run(sockets=[sock])
     finally:
         if upstream is not None:
             upstream.stop()

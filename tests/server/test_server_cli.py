@@ -163,3 +163,16 @@ def test_keys_usage_errors(tmp_path):
     assert bad.exit_code == 2
     missing = runner.invoke(cli, [*base, "keys", "revoke", "key_nope"])
     assert missing.exit_code != 0 and "key_nope" in missing.stderr
+
+
+def test_sigterm_during_startup_still_stops_the_hub(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scanner_app", "--data-dir", str(tmp_path), "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    while "Tickitz hub on" not in process.stderr.readline():  # before uvicorn is serving
+        assert process.poll() is None
+    code, err = stop(process, signal.SIGTERM)
+    assert code == 0, err
