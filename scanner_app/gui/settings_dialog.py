@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -28,6 +29,8 @@ KeyStore = Callable[[Settings, str], bool]
 
 def _spin(low: int, high: int, value: int, suffix: str = "") -> QSpinBox:
     box = QSpinBox()
+    # Typed or wheeled: the dark stylesheet leaves the tiny arrow buttons unreadable.
+    box.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.NoButtons)
     box.setRange(low, high)
     box.setValue(value)
     box.setSuffix(suffix)
