@@ -107,11 +107,9 @@ class ScannerApp(QObject):
     def start(self, *, kiosk: bool = False) -> None:
         self.start_camera()
         self.restart_sync()
+        self.window.show()
         if kiosk or self.settings.kiosk:
-            self.window.show()
-            self.window.enter_kiosk()
-        else:
-            self.window.show()
+            self.window.enter_kiosk(force=True)
 
     def start_camera(self) -> None:
         self.stop_camera()

@@ -313,8 +313,10 @@ class MainWindow(QMainWindow):
         self.sounds.muted = muted
 
     # --- kiosk ---------------------------------------------------------------------------
-    def enter_kiosk(self) -> None:
-        if not self.settings.kiosk_pin_hash:
+    def enter_kiosk(self, *, force: bool = False) -> None:
+        """Kiosk mode. From the toolbar it needs a PIN first, or staff would lock
+        themselves out; ``--kiosk`` forces it (leave by restarting without the flag)."""
+        if not self.settings.kiosk_pin_hash and not force:
             self.verdict.show_message("Set a kiosk PIN first", "Settings → Kiosk PIN")
             return
         self.kiosk.enter()

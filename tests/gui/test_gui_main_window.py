@@ -163,3 +163,15 @@ def test_scans_do_not_block_the_gui_thread(qtbot, window, scenario):
     queued_ms = (time.perf_counter() - start) * 1000
     assert queued_ms < 20  # submitting only queues: the commit happens on the worker
     qtbot.waitUntil(lambda: window.status.snapshot.checked_in == 8, timeout=5000)
+
+
+def test_kiosk_button_needs_a_pin_but_the_flag_forces_it(qtbot, window):
+    window.settings.kiosk_pin_hash = ""
+    window.enter_kiosk()
+    assert not window.kiosk.active
+    assert window.verdict.title_label.text() == "Set a kiosk PIN first"
+    window.enter_kiosk(force=True)
+    assert window.kiosk.active
+    assert window.kiosk.request_exit() is None  # no PIN: only a restart leaves
+    assert window.close() is False
+    window.kiosk.leave()
