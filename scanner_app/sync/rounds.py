@@ -12,7 +12,8 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from scanner_app.sync.state import SyncState
 
 log = logging.getLogger(__name__)
 Progress = Callable[[dict[str, Any] | None], None]
+Fetch = Callable[[str, str | None, int], dict[str, Any]]
 
 
 @dataclass
@@ -165,8 +167,7 @@ class Puller:
         first = cursor is None
         estimate = _estimate(self.node, event_id) if first else None
         done = 0
-        while True:
-            page = self.client.tickets_page(event_id, cursor, self.page_size)
+        for page in self._pages(self.client.tickets_page, event_id, cursor):
             if page["data"] or cursor is None:
                 with self.node.db.write() as conn:
                     self.node.tickets.import_manifest(event_id, page["data"])
@@ -182,8 +183,6 @@ class Puller:
                         "estimatedTotal": estimate,
                     }
                 )
-            if not page.get("hasMore") or not page["data"]:
-                break
         report.tickets += done
         # The revocation list is as fresh as this moment (DESIGN.md §6: cancelled = revoked).
         # Kept in memory every pull; written at most once a minute (each write is an fsync).
@@ -198,16 +197,27 @@ class Puller:
     def _checkins(self, event_id: str, report: RoundReport) -> None:
         name = f"checkins:{event_id}"
         cursor = self.state.get(name)
-        while True:
-            page = self.client.checkins_page(event_id, cursor, self.page_size)
+        for page in self._pages(self.client.checkins_page, event_id, cursor):
             if page["data"]:
                 with self.node.db.write() as conn:
                     report.skipped_checkins += self._merge(page["data"])
                     cursor = str(page.get("nextCursor") or cursor or "")
                     self.state.set(name, cursor, conn)
             report.checkins += len(page["data"])
-            if not page.get("hasMore") or not page["data"]:
-                return
+
+    def _pages(self, fetch: Fetch, event_id: str, cursor: str | None) -> Iterator[dict]:
+        """Pages from `cursor` on. The next page is fetched while the caller stores this one,
+        so the upstream serialises on one core while this node indexes on the other."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tickitz-pull") as pool:
+            ahead = pool.submit(fetch, event_id, cursor, self.page_size)
+            while True:
+                page = ahead.result()
+                more = bool(page.get("hasMore") and page["data"])
+                if more:
+                    ahead = pool.submit(fetch, event_id, str(page["nextCursor"]), self.page_size)
+                yield page
+                if not more:
+                    return
 
     def _merge(self, items: list[Any]) -> int:
         """Merge a page; a row this node cannot parse is skipped (logged), not a stall."""

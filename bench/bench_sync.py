@@ -1,0 +1,297 @@
+"""Sync budgets of DESIGN.md §7, against the real hub (`tickitz-scanner serve` in a
+subprocess) with real SQLite files, each beside a baseline measured in the same run.
+
+- upload: 10,000 queued check-ins pushed by the SyncEngine in batches of 500
+  (budget <= 5 s); baseline: one request per check-in (a batch of one, same client,
+  keep-alive), timed on a sample of 1,000 and extrapolated to 10,000;
+- manifest: a 100,000-ticket manifest pulled by a fresh gate and indexed for attendee
+  search (FTS) (budget <= 10 s); baseline: the same pages fetched without importing;
+- search: p95 of attendee searches on that gate, by kind of query (budget <= 20 ms);
+  baseline: 3-letter surname prefixes ranked by bm25 over every hit.
+
+The queued check-ins are synthetic rows in the gate's outbox (scanning 10,000 signed
+tickets first would only time the scanner). Exit status 1 when a budget is missed.
+
+    .venv/bin/python bench/bench_sync.py [--checkins 10000] [--tickets 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scanner_app.core.apikeys import ApiKeyStore, DeviceStore  # noqa: E402
+from scanner_app.core.node import Node  # noqa: E402
+from scanner_app.sync.client import TickitzClient  # noqa: E402
+from scanner_app.sync.config import SyncConfig  # noqa: E402
+from scanner_app.sync.engine import SyncEngine  # noqa: E402
+
+UPLOAD_BUDGET_S = 5.0
+MANIFEST_BUDGET_S = 10.0
+SEARCH_P95_BUDGET_MS = 20.0
+BASELINE_SAMPLE = 1_000
+SEARCHES = 1_000
+ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+HUB_LINE = re.compile(r"Tickitz hub on http://127\.0\.0\.1:(\d+)")
+FIRST = "Ada Alan Grace Edsger Barbara Donald Margaret Ken Radia Tim Linus Guido Anita Frances"
+LAST = "Lovelace Turing Hopper Dijkstra Liskov Knuth Hamilton Thompson Perlman Lee Torvalds"
+FIRST_NAMES = FIRST.split() + ["José", "Zoë", "Søren", "Chloé", "Ngozi", "Hiroshi", "Priya"]
+LAST_NAMES = LAST.split() + ["Núñez", "Okafor", "Tanaka", "Kowalski", "Müller", "Haddad"]
+
+
+def start_hub(data_dir: Path) -> tuple[subprocess.Popen, str]:
+    log_path = data_dir.parent / "serve.log"
+    env = {**os.environ, "TICKITZ_NO_KEYRING": "1"}
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "scanner_app",
+                "--data-dir",
+                str(data_dir),
+                "serve",
+                "--port",
+                "0",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env=env,
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        found = HUB_LINE.search(log_path.read_text())
+        if found:
+            url = f"http://127.0.0.1:{found.group(1)}"
+            with TickitzClient(url, "tk_live_none", retries=0) as probe:
+                while True:  # the socket is bound before uvicorn accepts: wait for an answer
+                    try:
+                        probe.list_events()
+                    except Exception as exc:  # 401 means it is up
+                        if "401" in str(exc):
+                            return process, url
+                    time.sleep(0.05)
+        time.sleep(0.05)
+    process.kill()
+    raise SystemExit(f"hub did not start: {log_path.read_text()[-1000:]}")
+
+
+def prepare_hub(data_dir: Path, tickets: int) -> tuple[str, str, str, float]:
+    """Two events: one whose 100,000-ticket manifest came from elsewhere, one that takes the
+    uploads (so the manifest pull times tickets, not check-ins); returns a gate key."""
+    rng = random.Random(7)
+    with Node.open(data_dir) as hub:
+        tiers = [{"name": "GA", "quantity": tickets}, {"name": "VIP", "quantity": tickets}]
+        event_id = hub.events.create({"title": "Bench Festival", "tiers": tiers})["id"]
+        hub.events.publish(event_id)
+        upload_id = hub.events.create({"title": "Bench Uploads", "tiers": tiers})["id"]
+        hub.events.publish(upload_id)
+        started = time.perf_counter()
+        entries = [
+            {
+                "id": _random_id(rng, "tkt"),
+                "bookingId": _random_id(rng, "bkg"),
+                "attendeeName": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                "tierName": "VIP" if i % 10 == 0 else "GA",
+                "status": "cancelled" if i % 97 == 0 else "valid",
+                "updatedAt": "2026-07-01T12:00:00.000Z",
+            }
+            for i in range(tickets)
+        ]
+        hub.tickets.import_manifest(event_id, entries)
+        setup_s = time.perf_counter() - started
+        keys = ApiKeyStore(hub.db, hub.clock)
+        _, key = DeviceStore(hub.db, keys, hub.clock).create("bench", event_id, "bench")
+    return event_id, upload_id, key, setup_s
+
+
+def _random_id(rng: random.Random, prefix: str) -> str:
+    """Shaped like core.ids.short_id: random ids are what the FTS index really sees."""
+    return f"{prefix}_" + "".join(rng.choice(ALPHABET) for _ in range(16))
+
+
+def queue(node: Node, event_id: str, count: int, prefix: str) -> None:
+    rows = [
+        {
+            "id": f"chk_{prefix}{i:08d}",
+            "eventId": event_id,
+            "ticketId": f"tkt_bench{i:08d}",
+            "scannedAt": f"2026-07-15T19:{i // 6000 % 60:02d}:{i // 100 % 60:02d}.{i % 1000:03d}Z",
+            "scannedBy": "north",
+            "deviceId": node.device_id,
+            "success": True,
+            "attendeeName": "Bench Attendee",
+            "tierName": "GA",
+        }
+        for i in range(count)
+    ]
+    node.ledger.merge(rows, source="downstream")  # pending, exactly like the outbox of a hub
+
+
+def bench_upload(url: str, key: str, event_id: str, root: Path, count: int) -> dict:
+    gate = Node.open(root / "gate-upload")
+    queue(gate, event_id, count, "up")
+    config = SyncConfig(url, (event_id,), "north")
+    engine = SyncEngine(gate, config, key, install_clock=False)
+    started = time.perf_counter()
+    report = engine.run_once(pull=False)
+    batched_s = time.perf_counter() - started
+    engine.stop()
+    assert report.ok and report.pushed == count and report.pending == 0, report.to_dict()
+    single = Node.open(root / "gate-single")
+    sample = min(BASELINE_SAMPLE, count)
+    queue(single, event_id, sample, "one")
+    wires = single.ledger.outbox(sample)
+    with TickitzClient(url, key) as client:
+        started = time.perf_counter()
+        for wire in wires:
+            client.batch(single.device_id, [wire])
+        sample_s = time.perf_counter() - started
+    gate.close()
+    single.close()
+    baseline_s = sample_s * count / sample
+    return {
+        "batched_s": batched_s,
+        "sample": sample,
+        "sample_s": sample_s,
+        "baseline_s": baseline_s,
+        "count": count,
+    }
+
+
+def bench_manifest(url: str, key: str, event_id: str, root: Path, tickets: int) -> dict:
+    with TickitzClient(url, key) as client:  # baseline: the pages alone
+        started = time.perf_counter()
+        cursor, fetched = None, 0
+        while True:
+            page = client.tickets_page(event_id, cursor, 1000)
+            fetched += len(page["data"])
+            cursor = page["nextCursor"]
+            if not page["hasMore"]:
+                break
+        fetch_s = time.perf_counter() - started
+    gate = Node.open(root / "gate-manifest")
+    engine = SyncEngine(gate, SyncConfig(url, (event_id,), "north"), key, install_clock=False)
+    started = time.perf_counter()
+    report = engine.run_once()
+    pull_s = time.perf_counter() - started
+    engine.stop()
+    assert report.ok and report.tickets == tickets == fetched, report.to_dict()
+    rng = random.Random(11)
+    sample = [r[0] for r in gate.db.query("SELECT id, booking_id FROM tickets LIMIT 5000")]
+    bookings = [r[0] for r in gate.db.query("SELECT booking_id FROM tickets LIMIT 5000")]
+    # What door staff type: a surname's first letters, a first name, "first sur...", or an
+    # id read off a phone (whole or its first characters). One-letter searches are left out:
+    # the search box starts at two characters.
+    kinds = {
+        "surname, 3 letters": lambda: rng.choice(LAST_NAMES)[:3],
+        "first name": lambda: rng.choice(FIRST_NAMES),
+        "first + surname start": lambda: f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)[:2]}",
+        "ticket id": lambda: rng.choice(sample),
+        "ticket id, 6 chars": lambda: rng.choice(sample)[4:10],
+        "booking id": lambda: rng.choice(bookings),
+    }
+    fts: dict[str, dict[str, float]] = {}
+    everything: list[float] = []
+    for kind, make in kinds.items():
+        queries = [make() for _ in range(SEARCHES // len(kinds))]
+        fts[kind] = _latencies(lambda q: gate.tickets.search(q, event_id), queries, everything)
+    fts["all"] = _summary(everything)
+    queries = [kinds["surname, 3 letters"]() for _ in range(100)]
+    # Baseline: the same surname prefixes ranked by bm25 over every hit (search before the
+    # RANKED_MATCHES cut-off).
+    ranked_sql = (
+        "SELECT t.* FROM tickets_fts f JOIN tickets t ON t.rowid = f.rowid WHERE tickets_fts"
+        " MATCH ? AND t.event_id = ? ORDER BY rank LIMIT 20"
+    )
+    ranked = _latencies(lambda q: gate.db.query(ranked_sql, (f'"{q}"*', event_id)), queries)
+    gate.close()
+    return {"pull_s": pull_s, "fetch_s": fetch_s, "fts": fts, "ranked": ranked, "tickets": tickets}
+
+
+def _latencies(run, queries: list[str], into: list[float] | None = None) -> dict[str, float]:
+    times = []
+    for query in queries:
+        started = time.perf_counter()
+        run(query)
+        times.append((time.perf_counter() - started) * 1000)
+    if into is not None:
+        into.extend(times)
+    return _summary(times)
+
+
+def _summary(times: list[float]) -> dict[str, float]:
+    ordered = sorted(times)
+    return {"p50": statistics.median(ordered), "p95": ordered[int(len(ordered) * 0.95) - 1]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkins", type=int, default=10_000)
+    parser.add_argument("--tickets", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
+        root = Path(tmp)
+        event_id, upload_id, key, setup_s = prepare_hub(root / "hub", args.tickets)
+        process, url = start_hub(root / "hub")
+        try:
+            up = bench_upload(url, key, upload_id, root, args.checkins)
+            man = bench_manifest(url, key, event_id, root, args.tickets)
+        finally:
+            process.terminate()
+            process.wait(15)
+    ok = True
+    print(f"hub: {url} (tickitz-scanner serve, separate process); setup {setup_s:.1f} s")
+    rate = up["count"] / up["batched_s"]
+    print(
+        f"upload {up['count']:,} queued check-ins in batches of 500: {up['batched_s']:.2f} s"
+        f" ({rate:,.0f}/s)  budget <= {UPLOAD_BUDGET_S:.0f} s"
+    )
+    print(
+        f"  baseline, one request per check-in: {up['sample']:,} in {up['sample_s']:.2f} s"
+        f" -> {up['count']:,} extrapolated {up['baseline_s']:.1f} s"
+    )
+    print(
+        f"  ratio batched / one-per-request: {up['batched_s'] / up['baseline_s']:.3f}"
+        f" ({up['baseline_s'] / up['batched_s']:.0f}x faster)"
+    )
+    ok &= up["batched_s"] <= UPLOAD_BUDGET_S
+    print(
+        f"manifest {man['tickets']:,} tickets pulled + indexed (FTS): {man['pull_s']:.2f} s"
+        f"  budget <= {MANIFEST_BUDGET_S:.0f} s"
+    )
+    print(
+        f"  baseline, the same pages fetched without import: {man['fetch_s']:.2f} s"
+        f" (ratio {man['pull_s'] / man['fetch_s']:.2f})"
+    )
+    ok &= man["pull_s"] <= MANIFEST_BUDGET_S
+    fts, ranked = man["fts"], man["ranked"]
+    print(
+        f"attendee search ({SEARCHES} queries): p50 {fts['all']['p50']:.2f} ms,"
+        f" p95 {fts['all']['p95']:.2f} ms  budget p95 <= {SEARCH_P95_BUDGET_MS:.0f} ms"
+    )
+    for kind, figures in fts.items():
+        if kind != "all":
+            print(f"  {kind:24} p50 {figures['p50']:6.2f} ms  p95 {figures['p95']:6.2f} ms")
+    surname = fts["surname, 3 letters"]["p95"]
+    print(
+        f"  baseline, 3-letter surnames ranked by bm25 over every hit: p95 {ranked['p95']:.1f}"
+        f" ms (ratio {surname / ranked['p95']:.3f})"
+    )
+    ok &= all(f["p95"] <= SEARCH_P95_BUDGET_MS for f in fts.values())
+    print("all budgets met" if ok else "BUDGET MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
