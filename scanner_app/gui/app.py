@@ -7,6 +7,7 @@ demo, the benchmark and the tests build a ``ScannerApp`` directly.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -42,6 +43,8 @@ def qt_app(argv: list[str] | None = None) -> QApplication:
     """The QApplication with our name, icon, base font and stylesheet (created once)."""
     app = QApplication.instance()
     if app is None:
+        # QtMultimedia lists every codec library it cannot find; gate staff need none of it.
+        os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false")
         app = QApplication(argv if argv is not None else sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Tickitz Scanner")
