@@ -103,7 +103,7 @@ class TickitzClient:
         clock: Clock = utc_now,
         on_date: DateObserver | None = None,
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         self.base_url = api_base(url)
         self.retries = retries

@@ -76,7 +76,13 @@ class SyncEngine:
         self.clock = ClockOffset(self.state.get_float("clock_offset_ms") or 0.0)
         if install_clock:  # door time = observed + the upstream's offset (DESIGN.md §5)
             node.checkin.clock_offset_ms = self.clock.offset_ms
-        common = {"clock": node.clock, "on_date": self.clock.observe, "transport": transport}
+        self._stop = threading.Event()
+        common = {
+            "clock": node.clock,
+            "on_date": self.clock.observe,
+            "transport": transport,
+            "sleep": self._stop.wait,  # a retry's wait ends at once when stop() is called
+        }
         self.client = TickitzClient(
             config.url,
             api_key,
@@ -95,7 +101,6 @@ class SyncEngine:
         self._lock = threading.Lock()  # guards the status fields below
         self._round_lock = threading.Lock()  # one round at a time (loop, CLI, GUI)
         self._wake = threading.Event()
-        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._state, self._reason = "offline", "not contacted yet"
         self._syncing = False
