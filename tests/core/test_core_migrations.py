@@ -174,7 +174,8 @@ def open_at_once(path, count=4):
 def test_first_start_by_several_processes_at_once(tmp_path):
     # The GUI's node worker, the embedded server and a CLI command may all open a new data
     # directory at the same moment; each must find (or make) the same newest schema.
-    for trial in range(5):
+    # 20 rounds: the journal-mode switch of a new file lost this race ~1 time in 12.
+    for trial in range(20):
         errors, versions = open_at_once(tmp_path / f"fresh-{trial}.db")
         assert errors == []
         assert versions == [NEWEST] * 4
