@@ -109,6 +109,7 @@ class SyncEngine:
         self._next_pull = 0.0  # monotonic
         self._first_sync: dict[str, Any] | None = None
         self._warnings: tuple[str, ...] = ()
+        self._pull_warnings: list[str] = []
         self._last_push_at = self.state.get_float("last_push_at")
         self._last_pull_at = self.state.get_float("last_pull_at")
 
@@ -216,6 +217,7 @@ class SyncEngine:
                 if pull and not self.push_only:
                     self.puller.pull(self.config.event_ids, report)
                     self._record_time("last_pull_at")
+                    self._pull_warnings = list(report.warnings)  # kept until the next pull
                 self._succeeded(report)
             except SyncError as exc:
                 self._failed(exc, report)
@@ -231,15 +233,23 @@ class SyncEngine:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            now = time.monotonic()
-            if now >= self._retry_at:
-                pull_due = not self.push_only and now >= self._next_pull
-                if pull_due or self._deliverable() or self._wake.is_set():
-                    self._wake.clear()
-                    report = self.run_once(pull=pull_due)
-                    if pull_due and report.ok:
-                        self._next_pull = time.monotonic() + self.config.interval_s
+            try:
+                self._tick()
+            except Exception:  # e.g. the disk is full: keep the thread, try again later
+                log.exception("Sync loop error")
+                self._retry_at = time.monotonic() + self.max_backoff_s
             self._wake.wait(self._sleep_s())
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if now < self._retry_at:
+            return
+        pull_due = not self.push_only and now >= self._next_pull
+        if pull_due or self._wake.is_set() or self._deliverable():
+            self._wake.clear()
+            report = self.run_once(pull=pull_due)
+            if pull_due and report.ok:
+                self._next_pull = time.monotonic() + self.config.interval_s
 
     def _sleep_s(self) -> float:
         now = time.monotonic()
@@ -254,19 +264,19 @@ class SyncEngine:
         return self.node.ledger.pending_count() > len(self.pusher.refused)
 
     def _succeeded(self, report: RoundReport) -> None:
-        warnings = list(report.warnings)
+        warnings = list(self._pull_warnings)
         if self.pusher.refused:
             first = next(iter(self.pusher.refused.values()))
             warnings.append(f"upstream refused {len(self.pusher.refused)} check-ins: {first}")
+        skew = []  # reported, but the link itself is fine: not a reason to say degraded
         if self.clock.large:
-            warnings.append(f"clock differs from upstream by {self.clock.offset_ms() / 1000:.1f} s")
+            skew.append(f"clock differs from upstream by {self.clock.offset_ms() / 1000:.1f} s")
         with self._lock:
             self._failures = 0
             self._retry_at = 0.0
-            self._warnings = tuple(warnings)
-            degraded = [w for w in warnings if not w.startswith("clock")]
-            self._state = "degraded" if degraded else "online"
-            self._reason = "; ".join(degraded) or None
+            self._warnings = tuple(warnings + skew)
+            self._state = "degraded" if warnings else "online"
+            self._reason = "; ".join(warnings) or None
 
     def _failed(self, exc: SyncError, report: RoundReport) -> None:
         report.error = _describe(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from datetime import UTC, datetime, timedelta
@@ -144,3 +145,30 @@ def test_key_store_prefers_a_real_keyring_one_entry_per_node(tmp_path, monkeypat
         assert "tk_a" in backend.items.values()
     finally:
         keyring.set_keyring(previous)
+
+
+def test_the_status_snapshot_feeds_the_gui_status_bar_as_is():
+    from scanner_app.gui.status_model import StatusSnapshot
+    from scanner_app.sync.state import SyncStatus
+
+    status = SyncStatus(
+        upstream="http://hub/v1",
+        state="degraded",
+        reason="upstream error 500",
+        syncing=False,
+        pending=7,
+        last_push_at=100.0,
+        last_pull_at=160.0,
+        revocation_age_s=3.0,
+        clock_offset_ms=0.0,
+        clock_skew_large=False,
+        first_sync=None,
+    )
+    snapshot = StatusSnapshot.from_mapping(status.to_dict())
+    assert (snapshot.connection, snapshot.pending_uploads, snapshot.last_sync_at) == (
+        "offline",
+        7,
+        160.0,
+    )
+    syncing = dataclasses.replace(status, first_sync={"eventId": "evt_1", "done": 1})
+    assert StatusSnapshot.from_mapping(syncing.to_dict()).connection == "syncing"
