@@ -40,7 +40,7 @@ def ticket_state(
 ) -> TicketState:
     rows = conn.execute(
         "SELECT direction, scanned_at, gate FROM checkins WHERE event_id = ? AND ticket_id = ?"
-        " AND success = 1 AND kind != 'void' AND voided_by IS NULL ORDER BY scanned_at, seq",
+        " AND success = 1 AND kind != 'void' AND voided_by IS NULL ORDER BY scanned_at, id",
         (event_id, ticket_id),
     ).fetchall()
     first = entry = None
@@ -69,7 +69,7 @@ def recompute_conflicts(
     rows = conn.execute(
         "SELECT seq, direction, scanned_at, gate, conflict, first_checked_in_at, first_scanned_by"
         " FROM checkins WHERE event_id = ? AND ticket_id = ? AND success = 1 AND kind != 'void'"
-        " AND voided_by IS NULL ORDER BY scanned_at, seq",
+        " AND voided_by IS NULL ORDER BY scanned_at, id",
         (event_id, ticket_id),
     ).fetchall()
     anchor = None
@@ -109,7 +109,7 @@ def answer_for(conn: sqlite3.Connection, checkin_id: str) -> dict[str, Any]:
         canonical = conn.execute(
             "SELECT scanned_at, gate FROM checkins WHERE event_id = ? AND ticket_id = ?"
             " AND success = 1 AND direction = 'in' AND conflict = 0 AND voided_by IS NULL"
-            " AND kind != 'void' ORDER BY scanned_at LIMIT 1",
+            " AND kind != 'void' ORDER BY scanned_at, id LIMIT 1",
             (row["event_id"], row["ticket_id"]),
         ).fetchone()
         if canonical:
