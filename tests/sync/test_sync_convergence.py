@@ -190,3 +190,32 @@ def test_a_first_sync_of_a_large_event_reports_progress_and_resumes(tmp_path):
         again.stop()
     assert not any(seen)
     assert gate.db.query_one("SELECT COUNT(*) FROM tickets")[0] == 2401
+
+
+def test_admissions_at_the_same_millisecond_still_get_one_canonical_everywhere(tmp_path):
+    from datetime import UTC, datetime
+
+    hub, event_id, tickets = issuer_with_event(tmp_path / "hub", tickets=1)
+    same = datetime(2026, 7, 15, 19, 30, 0, 123000, tzinfo=UTC)
+    gates = [Node.open(tmp_path / f"g{i}", clock=lambda: same) for i in range(2)]
+    with HubServer(hub) as server:
+        engines = [
+            engine_for(g, server.url, gate_key(hub, event_id, f"d{i}"), event_id, gate=f"d{i}")
+            for i, g in enumerate(gates)
+        ]
+        for engine in engines:
+            assert engine.run_once().ok
+        # Both doors admit at the very same door time; the second gate uploads first.
+        results = [g.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id]) for g in gates]
+        for engine in reversed(engines):
+            assert engine.run_once().ok
+        for engine in engines:
+            assert engine.run_once().ok
+            engine.stop()
+    assert all(r.success for r in results)
+    views = []
+    for node in (hub, *gates):
+        found = admissions(node, event_id, tickets[0]["id"])
+        views.append({r["id"]: r["conflict"] for r in found})
+    assert views[0] == views[1] == views[2]
+    assert sorted(views[0].values()) == [0, 1]
