@@ -54,9 +54,6 @@ def serve(
     # inherit the option from the listener.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     bound = sock.getsockname()[1]
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        say(f"Listening on {host}: gates on the network can reach this hub.")
-    say(f"Tickitz hub on http://{host}:{bound} (dashboard at /). Stop with Ctrl-C.")
     server = uvicorn.Server(config)
     # uvicorn handles SIGINT/SIGTERM while it runs: it stops accepting, finishes requests in
     # flight, and the lifespan stops the webhook worker; every answered check-in is already
@@ -64,6 +61,9 @@ def serve(
     # still stops the hub, and the signal uvicorn re-raises at the end becomes a plain exit 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda _number, _frame: setattr(server, "should_exit", True))
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        say(f"Listening on {host}: gates on the network can reach this hub.")
+    say(f"Tickitz hub on http://{host}:{bound} (dashboard at /). Stop with Ctrl-C.")
     from scanner_app.cli.sync import start_upstream_sync  # noqa: PLC0415
 
     upstream = start_upstream_sync(node)  # a hub with an upstream forwards to it (chaining)

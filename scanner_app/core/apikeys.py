@@ -115,6 +115,7 @@ class ApiKeyStore:
     def __init__(self, db: Database, clock: Clock = utc_now) -> None:
         self.db = db
         self.clock = clock
+        self.generation = 0  # bumped on every change, so caches of lookups know to forget
 
     def create(
         self,
@@ -128,6 +129,7 @@ class ApiKeyStore:
         """A new key: (record, the secret). The secret is not stored and cannot be recovered."""
         with self.db.write() as conn:
             key_id, secret = self.insert(conn, name, scopes, kind, rate_limit, rate_burst)
+        self.generation += 1
         return self.get(key_id), secret
 
     def insert(
@@ -204,6 +206,7 @@ class ApiKeyStore:
                 "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 (iso_ms(self.clock()), key_id),
             )
+        self.generation += 1
         return self.get(key_id)
 
     def record_use(self, key_times: dict[str, str], device_times: dict[str, str]) -> None:

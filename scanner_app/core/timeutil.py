@@ -17,11 +17,11 @@ def iso_ms(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
-    # Year zero-padded by hand: strftime's %Y gives "170", not "0170", for early years.
+    # By hand, not strftime: %Y does not zero-pad years before 1000 ("170-..."), and this
+    # runs several times per scan.
     return (
-        f"{moment.year:04d}-"
-        + moment.strftime("%m-%dT%H:%M:%S.")
-        + (f"{moment.microsecond // 1000:03d}Z")
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+        f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond // 1000:03d}Z"
     )
 
 

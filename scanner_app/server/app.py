@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 
 from scanner_app import __version__
 from scanner_app.core.node import Node
+from scanner_app.server.auth import SECURITY_SCHEME
 from scanner_app.server.delivery import DeliveryWorker
 from scanner_app.server.errors import MAX_BODY_BYTES, install_error_handlers
 from scanner_app.server.guard import Guard
@@ -43,6 +44,7 @@ def create_app(
         try:
             yield
         finally:
+            hub.writer.stop()  # requests have finished; commit whatever is still queued
             worker.stop()
 
     app = FastAPI(
@@ -77,6 +79,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     for path in spec.get("paths", {}).values():
         for operation in path.values():
             operation.get("responses", {}).pop("422", None)
+            operation["security"] = [{"HTTPBearer": []}]
+    spec.setdefault("components", {}).setdefault("securitySchemes", {})["HTTPBearer"] = (
+        SECURITY_SCHEME
+    )
     schemas = spec.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)

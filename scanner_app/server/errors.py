@@ -98,8 +98,8 @@ def field_name(loc: Sequence[Any]) -> str:
     return name or "body"
 
 
-def _validation_message(exc: RequestValidationError) -> tuple[str, str]:
-    errors = exc.errors()
+def describe_validation(errors: Sequence[Any]) -> tuple[str, str]:
+    """(field, message) for the first of pydantic's errors, as the envelope states them."""
     if not errors:
         return "body", "Invalid request."
     first = errors[0]
@@ -146,7 +146,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         # 400 naming the field, not FastAPI's default 422 (the seed's contract).
-        field, message = _validation_message(exc)
+        field, message = describe_validation(exc.errors())
         return _respond(request, 400, "validation_error", message, field)
 
     @app.exception_handler(StarletteHTTPException)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from scanner_app.core.apikeys import ApiKey, ApiKeyStore, DeviceStore
-from scanner_app.core.errors import Conflict, NotFound
+from scanner_app.core.errors import NotFound
 from scanner_app.core.node import Node
 from scanner_app.core.timeutil import iso_ms
 from scanner_app.core.webhooks import WebhookStore
 from scanner_app.server.ratelimit import RateLimiter
+from scanner_app.server.writer import GroupWriter
 
 _SOLD_OUT_MARK = "webhooks.sold_out."
 
@@ -32,20 +36,28 @@ class Usage:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._keys: dict[str, str] = {}
-        self._devices: dict[str, str] = {}
+        self._keys: dict[str, float] = {}
+        self._devices: dict[str, float] = {}
 
-    def record(self, key: ApiKey, at: str) -> None:
+    def record(self, key: ApiKey, at: float) -> None:
         with self._lock:
             self._keys[key.id] = at
             if key.device_id:
                 self._devices[key.device_id] = at
 
     def take(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Collected times (unix seconds) as ISO strings, and forget them."""
         with self._lock:
             keys, devices = self._keys, self._devices
             self._keys, self._devices = {}, {}
-        return keys, devices
+        return (
+            {k: _iso(at) for k, at in keys.items()},
+            {d: _iso(at) for d, at in devices.items()},
+        )
+
+
+def _iso(unix: float) -> str:
+    return iso_ms(datetime.fromtimestamp(unix, UTC))
 
 
 def _stored_result(row: sqlite3.Row) -> dict[str, Any]:
@@ -94,90 +106,98 @@ class Hub:
         self.webhooks = WebhookStore(node.db, node.clock)
         self.limiter = RateLimiter()
         self.usage = Usage()
+        self._poke = False
+        self.writer = GroupWriter(node.db, after_commit=self._after_commit)
 
     def now(self) -> str:
         return iso_ms(self.node.clock())
 
-    # --- check-ins -----------------------------------------------------------------------
+    # --- check-ins (group-committed: see writer.py) ----------------------------------------
     def scan(self, body: dict[str, Any], key: ApiKey) -> dict[str, Any]:
-        """An online verdict; a repeated client id answers the stored result, never a new scan."""
+        """An online verdict, answered once committed (blocking form, for ordinary threads)."""
+        return self.writer.run(partial(self._scan, body, key))
+
+    async def scan_async(self, body: dict[str, Any], key: ApiKey) -> dict[str, Any]:
+        return await asyncio.wrap_future(self.writer.submit(partial(self._scan, body, key)))
+
+    def _scan(self, body: dict[str, Any], key: ApiKey, conn: sqlite3.Connection) -> dict:
+        """A repeated client id answers the stored result, never a new scan."""
         client_id = body.get("id")
         if client_id:
-            stored = self._stored(client_id)
-            if stored is not None:
-                return stored
-        hooked = self.webhooks.subscribed("ticket.used")
-        options = {
-            "event_ids": [body["eventId"]],
-            "gate": body["scannedBy"],
-            "direction": body.get("direction") or "in",
-            "allowed_tiers": body.get("allowedTiers") or None,
-            "offline": False,
-            "checkin_id": client_id,
-            "device_id": body.get("deviceId") or key.device_id,
-        }
-        try:
-            if not hooked and not key.device_id:
-                return self.node.checkin.scan(body["qrPayload"], **options).to_dict()
-            # One transaction: the check-in, its webhook and the gate's counter.
-            with self.node.db.write() as conn:
-                result = self.node.checkin.scan(body["qrPayload"], **options)
-                if hooked and result.admitted:
-                    wire = {
-                        "id": result.checkinId,
-                        "ticketId": result.ticketId,
-                        "eventId": result.eventId,
-                        "attendeeName": result.attendeeName,
-                        "tierName": result.tierName,
-                        "scannedAt": result.checkedInAt,
-                        "scannedBy": result.scannedBy,
-                        "deviceId": options["device_id"] or self.node.device_id,
-                    }
-                    self.webhooks.enqueue(conn, "ticket.used", _used(wire, "scan"))
-                if key.device_id:
-                    DeviceStore.count_received(conn, key.device_id, 1, self.now())
-        except Conflict:
-            # The same client id raced in from another request: answer what was stored.
-            stored = self._stored(client_id) if client_id else None
-            if stored is None:
-                raise
-            return stored
-        if hooked and result.admitted:
-            self.webhooks.poke()
-        return result.to_dict()
-
-    def _stored(self, checkin_id: str) -> dict[str, Any] | None:
-        row = self.node.db.query_one("SELECT * FROM checkins WHERE id = ?", (checkin_id,))
-        return _stored_result(row) if row else None
+            row = conn.execute("SELECT * FROM checkins WHERE id = ?", (client_id,)).fetchone()
+            if row is not None:
+                return _stored_result(row)
+        device_id = body.get("deviceId") or key.device_id
+        # CheckinService's own transaction joins this one (the group's), so the check-in,
+        # its webhook and the gate's counter are committed together.
+        result = self.node.checkin.scan(
+            body["qrPayload"],
+            event_ids=[body["eventId"]],
+            gate=body["scannedBy"],
+            direction=body.get("direction") or "in",
+            allowed_tiers=body.get("allowedTiers") or None,
+            offline=False,
+            checkin_id=client_id,
+            device_id=device_id,
+        )
+        if result.admitted and self.webhooks.subscribed("ticket.used"):
+            wire = {
+                "id": result.checkinId,
+                "ticketId": result.ticketId,
+                "eventId": result.eventId,
+                "attendeeName": result.attendeeName,
+                "tierName": result.tierName,
+                "scannedAt": result.checkedInAt,
+                "scannedBy": result.scannedBy,
+                "deviceId": device_id or self.node.device_id,
+            }
+            self._poke |= bool(self.webhooks.enqueue(conn, "ticket.used", _used(wire, "scan")))
+        if key.device_id:
+            DeviceStore.count_received(conn, key.device_id, 1, self.now())
+        return dict(vars(result))  # flat fields: asdict's deep copy costs more, same result
 
     def batch(
         self, device_id: str | None, items: list[dict[str, Any]], key: ApiKey
     ) -> list[dict[str, Any]]:
+        return self.writer.run(partial(self._batch, device_id, items, key))
+
+    async def batch_async(
+        self, device_id: str | None, items: list[dict[str, Any]], key: ApiKey
+    ) -> list[dict[str, Any]]:
+        work = partial(self._batch, device_id, items, key)
+        return await asyncio.wrap_future(self.writer.submit(work))
+
+    def _batch(
+        self,
+        device_id: str | None,
+        items: list[dict[str, Any]],
+        key: ApiKey,
+        conn: sqlite3.Connection,
+    ) -> list[dict[str, Any]]:
         """Merge uploaded check-ins (idempotent by id); new admissions fire ticket.used."""
         hooked = self.webhooks.subscribed("ticket.used")
         device_id = device_id or key.device_id
-        ids = [item["id"] for item in items]
-        with self.node.db.write() as conn:
-            known = _existing_ids(conn, ids)
-            answers = self.node.ledger.merge(items, source="downstream", device_id=device_id)
-            fresh = []
-            for item, answer in zip(items, answers, strict=True):
-                if item["id"] in known:
-                    continue
+        known = _existing_ids(conn, [item["id"] for item in items])
+        answers = self.node.ledger.merge(items, source="downstream", device_id=device_id)
+        fresh = []
+        for item, answer in zip(items, answers, strict=True):
+            if item["id"] not in known:
                 known.add(item["id"])
                 fresh.append((item, answer))
-            if hooked:
-                for item, answer in fresh:
-                    admitted = item.get("success") and item.get("direction", "in") == "in"
-                    if admitted and not item.get("voids") and item.get("kind") != "void":
-                        wire = {**item, "deviceId": item.get("deviceId") or device_id}
-                        conflict = answer["status"] == "conflict"
-                        self.webhooks.enqueue(conn, "ticket.used", _used(wire, "batch", conflict))
-            if key.device_id and fresh:
-                DeviceStore.count_received(conn, key.device_id, len(fresh), self.now())
-        if hooked and fresh:
-            self.webhooks.poke()
+        for item, answer in fresh if hooked else ():
+            admitted = item.get("success") and item.get("direction", "in") == "in"
+            if admitted and not item.get("voids") and item.get("kind") != "void":
+                wire = {**item, "deviceId": item.get("deviceId") or device_id}
+                data = _used(wire, "batch", answer["status"] == "conflict")
+                self._poke |= bool(self.webhooks.enqueue(conn, "ticket.used", data))
+        if key.device_id and fresh:
+            DeviceStore.count_received(conn, key.device_id, len(fresh), self.now())
         return answers
+
+    def _after_commit(self) -> None:
+        if self._poke:  # only the writer thread touches the flag
+            self._poke = False
+            self.webhooks.poke()
 
     # --- tickets -------------------------------------------------------------------------
     def issue(
