@@ -22,6 +22,8 @@ from scanner_app.sync.errors import BadRequest, Forbidden, NotFound, SyncError, 
 from scanner_app.sync.rounds import RoundReport
 from scanner_app.sync.state import SyncStatus
 
+STOP_WAIT_S = 3.0
+
 
 @click.command("connect")
 @click.argument("url", required=False)
@@ -132,7 +134,7 @@ def sync(ctx: click.Context, once: bool, push_only: bool, give_up_after: float) 
         engine = SyncEngine.from_node(node, push_only=push_only)
     except NotConfigured as exc:
         fail(str(exc))
-    with engine:
+    try:
         if once:
             report = engine.run_once(pull=not push_only)
         elif push_only:
@@ -140,6 +142,9 @@ def sync(ctx: click.Context, once: bool, push_only: bool, give_up_after: float) 
         else:
             _follow(engine)
             report = RoundReport(pending=node.ledger.pending_count())
+    finally:
+        # Do not wait out a request in flight: it is idempotent and stays pending if cut.
+        engine.stop(timeout=STOP_WAIT_S)
     _summarise(report)
     emit(report.to_dict())
     if not report.ok or report.pending:
@@ -180,7 +185,6 @@ def _follow(engine: SyncEngine) -> None:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
-        engine.stop()
 
 
 def status_printer() -> Callable[[SyncStatus], None]:

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 DEFAULT_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 3.0
 DateObserver = Callable[[datetime, datetime, datetime], object]
 
 
@@ -121,7 +122,8 @@ class TickitzClient:
                 "User-Agent": f"tickitz-scanner/{__version__}",
                 "Accept": "application/json",
             },
-            timeout=timeout,
+            # A dead hub on the LAN costs at most the connect timeout, not the read timeout.
+            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
             transport=transport,
             follow_redirects=False,
         )

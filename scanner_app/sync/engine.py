@@ -134,10 +134,18 @@ class SyncEngine:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop the loop. If a request is still in flight after `timeout`, the (daemon)
+        thread finishes it on its own and closes the clients; what it was sending stays
+        pending and is resent next time (uploads are idempotent)."""
         self._stop.set()
         self._wake.set()
         if self._thread:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                return
+        self._close_clients()
+
+    def _close_clients(self) -> None:
         self.client.close()
         self.strict.close()
 
@@ -239,6 +247,7 @@ class SyncEngine:
                 log.exception("Sync loop error")
                 self._retry_at = time.monotonic() + self.max_backoff_s
             self._wake.wait(self._sleep_s())
+        self._close_clients()  # here, not in stop(): a request may still have been in flight
 
     def _tick(self) -> None:
         now = time.monotonic()
