@@ -17,11 +17,7 @@ DEFAULT_PORT = 8765
 
 def first_organiser_key(node: Node) -> str | None:
     """A new all-scopes organiser key when the node has none; None when it has one."""
-    keys = ApiKeyStore(node.db, node.clock)
-    if keys.active_organiser_count():
-        return None
-    _, secret = keys.create("organiser", SCOPES)
-    return secret
+    return ApiKeyStore(node.db, node.clock).ensure_organiser()
 
 
 @click.command("serve")

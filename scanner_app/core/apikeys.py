@@ -191,6 +191,18 @@ class ApiKeyStore:
         sql = _KEY_SQL + ("" if include_revoked else " WHERE k.revoked_at IS NULL")
         return [_from_row(r) for r in self.db.query(sql + " ORDER BY k.created_at, k.id")]
 
+    def ensure_organiser(self) -> str | None:
+        """A new all-scopes organiser key when none is active (its secret), else None."""
+        with self.db.write() as conn:  # counted and created in one transaction: one key
+            active = conn.execute(
+                "SELECT COUNT(*) FROM api_keys WHERE kind = 'organiser' AND revoked_at IS NULL"
+            ).fetchone()[0]
+            if active:
+                return None
+            _, secret = self.insert(conn, "organiser", SCOPES, "organiser")
+        self.generation += 1
+        return secret
+
     def active_organiser_count(self) -> int:
         return self.db.query_one(
             "SELECT COUNT(*) FROM api_keys WHERE kind = 'organiser' AND revoked_at IS NULL"

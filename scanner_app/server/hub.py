@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from scanner_app.server.ratelimit import RateLimiter
 from scanner_app.server.writer import GroupWriter
 
 _SOLD_OUT_MARK = "webhooks.sold_out."
+SETUP_SCHEME = "tickitz-setup:"
 
 
 @dataclass(frozen=True)
@@ -275,10 +278,25 @@ class Hub:
             },
         )
 
+    # --- gates ---------------------------------------------------------------------------
+    def create_gate(self, name: str, event_id: str, gate: str, url: str) -> dict[str, Any]:
+        """A gate device, its key (shown only here) and its setup QR text for hub `url`."""
+        device, key = self.devices.create(name, event_id, gate)
+        url = url.rstrip("/")
+        payload = setup_payload(url, key, device["eventId"], device["gate"])
+        return {**device, "key": key, "url": url, "setupPayload": payload}
+
     # --- feeds ---------------------------------------------------------------------------
     def checkin_feed(self, event_id: str, after: str | None, limit: int) -> dict[str, Any]:
         self.node.events.get(event_id)
         return self.node.ledger.feed(event_id, after, limit)
+
+
+def setup_payload(url: str, key: str, event_id: str, gate: str) -> str:
+    """`tickitz-setup:` + base64url (padded) of {"v":1,"url","key","eventId","gate"}."""
+    data = {"v": 1, "url": url, "key": key, "eventId": event_id, "gate": gate}
+    raw = json.dumps(data, separators=(",", ":")).encode("utf-8")
+    return SETUP_SCHEME + base64.urlsafe_b64encode(raw).decode("ascii")
 
 
 def _sold(conn: sqlite3.Connection, event_id: str, tier_name: str) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -18,14 +16,6 @@ from scanner_app.server.schemas import Device, DeviceCreate, DeviceCreated, Devi
 router = APIRouter(tags=["devices"], responses=ERRORS)
 ORGANISER = Depends(require("events:write"))
 HUB = Depends(get_hub)
-SETUP_SCHEME = "tickitz-setup:"
-
-
-def setup_payload(url: str, key: str, event_id: str, gate: str) -> str:
-    """`tickitz-setup:` + base64url (padded) of {"v":1,"url","key","eventId","gate"}."""
-    data = {"v": 1, "url": url, "key": key, "eventId": event_id, "gate": gate}
-    raw = json.dumps(data, separators=(",", ":")).encode("utf-8")
-    return SETUP_SCHEME + base64.urlsafe_b64encode(raw).decode("ascii")
 
 
 @router.post("/v1/devices", response_model=DeviceCreated, status_code=201, summary="Add a gate")
@@ -35,10 +25,9 @@ def create_device(
     """A gate key (events:read, bookings:read, checkin:write) and the text of the gate's
     setup QR. The key is shown only in this answer. `url` overrides the hub address put
     in the QR (e.g. the LAN address when the dashboard is opened on localhost)."""
-    device, key = hub.devices.create(body.name, body.eventId, body.gate)
-    url = (body.url or public_base(request, hub)).rstrip("/")
-    payload = setup_payload(url, key, device["eventId"], device["gate"])
-    return {**device, "key": key, "url": url, "setupPayload": payload}
+    return hub.create_gate(
+        body.name, body.eventId, body.gate, body.url or public_base(request, hub)
+    )
 
 
 @router.get("/v1/devices", response_model=DeviceList, summary="List gates")
