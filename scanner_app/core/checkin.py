@@ -77,7 +77,8 @@ class CheckinService:
                 checkin_id,
                 device_id,
                 forced_reason=rejection.reason,
-                event_id=ticket.evt if ticket else context_event,
+                # Filed under the gate's event, so its audit trail shows wrong-event attempts.
+                event_id=context_event or (ticket.evt if ticket else None),
             )
         return self._commit(
             claims,
@@ -148,7 +149,7 @@ class CheckinService:
         offset = self.clock_offset_ms()
         door_time = iso_ms(shift(observed, offset))
         checkin_id = checkin_id or new_checkin_id()
-        event_id = claims.evt if claims else event_id
+        event_id = event_id or (claims.evt if claims else None)
         reason, first_at, first_by = forced_reason, None, None
         name = tier = None
         with self.db.write() as conn:

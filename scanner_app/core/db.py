@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
+from scanner_app.core.errors import TickitzError
 from scanner_app.core.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 10_000
@@ -106,6 +107,12 @@ class Database:
             self._writer.close()
 
 
+class SchemaTooNew(TickitzError):
+    """The database comes from a newer version of the app."""
+
+    code = "schema_too_new"
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the schema up to the newest version; each step in its own transaction.
 
@@ -114,6 +121,12 @@ def migrate(conn: sqlite3.Connection) -> int:
     step, the others find it done.
     """
     version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        # Writing with an older schema's assumptions could corrupt what the newer app keeps.
+        raise SchemaTooNew(
+            f"This data was written by a newer Tickitz Scanner (schema {version}; this version"
+            f" knows {len(MIGRATIONS)}). Upgrade the app or choose another --data-dir."
+        )
     while version < len(MIGRATIONS):
         conn.execute("BEGIN IMMEDIATE")
         try:

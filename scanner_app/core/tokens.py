@@ -58,10 +58,24 @@ class TicketClaims:
         return claims
 
 
+class _Utf8Encoder(json.JSONEncoder):
+    """Claims as UTF-8, not \\uXXXX escapes: "José" costs 5 bytes, not 9, in the QR code."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["ensure_ascii"] = False
+        super().__init__(**kwargs)
+
+
 def sign_ticket(claims: TicketClaims, key: SigningKey) -> str:
     """Compact JWS with only alg, kid and typ in the header."""
     headers = {"kid": key.kid, "typ": "JWT"}
-    return jwt.encode(claims.to_claims(), key.private_key(), algorithm=key.alg, headers=headers)
+    return jwt.encode(
+        claims.to_claims(),
+        key.private_key(),
+        algorithm=key.alg,
+        headers=headers,
+        json_encoder=_Utf8Encoder,
+    )
 
 
 def _optional_int(payload: dict[str, Any], name: str) -> int | None:
