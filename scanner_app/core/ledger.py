@@ -122,6 +122,16 @@ def answer_for(conn: sqlite3.Connection, checkin_id: str) -> dict[str, Any]:
     }
 
 
+def _fill_from_manifest(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+    """Tier and name from the manifest when an uploader left them out (stats split by tier)."""
+    ticket = conn.execute(
+        "SELECT attendee_name, tier_name FROM tickets WHERE id = ?", (row["ticket_id"],)
+    ).fetchone()
+    if ticket is not None:
+        row["tier_name"] = row["tier_name"] or ticket["tier_name"]
+        row["attendee_name"] = row["attendee_name"] or ticket["attendee_name"]
+
+
 def parse_remote_checkin(item: Any, device_id: str | None) -> dict[str, Any]:
     """Validate one check-in of a batch (DESIGN.md §6) into a row dict."""
     body = v.require_object(item, "checkins[]")
@@ -201,6 +211,10 @@ class Ledger:
                     "SELECT 1 FROM checkins WHERE id = ?", (row["id"],)
                 ).fetchone()
                 if not exists:
+                    if row["ticket_id"] and (
+                        row["tier_name"] is None or row["attendee_name"] is None
+                    ):
+                        _fill_from_manifest(conn, row)
                     conn.execute(
                         _INSERT_REMOTE,
                         {**row, "source": source, "received_at": now, "pushed_at": pushed_at},

@@ -38,7 +38,15 @@ def api_base(url: str) -> str:
     if "://" not in text:
         text = "http://" + text
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise ValueError(f"not an http(s) address: {url!r} ({exc})") from exc
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(ch.isspace() for ch in text)
+    ):
         raise ValueError(f"not an http(s) address: {url!r}")
     path = parts.path.rstrip("/")
     if not path.endswith("/v1"):

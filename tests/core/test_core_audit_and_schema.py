@@ -48,3 +48,23 @@ def test_a_database_from_a_newer_app_is_refused_untouched(tmp_path):
         Node.open(data_dir)
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) + 1
+
+
+def test_an_upload_without_tier_is_counted_under_the_manifest_tier(node, issued_event):
+    ticket = node.tickets.issue(issued_event["id"], "VIP", "Ada")[0]
+    upload = {
+        "id": "chk_from_a_bare_client",
+        "ticketId": ticket["id"],
+        "eventId": issued_event["id"],
+        "scannedAt": "2026-07-15T19:05:00.000Z",
+        "scannedBy": "gate-9",
+        "direction": "in",
+        "success": True,
+        "reason": None,
+    }
+    assert node.ledger.merge([upload], source="downstream")[0]["status"] == "recorded"
+    by_tier = {
+        t["tierName"]: t["checkedIn"] for t in node.reports.stats(issued_event["id"])["byTier"]
+    }
+    assert by_tier == {"GA": 0, "VIP": 1}
+    assert node.reports.checkins(issued_event["id"])[0]["attendeeName"] == "Ada"

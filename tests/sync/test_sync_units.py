@@ -87,6 +87,9 @@ def test_api_base_accepts_hub_addresses_with_or_without_v1():
     assert api_base("hub.local:8000") == "http://hub.local:8000/v1"
     with pytest.raises(ValueError):
         api_base("ftp://x")
+    for typo in ("not a url", "http://hub:80x", "http://:8000", "http://hub .local"):
+        with pytest.raises(ValueError, match="not an http"):
+            api_base(typo)
 
 
 def test_retry_after_as_seconds_or_date_and_rate_limit_wait():
