@@ -8,6 +8,17 @@ from pathlib import Path
 import click
 
 from scanner_app.cli.base import emit, fail, handles_errors, open_node, say
+from scanner_app.core.node import Node
+from scanner_app.sync.config import SyncConfig
+from scanner_app.sync.state import SyncState
+
+
+def apply_saved_clock_offset(node: Node) -> None:
+    """Door times corrected by the offset the last sync learned, as the app's scans are."""
+    config = SyncConfig.load(node)
+    if config is not None:
+        offset = SyncState(node.db, config.upstream).get_float("clock_offset_ms") or 0.0
+        node.checkin.clock_offset_ms = lambda: offset
 
 
 @click.command("scan")
@@ -58,6 +69,7 @@ def scan(
     node = open_node(ctx)
     for event_id in event_ids:
         node.events.get(event_id)  # a mistyped --event is refused, not a door of red verdicts
+    apply_saved_clock_offset(node)
     for payload in inputs:
         result = node.checkin.scan(
             payload,
