@@ -21,9 +21,11 @@ class Decision:
     retry_after: int  # seconds until one request is allowed (0 when allowed)
 
     def headers(self) -> list[tuple[bytes, bytes]]:
+        # The seed's Remaining counts against Limit (requests per minute): a burst allowance
+        # above it is real but is not announced, so a client never sees remaining > limit.
         pairs = [
             (b"x-ratelimit-limit", str(self.limit).encode()),
-            (b"x-ratelimit-remaining", str(self.remaining).encode()),
+            (b"x-ratelimit-remaining", str(min(self.remaining, self.limit)).encode()),
             (b"x-ratelimit-reset", str(self.reset).encode()),
         ]
         if not self.allowed:
