@@ -164,7 +164,7 @@ BODY = """
 <form id="gateForm"><h2>Add a gate</h2>
 <input id="gateName" placeholder="Laptop name" required maxlength="100">
 <input id="gateGate" placeholder="Gate (e.g. north-1)" required maxlength="100">
-<input id="gateUrl" placeholder="Hub URL for gates (optional, e.g. http://192.168.1.20:8765)">
+<input id="gateUrl" placeholder="Hub URL for gates (optional; the LAN address, port 8765)">
 <button>Create gate</button></form><div id="setup"></div></section>
 <section><h2 class="warn">Conflicts (possible shared tickets)</h2><table><thead><tr>
 <th>Attendee</th><th>Gate</th><th>At</th><th>First admitted</th></tr></thead>
