@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from typing import Any
 
 import uvicorn
+import uvicorn.config
 
 from scanner_app.core.node import Node
 from scanner_app.server.app import create_app
@@ -15,12 +17,22 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 
 
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, with its access log on stderr: stdout is for machine output (the
+    organiser key `serve` prints once), logs are messages."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    return config
+
+
 def uvicorn_config(app: Any, host: str, port: int, access_log: bool = False) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=host,
         port=port,
-        log_level="warning",
+        log_config=_log_config(),
+        # uvicorn logs each request at INFO: at "warning" the access log printed nothing.
+        log_level="info" if access_log else "warning",
         access_log=access_log,
         lifespan="on",
         # One process: the node's single writer cannot be shared by worker processes.
