@@ -25,7 +25,9 @@ def apply_saved_clock_offset(node: Node) -> None:
 @click.option(
     "--event", "event_ids", multiple=True, required=True, help="Event(s) this gate admits."
 )
-@click.option("--gate", default="gate-1", show_default=True, help="Gate name (scannedBy).")
+@click.option(
+    "--gate", help="Gate name (scannedBy)  [default: the gate `connect` set, else gate-1]"
+)
 @click.option("--exit", "exit_scan", is_flag=True, help="Exit scans (re-entry events).")
 @click.option("--allow-tier", "tiers", multiple=True, help="Admit only these tiers.")
 @click.option(
@@ -41,7 +43,7 @@ def apply_saved_clock_offset(node: Node) -> None:
 def scan(
     ctx: click.Context,
     event_ids: tuple[str, ...],
-    gate: str,
+    gate: str | None,
     exit_scan: bool,
     tiers: tuple[str, ...],
     images: tuple[str, ...],
@@ -70,6 +72,9 @@ def scan(
     for event_id in event_ids:
         node.events.get(event_id)  # a mistyped --event is refused, not a door of red verdicts
     apply_saved_clock_offset(node)
+    if gate is None:  # the name a gate was set up with (its setup QR) is its scannedBy
+        config = SyncConfig.load(node)
+        gate = (config.gate if config else None) or "gate-1"
     for payload in inputs:
         result = node.checkin.scan(
             payload,
