@@ -110,7 +110,7 @@ class ScannerApp(QObject):
     def start(self, *, kiosk: bool = False) -> None:
         self.start_camera()
         self.restart_sync()
-        self.window.show()
+        self.window.show_fitted()
         if kiosk or self.settings.kiosk:
             self.window.enter_kiosk(force=True)
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -47,6 +47,7 @@ from scanner_app.gui.wedge_filter import WedgeFilter
 from scanner_app.sync.config import SETUP_PREFIX
 
 log = logging.getLogger(__name__)
+PREFERRED_SIZE = QSize(1280, 800)
 
 
 class MainWindow(QMainWindow):
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self.settings_dialog: SettingsDialog | None = None
         self.hub_dialog: HubDialog | None = None
         self.hub: HubService | None = None
+        self._maximise = False
         # Where the Settings dialog puts the upstream key; the app sets the sync KeyStore.
         self.key_store: Callable[[Settings, str], bool] | None = None
 
@@ -136,7 +138,27 @@ class MainWindow(QMainWindow):
         outer.addWidget(body, 1)
         outer.addWidget(self.status)
         self.setCentralWidget(central)
-        self.resize(1280, 800)
+        self.fit_to_screen()
+
+    def fit_to_screen(self, preferred: QSize = PREFERRED_SIZE) -> None:
+        """1280x800 where it fits; on a smaller screen (a 1366x768 door laptop) the
+        whole available area, so the status bar along the bottom is never cut off."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(preferred)
+            return
+        room = screen.availableGeometry()
+        # Leave room for the window manager's title bar and border.
+        fits = preferred.width() + 16 <= room.width() and preferred.height() + 48 <= room.height()
+        self.resize(preferred if fits else preferred.boundedTo(room.size() - QSize(16, 48)))
+        self._maximise = not fits
+
+    def show_fitted(self) -> None:
+        """``show()``, maximised when the screen is smaller than the preferred size."""
+        if self._maximise:
+            self.showMaximized()
+        else:
+            self.show()
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Main", objectName="mainToolbar", movable=False)

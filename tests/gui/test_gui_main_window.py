@@ -175,3 +175,16 @@ def test_kiosk_button_needs_a_pin_but_the_flag_forces_it(qtbot, window):
     assert window.kiosk.request_exit() is None  # no PIN: only a restart leaves
     assert window.close() is False
     window.kiosk.leave()
+
+
+def test_window_fits_a_small_screen(qtbot, node, scenario, settings_path):
+    # 1280x800 on a 1366x768 laptop hid the status bar below the screen's edge.
+    w = MainWindow(node, Settings(event_id=scenario.event_id), settings_path=settings_path)
+    qtbot.addWidget(w)
+    room = w.screen().availableGeometry()
+    w.show_fitted()
+    qtbot.waitExposed(w)
+    assert w.width() <= room.width() and w.height() <= room.height()
+    status = w.status.mapTo(w, w.status.rect().bottomRight())
+    assert status.y() < room.height()
+    w.shutdown()
