@@ -8,7 +8,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -29,8 +28,9 @@ KeyStore = Callable[[Settings, str], bool]
 
 def _spin(low: int, high: int, value: int, suffix: str = "") -> QSpinBox:
     box = QSpinBox()
-    # Typed or wheeled: the dark stylesheet leaves the tiny arrow buttons unreadable.
-    box.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.NoButtons)
+    # The stylesheet hides the arrow buttons (see style.qss); the value needs the inset
+    # the QLineEdits have.
+    box.lineEdit().setTextMargins(7, 0, 0, 0)
     box.setRange(low, high)
     box.setValue(value)
     box.setSuffix(suffix)

@@ -179,3 +179,12 @@ def test_without_a_key_store_the_key_field_is_disabled(qtbot, settings_path):
     widget = SettingsDialog(Settings(), path=settings_path)
     qtbot.addWidget(widget)
     assert not widget.key_edit.isEnabled()
+
+
+def test_number_fields_show_their_values(dialog, qtbot):
+    # With the app stylesheet, QAbstractSpinBox.NoButtons left a 1 px edit field: the
+    # resolution, sync interval and verdict time were blank on screen.
+    qtbot.waitExposed(dialog)
+    for box in (dialog.width_spin, dialog.height_spin, dialog.sync_spin, dialog.hold_spin):
+        edit = box.lineEdit()
+        assert edit.width() > edit.fontMetrics().horizontalAdvance(edit.text()), box.text()
