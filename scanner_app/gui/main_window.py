@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
             wedge.burst_rejected.connect(lambda text, _why: self.submit_payload(text, "wedge"))
             wedge.install()
         self.camera: CameraBridge | None = None
+        self._camera_live = False  # the source says frames are flowing
         self.apply_settings(settings)
 
     # --- construction --------------------------------------------------------------------
@@ -198,7 +199,9 @@ class MainWindow(QMainWindow):
             self.camera.frame.disconnect(self._on_camera_frame)
             self.camera.fps.disconnect(self.set_camera_fps)
             self.camera.status.disconnect(self._on_camera_status)
+            self.camera.error.disconnect(self._on_camera_error)
         self.camera = camera
+        self._camera_live = False
         if camera is None:
             self.set_camera_message("No camera")
             return
@@ -206,6 +209,7 @@ class MainWindow(QMainWindow):
         camera.frame.connect(self._on_camera_frame)
         camera.fps.connect(self.set_camera_fps)
         camera.status.connect(self._on_camera_status)
+        camera.error.connect(self._on_camera_error)
         self.set_camera_message("Starting camera…")
 
     def _on_camera_payload(self, payload: str, decoded_at: float, decode_ms: float) -> None:
@@ -218,10 +222,16 @@ class MainWindow(QMainWindow):
             self.preview.set_frame(*latest)
 
     def _on_camera_status(self, state: str, message: str) -> None:
+        self._camera_live = state == "connected"
         if state in ("disconnected", "connecting"):
             self.set_camera_message(message.split(";")[0])
         elif state == "ended":
             self.set_camera_message("Video ended")
+
+    def _on_camera_error(self, message: str) -> None:
+        """E.g. the source could not be opened: say so instead of 'Starting camera…'."""
+        if not self._camera_live:
+            self.set_camera_message(f"Camera error: {message.splitlines()[0][:120]}")
 
     def show_frame(self, frame: np.ndarray, polygon: Polygon | None = None) -> None:
         self.preview.set_frame(frame, polygon)
@@ -232,7 +242,8 @@ class MainWindow(QMainWindow):
         self.status.update_fields(camera_fps=None)
 
     def set_camera_fps(self, fps: float) -> None:
-        self.status.update_fields(camera_fps=fps)
+        # The pipeline reports 0 fps while the camera is gone: the bar says "No camera".
+        self.status.update_fields(camera_fps=fps if self._camera_live else None)
 
     def _on_scanned(self, result: dict, source: str, submitted: float) -> None:
         self.verdict.show_result(result)

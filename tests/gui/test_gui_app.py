@@ -3,6 +3,8 @@ against a real hub going down and back up, joining a hub by its setup QR, hub mo
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
@@ -114,9 +116,66 @@ def test_missing_camera_says_so_and_the_door_still_works(qtbot, node, tmp_path):
             timeout=10_000,
         )
         assert scanner.window.status.fps_label.text() == "No camera"
+        qtbot.wait(1200)  # the pipeline keeps reporting 0 fps: that is still no camera
+        assert scanner.window.status.fps_label.text() == "No camera"
         with qtbot.waitSignal(scanner.window.scan_displayed, timeout=3000) as blocker:
             scanner.window.submit_payload(scenario.ticket_payloads[0], "wedge")
         assert blocker.args[0]["success"] is True
+    finally:
+        scanner.shutdown()
+
+
+def test_camera_unplug_says_disconnected_and_recovers(qtbot, node, tmp_path):
+    # A "camera" that is a video file: when it ends the source sees no frames (an unplug)
+    # and reconnects by reopening it; while the file is away it cannot.
+    video = tmp_path / "cam.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 30, (320, 240))
+    for i in range(90):
+        writer.write(np.full((240, 320, 3), i, np.uint8))
+    writer.release()
+    scanner = make_app(
+        qtbot,
+        node,
+        Settings(),
+        tmp_path,
+        source_factory=lambda _s: WebcamSource(str(video), retry_seconds=0.2),
+        sync=False,
+    )
+    window = scanner.window
+    scanner.start()
+    try:
+        qtbot.waitUntil(lambda: window.preview.frames_shown > 0, timeout=10_000)
+        video.rename(tmp_path / "away.avi")  # unplugged
+        qtbot.waitUntil(
+            lambda: window.preview.message.startswith("Camera disconnected"), timeout=10_000
+        )
+        qtbot.wait(1200)
+        assert window.preview.message.startswith("Camera disconnected")
+        assert window.status.fps_label.text() == "No camera"
+        shown = window.preview.frames_shown
+        (tmp_path / "away.avi").rename(video)  # plugged back in
+        qtbot.waitUntil(lambda: window.preview.frames_shown > shown, timeout=10_000)
+        assert window.preview.message == ""
+    finally:
+        scanner.shutdown()
+
+
+def test_a_camera_that_cannot_open_says_why(qtbot, node, tmp_path):
+    scanner = make_app(
+        qtbot,
+        node,
+        Settings(),
+        tmp_path,
+        source_factory=lambda _s: FileSource(tmp_path / "missing.avi"),
+        sync=False,
+    )
+    scanner.start()
+    try:
+        # Was "Starting camera…" forever: the pipeline's error went nowhere.
+        qtbot.waitUntil(
+            lambda: scanner.window.preview.message.startswith("Camera error"), timeout=5000
+        )
+        assert "missing.avi" in scanner.window.preview.message
     finally:
         scanner.shutdown()
 
