@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import cv2
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
@@ -41,6 +42,9 @@ SourceFactory = Callable[[Settings], FrameSource | None]
 
 def qt_app(argv: list[str] | None = None) -> QApplication:
     """The QApplication with our name, icon, base font and stylesheet (created once)."""
+    # OpenCV warns "can't open camera by index" on every retry (once a second while a
+    # camera is unplugged); the preview and the log already say it once, in words.
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     app = QApplication.instance()
     if app is None:
         # QtMultimedia lists every codec library it cannot find; gate staff need none of it.

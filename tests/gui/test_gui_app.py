@@ -367,3 +367,11 @@ def test_first_run_hub_and_demo_choices(qtbot, node, tmp_path, monkeypatch):
         assert scanner.demo_requested
     finally:
         scanner.shutdown()
+
+
+def test_opencv_camera_retry_warnings_are_quiet():
+    from scanner_app.gui.app import qt_app
+
+    qt_app()
+    # A missing camera made OpenCV print a warning every second of the run.
+    assert cv2.utils.logging.getLogLevel() <= cv2.utils.logging.LOG_LEVEL_ERROR
