@@ -87,4 +87,22 @@ def require(scope: str) -> Callable[..., ApiKey]:
         return authorize(getattr(request.state, "principal", None), scope)
 
     dependency.__name__ = f"require_{scope.replace(':', '_')}"
+    dependency.required_scope = scope  # type: ignore[attr-defined] - for access_error
     return dependency
+
+
+def access_error(request: Request) -> ApiError | None:
+    """The 401/403 the matched route's scope check would raise, or None.
+
+    FastAPI parses a JSON body before it runs dependencies, so a stranger's malformed body
+    was answered 400 instead of 401: the error handlers ask this first (auth comes first).
+    """
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    for dependency in getattr(dependant, "dependencies", ()):
+        scope = getattr(dependency.call, "required_scope", None)
+        if scope is not None:
+            try:
+                authorize(getattr(request.state, "principal", None), scope)
+            except ApiError as exc:
+                return exc
+    return None

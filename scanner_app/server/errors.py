@@ -143,14 +143,26 @@ def install_error_handlers(app: FastAPI) -> None:
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return _respond(request, exc.status, exc.code, exc.message, exc.field, exc.headers)
 
+    def denied(request: Request) -> JSONResponse | None:
+        from scanner_app.server.auth import access_error  # noqa: PLC0415 (auth imports us)
+
+        error = access_error(request)
+        if error is None:
+            return None
+        return _respond(request, error.status, error.code, error.message, None, error.headers)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if (refused := denied(request)) is not None:
+            return refused  # a body found bad before the key was checked: 401/403 first
         # 400 naming the field, not FastAPI's default 422 (the seed's contract).
         field, message = describe_validation(exc.errors())
         return _respond(request, 400, "validation_error", message, field)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and (refused := denied(request)) is not None:
+            return refused  # a body FastAPI could not parse, from a caller without access
         code = _STATUS_CODES.get(exc.status_code, "internal_error")
         if exc.status_code == 404:
             message = f"No route {request.method} {request.url.path}."
