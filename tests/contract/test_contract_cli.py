@@ -33,7 +33,9 @@ def test_keys_create_prints_only_the_key_on_stdout(hub):
     assert "Error" in refused.stderr and "Traceback" not in refused.stderr
 
 
-def test_connect_with_the_setup_text_stores_the_key_privately(hub, gate_dir, device, event):
+def test_connect_with_the_setup_text_stores_the_key_privately(
+    hub, gate_dir, device, event, tmp_path
+):
     done = run_cli(gate_dir, "connect", "--setup", device["setupPayload"])
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
@@ -45,6 +47,10 @@ def test_connect_with_the_setup_text_stores_the_key_privately(hub, gate_dir, dev
     for path in stored:  # a file, where there is no OS keyring: readable by its owner only
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert run_cli(gate_dir, "connect", "--setup", "tickitz-setup:!!!").returncode != 0
+    # base64url with or without its padding: another issuer may leave the '=' out.
+    unpadded = run_cli(tmp_path, "connect", "--setup", device["setupPayload"].rstrip("="))
+    assert unpadded.returncode == 0, unpadded.stderr
+    assert json.loads(unpadded.stdout)["gate"] == "north-7"
 
 
 def test_a_gate_scans_offline_then_pushes_and_the_hub_agrees(

@@ -97,6 +97,19 @@ def test_403_when_the_key_lacks_the_scope(hub, draft):
         check_envelope(client.post("/v1/checkin/scan", json=scan), 403, "forbidden")
 
 
+def test_the_key_is_checked_before_the_body(hub):
+    """No key: 401, wrong scope: 403, even when the body is not JSON either."""
+    reader = new_key(hub.data_dir, "--name", "body-reader", "--scope", "events:read")
+    for key, status in ((None, 401), ("tk_live_unknown", 401), (reader, 403)):
+        with hub.client(key) as client:
+            for path in ("/v1/events", "/v1/devices", "/v1/webhooks", "/v1/checkin/scan"):
+                for content in (b"{bad", b"[" * 5000 + b"]" * 5000, b'{"title": 5}'):
+                    response = client.post(
+                        path, content=content, headers={"Content-Type": "application/json"}
+                    )
+                    check_envelope(response, status)
+
+
 def test_404_for_unknown_ids_and_routes(api):
     for path in (
         "/v1/events/evt_nope",

@@ -54,6 +54,11 @@ def test_the_gate_key_has_exactly_the_gate_scopes(hub, gate, event, method, path
         check_envelope(response, 403, "forbidden")
 
 
+def test_gate_keys_get_the_gate_rate_limit(hub, gate):
+    with hub.client(gate["key"]) as client:
+        assert client.get("/v1/events").headers["X-RateLimit-Limit"] == "6000"  # issue 3
+
+
 def test_a_gate_key_scans_online(hub, gate, event, issue_tickets):
     ticket = issue_tickets(event["id"], tier="General", name="Gate One")[0]
     with hub.client(gate["key"]) as client:
@@ -127,6 +132,12 @@ def test_batch_upload_is_idempotent_and_the_earliest_door_time_wins(
     again = api.post("/v1/checkin/batch", json=upload)
     assert again.status_code == 200 and again.json() == first.json()
     assert feed(api, batch_event["id"]) == rows  # a resend adds no row
+    # The id decides: a resend with other content is still the stored check-in.
+    altered = {**upload["checkins"][1], "scannedAt": "2026-07-15T18:00:00.000Z"}
+    assert api.post("/v1/checkin/batch", json={"checkins": [altered]}).json()["data"] == [
+        answers[1]
+    ]
+    assert feed(api, batch_event["id"]) == rows
 
     # Another device admitted the same ticket earlier (it was offline); it uploads later.
     with hub.client(gate["key"]) as gate_client:
