@@ -253,6 +253,11 @@ class ScannerApp(QObject):
             self.restart_sync()
 
     def _on_sync_status(self, status: dict) -> None:
+        synced = status.get("lastSyncAt")
+        if synced is not None and synced != self.window.status.snapshot.last_sync_at:
+            # A round finished: it may have brought the event, tickets or other gates'
+            # check-ins, so the event title and the counters are read again.
+            self.window.client.refresh_events()
         self.window.status.update_fields(
             connection=status.get("connection", "offline"),
             last_sync_at=status.get("lastSyncAt"),

@@ -74,8 +74,7 @@ class HubDialog(QDialog):
 
         self.gate_edit = QLineEdit("Gate 2")
         self.event_combo = QComboBox()
-        for event_id, title in events:
-            self.event_combo.addItem(title, event_id)
+        self.set_events(events)
         self.add_gate_button = QPushButton("Add gate")
         self.add_gate_button.clicked.connect(self.add_gate)
         self.setup_qr = QLabel(objectName="setupQr")
@@ -101,6 +100,16 @@ class HubDialog(QDialog):
         layout.addWidget(gates)
         hub.changed.connect(self._refresh)
         self._refresh()
+
+    def set_events(self, events: Sequence[tuple[str, str]]) -> None:
+        """(event id, title) pairs; the current choice stays selected if still there."""
+        current = self.event_combo.currentData()
+        self.event_combo.clear()
+        for event_id, title in events:
+            self.event_combo.addItem(title, event_id)
+        index = self.event_combo.findData(current)
+        if index >= 0:
+            self.event_combo.setCurrentIndex(index)
 
     def toggle(self) -> None:
         if self.hub.running:

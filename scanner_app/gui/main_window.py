@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -48,6 +48,7 @@ from scanner_app.sync.config import SETUP_PREFIX
 
 log = logging.getLogger(__name__)
 PREFERRED_SIZE = QSize(1280, 800)
+REFRESH_MS = 5000
 
 
 class MainWindow(QMainWindow):
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.hub_dialog: HubDialog | None = None
         self.hub: HubService | None = None
         self._maximise = False
+        self.events: list[dict[str, Any]] = []  # the node's events, as the worker last read
         # Where the Settings dialog puts the upstream key; the app sets the sync KeyStore.
         self.key_store: Callable[[Settings, str], bool] | None = None
 
@@ -102,6 +104,7 @@ class MainWindow(QMainWindow):
         worker.scanned.connect(self._on_scanned)
         worker.searched.connect(self.search.set_results)
         worker.stats.connect(self._on_stats)
+        worker.events.connect(self._on_events)
         worker.failed.connect(self._on_failed)
         self.search.search_requested.connect(self.client.search)
         self.search.payload_entered.connect(lambda p: self.submit_payload(p, "typed"))
@@ -115,6 +118,11 @@ class MainWindow(QMainWindow):
             wedge.install()
         self.camera: CameraBridge | None = None
         self._camera_live = False  # the source says frames are flowing
+        # Check-ins also arrive from elsewhere (gates uploading to this hub, the CLI):
+        # re-read the counters now and then, on the worker.
+        self._refresh = QTimer(self, interval=REFRESH_MS)
+        self._refresh.timeout.connect(self.client.refresh_events)
+        self._refresh.start()
         self.apply_settings(settings)
 
     # --- construction --------------------------------------------------------------------
@@ -256,6 +264,10 @@ class MainWindow(QMainWindow):
 
     # --- status --------------------------------------------------------------------------
     def _on_stats(self, stats: dict) -> None:
+        title = stats.get("eventTitle")
+        if not title:
+            title = "Waiting for the event…" if self.settings.event_id else "No event yet"
+        self.event_label.setText(title)
         tiers = tuple(
             TierCount(t["tierName"], t["checkedIn"], t.get("quantity"))
             for t in stats.get("byTier", ())
@@ -274,30 +286,17 @@ class MainWindow(QMainWindow):
         self.verdict.hold_ms = settings.verdict_hold_ms
         self.sounds.muted = not settings.sounds
         self.mute_action.setChecked(not settings.sounds)
-        fallback, title = self._default_event(settings.event_id)
-        self.event_label.setText(title)
         self.client.configure(
             gate_config(
                 settings.gate_name,
                 settings.direction,
                 settings.event_id,
                 settings.allowed_tiers,
-                fallback,
             )
         )
         mode = "Exit" if settings.direction == "out" else "Entry"
         self.status.update_fields(gate=f"{settings.gate_name} ({mode})")
         self.setWindowTitle(f"Tickitz Scanner · {settings.gate_name}")
-
-    def _default_event(self, event_id: str) -> tuple[str | None, str]:
-        """The event the counters follow and its title (one small indexed read)."""
-        events = self.node.events.list()
-        chosen = next((e for e in events if e["id"] == event_id), None)
-        if chosen is None:
-            chosen = next((e for e in events if e["status"] == "published"), None)
-        if chosen is None:
-            return None, "No event yet"
-        return chosen["id"], chosen["title"]
 
     def open_settings(self) -> SettingsDialog | None:
         if self.kiosk.active:
@@ -317,7 +316,7 @@ class MainWindow(QMainWindow):
 
     def _known_tiers(self) -> list[str]:
         names: list[str] = []
-        for event in self.node.events.list():
+        for event in self.events:
             names.extend(t["name"] for t in event["tiers"] if t["name"] not in names)
         return names
 
@@ -336,11 +335,21 @@ class MainWindow(QMainWindow):
         if self.hub is None or self.kiosk.active:
             return None
         if self.hub_dialog is None:
-            events = [(e["id"], e["title"]) for e in self.node.events.list()]
-            self.hub_dialog = HubDialog(self.hub, events, parent=self)
+            self.hub_dialog = HubDialog(self.hub, self._event_choices(), parent=self)
         self.hub_dialog.show()
         self.hub_dialog.raise_()
         return self.hub_dialog
+
+    def _event_choices(self) -> list[tuple[str, str]]:
+        return [(e["id"], e["title"]) for e in self.events if e.get("status") != "cancelled"]
+
+    def _on_events(self, events: list) -> None:
+        """The worker re-read the events (start, settings, a sync round): keep a copy for
+        the dialogs, so opening one never reads the database on this thread."""
+        changed = events != self.events
+        self.events = events
+        if changed and self.hub_dialog is not None:
+            self.hub_dialog.set_events(self._event_choices())
 
     def _set_muted(self, muted: bool) -> None:
         self.sounds.muted = muted
@@ -378,6 +387,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop background work; queued scans still commit before the thread ends."""
+        self._refresh.stop()
         if self.wedge is not None:
             self.wedge.uninstall()
         self.client.stop()

@@ -39,7 +39,8 @@ class NodeWorker(QObject):
     searched = Signal(str, list)  # query, ticket dicts
     last_checkin = Signal(object)  # dict or None: what "undo last" would undo
     undone = Signal(dict)
-    stats = Signal(dict)  # reports.stats(...) plus "pendingUploads"
+    stats = Signal(dict)  # reports.stats(...) plus "pendingUploads" and "eventTitle"
+    events = Signal(list)  # the node's events (dicts as events.list() gives them)
     failed = Signal(str, str)  # action, plain-words message
 
     def __init__(self, node: Node) -> None:
@@ -49,6 +50,7 @@ class NodeWorker(QObject):
         # A SyncEngine when this gate has an upstream: scans go through it (strict mode,
         # prompt push). Set from the GUI thread; a plain attribute swap is atomic.
         self.engine: Any = None
+        self._events: list[dict[str, Any]] = []
 
     def _fail(self, action: str, exc: Exception) -> None:
         """Domain errors carry plain words; anything else (disk full...) is logged in full."""
@@ -61,7 +63,7 @@ class NodeWorker(QObject):
     @Slot(object)
     def configure(self, config: GateConfig) -> None:
         self.config = config
-        self.refresh_stats()
+        self.refresh_events()
 
     def _scan_kwargs(self) -> dict[str, Any]:
         c = self.config
@@ -126,14 +128,32 @@ class NodeWorker(QObject):
             self.engine.kick()
 
     @Slot()
+    def refresh_events(self) -> None:
+        """Re-read the events (a sync may have brought the gate's event), then the stats."""
+        try:
+            self._events = self.node.events.list()
+        except Exception as exc:
+            self._fail("read events", exc)
+        self.events.emit(list(self._events))
+        self.refresh_stats()
+
+    def _stats_event(self) -> dict[str, Any] | None:
+        """The gate's event, else the first published one: what the counters follow."""
+        wanted = self.config.stats_event
+        if wanted:
+            return next((e for e in self._events if e["id"] == wanted), {"id": wanted})
+        return next((e for e in self._events if e.get("status") == "published"), None)
+
+    @Slot()
     def refresh_stats(self) -> None:
-        event = self.config.stats_event
-        data: dict[str, Any] = {"eventId": event}
-        if event:
+        event = self._stats_event()
+        data: dict[str, Any] = {"eventId": event["id"] if event else None}
+        if event and "title" in event:
             try:
-                data = self.node.reports.stats(event)
+                data = self.node.reports.stats(event["id"])
             except TickitzError as exc:
-                log.warning("Stats for %s failed: %s", event, exc.message)
+                log.warning("Stats for %s failed: %s", event["id"], exc.message)
+        data["eventTitle"] = event.get("title") if event else None
         data["pendingUploads"] = self.node.ledger.pending_count()
         self.stats.emit(data)
 
@@ -148,6 +168,7 @@ class NodeClient(QObject):
     _find_last = Signal()
     _undo = Signal(str)
     _stats = Signal()
+    _events = Signal()
 
     def __init__(self, node: Node, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -164,6 +185,7 @@ class NodeClient(QObject):
         self._find_last.connect(self.worker.find_last_checkin)
         self._undo.connect(self.worker.undo)
         self._stats.connect(self.worker.refresh_stats)
+        self._events.connect(self.worker.refresh_events)
         self.thread.start()
 
     def configure(self, config: GateConfig) -> None:
@@ -191,6 +213,10 @@ class NodeClient(QObject):
     def refresh_stats(self) -> None:
         self._stats.emit()
 
+    def refresh_events(self) -> None:
+        """Events and stats again, e.g. after a sync round pulled something new."""
+        self._events.emit()
+
     def stop(self, timeout_ms: int = 5000) -> None:
         """Finish queued work and stop the thread (pending scans still commit)."""
         if self.thread.isRunning():
@@ -204,13 +230,13 @@ def gate_config(
     direction: str,
     event_id: str,
     allowed_tiers: Sequence[str],
-    fallback_event: str | None,
 ) -> GateConfig:
-    """Build a GateConfig from settings values; counters follow the gate's event."""
+    """Build a GateConfig from settings values; counters follow the gate's event (or,
+    with none chosen, the first published event the worker finds)."""
     return GateConfig(
         gate=gate or "Gate 1",
         direction=direction,
         event_ids=(event_id,) if event_id else (),
         allowed_tiers=tuple(allowed_tiers),
-        stats_event=event_id or fallback_event,
+        stats_event=event_id or None,
     )

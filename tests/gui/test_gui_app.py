@@ -267,6 +267,7 @@ def test_hub_mode_serves_and_makes_gate_setup_qrs(qtbot, node, tmp_path):
     )
     scanner.start()
     try:
+        qtbot.waitUntil(lambda: scanner.window.events != [])
         dialog = scanner.window.open_hub()
         assert not dialog.add_gate_button.isEnabled()
         dialog.port = 0
@@ -326,6 +327,12 @@ def test_first_run_connect_by_url_and_key(qtbot, node, tmp_path, hub):
             lambda: scanner.window.status.connection_label.text().startswith("Online"),
             timeout=15_000,
         )
+        # The first sync brought the hub's event: its title and counters show, without a
+        # restart (they stayed "No event yet" and "In: 0").
+        qtbot.waitUntil(
+            lambda: scanner.window.event_label.text() == "Neon Nights (demo)", timeout=10_000
+        )
+        assert scanner.window.status.snapshot.capacity == 550
     finally:
         scanner.shutdown()
 

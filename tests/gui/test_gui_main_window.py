@@ -188,3 +188,11 @@ def test_window_fits_a_small_screen(qtbot, node, scenario, settings_path):
     status = w.status.mapTo(w, w.status.rect().bottomRight())
     assert status.y() < room.height()
     w.shutdown()
+
+
+def test_counters_follow_checkins_made_elsewhere(qtbot, window, scenario, node):
+    # This laptop serving the venue: gates' uploads land in the node, not via this window.
+    window._refresh.setInterval(100)
+    before = window.status.snapshot.checked_in
+    node.checkin.scan(scenario.ticket_payloads[5], gate="North door")
+    qtbot.waitUntil(lambda: window.status.snapshot.checked_in == before + 1, timeout=3000)
