@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import jwt
@@ -229,3 +230,26 @@ def test_qr_urls_and_ticket_lookups_of_unknown_ids_are_404(api):
 def test_the_hub_answers_only_with_a_key(hub, vip):
     # The QR image is behind the API key like the rest of /v1 (the seed: every request).
     assert httpx.get(vip[0]["qrUrl"]).status_code == 401
+
+
+def test_parallel_scans_of_one_ticket_admit_exactly_once(hub, api, event, issue_tickets):
+    ticket = issue_tickets(event["id"], tier="General", name="Crowd")[0]
+    body = {"qrPayload": ticket["qrPayload"], "eventId": event["id"]}
+
+    def one(index: int) -> dict:
+        with hub.client(api.headers["Authorization"].split()[1]) as client:
+            response = client.post("/v1/checkin/scan", json={**body, "scannedBy": f"g{index}"})
+            assert response.status_code == 200, response.text
+            return response.json()
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(one, range(20)))
+    admitted = [r for r in results if r["success"]]
+    assert len(admitted) == 1
+    gate = f"g{results.index(admitted[0])}"
+    for result in results:
+        check_scan_result(result)
+        if not result["success"]:
+            assert result["reason"] == "already_checked_in"
+            assert result["firstCheckedInAt"] == admitted[0]["checkedInAt"]
+            assert result["firstScannedBy"] == gate

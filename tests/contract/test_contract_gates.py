@@ -212,3 +212,17 @@ def test_devices_are_listed_with_what_they_delivered(api, gate, batch_event):
     # Issue 3: gates are listed with when they were last seen and check-ins received.
     assert mine["checkinsReceived"] >= 2  # one online scan, one uploaded
     assert ISO_MS_Z.match(mine["lastSeenAt"])
+
+
+def test_door_times_with_offsets_are_compared_in_utc(api, batch_event, issue_tickets):
+    ticket = issue_tickets(batch_event["id"], tier="General", name="Zoned")[0]
+    later = checkin(ticket, "2026-07-15T19:40:00.500Z", "east")
+    earlier = checkin(ticket, "2026-07-15T21:39:59+02:00", "west")  # 19:39:59 UTC
+    assert api.post("/v1/checkin/batch", json={"checkins": [later]}).status_code == 200
+    answer = api.post("/v1/checkin/batch", json={"checkins": [earlier]}).json()["data"][0]
+    assert answer["status"] == "recorded"
+    stored = {r["id"]: r for r in feed(api, batch_event["id"], limit=1000)}
+    assert stored[earlier["id"]]["scannedAt"] == "2026-07-15T19:39:59.000Z"
+    resent = api.post("/v1/checkin/batch", json={"checkins": [later]}).json()["data"][0]
+    assert resent["status"] == "conflict" and resent["firstScannedBy"] == "west"
+    assert resent["firstCheckedInAt"] == "2026-07-15T19:39:59.000Z"
