@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from scanner_app.core.node import Node
 from scanner_app.gui import assets
 from scanner_app.gui.camera_bridge import CameraBridge
+from scanner_app.gui.camera_view import CameraView
 from scanner_app.gui.hub_dialog import HubDialog
 from scanner_app.gui.kiosk import KioskController
 from scanner_app.gui.node_worker import NodeClient, gate_config
@@ -116,8 +117,7 @@ class MainWindow(QMainWindow):
             # A garbled burst is still a scan: the node records it and says "Not a ticket".
             wedge.burst_rejected.connect(lambda text, _why: self.submit_payload(text, "wedge"))
             wedge.install()
-        self.camera: CameraBridge | None = None
-        self._camera_live = False  # the source says frames are flowing
+        self.camera_view = CameraView(self.preview, self.status, self.submit_payload)
         # Check-ins also arrive from elsewhere (gates uploading to this hub, the CLI):
         # re-read the counters now and then, on the worker.
         self._refresh = QTimer(self, interval=REFRESH_MS)
@@ -202,56 +202,17 @@ class MainWindow(QMainWindow):
 
     def attach_camera(self, camera: CameraBridge | None) -> None:
         """Show ``camera``'s frames and scan what it decodes (None detaches)."""
-        if self.camera is not None:
-            self.camera.payload.disconnect(self._on_camera_payload)
-            self.camera.frame.disconnect(self._on_camera_frame)
-            self.camera.fps.disconnect(self.set_camera_fps)
-            self.camera.status.disconnect(self._on_camera_status)
-            self.camera.error.disconnect(self._on_camera_error)
-        self.camera = camera
-        self._camera_live = False
-        if camera is None:
-            self.set_camera_message("No camera")
-            return
-        camera.payload.connect(self._on_camera_payload)
-        camera.frame.connect(self._on_camera_frame)
-        camera.fps.connect(self.set_camera_fps)
-        camera.status.connect(self._on_camera_status)
-        camera.error.connect(self._on_camera_error)
-        self.set_camera_message("Starting camera…")
+        self.camera_view.attach(camera)
 
-    def _on_camera_payload(self, payload: str, decoded_at: float, decode_ms: float) -> None:
-        # Latency is counted from the frame reaching the decoder, not from the callback.
-        self.submit_payload(payload, "camera", decoded_at - decode_ms / 1000)
-
-    def _on_camera_frame(self) -> None:
-        latest = self.camera.take_frame() if self.camera is not None else None
-        if latest is not None:
-            self.preview.set_frame(*latest)
-
-    def _on_camera_status(self, state: str, message: str) -> None:
-        self._camera_live = state == "connected"
-        if state in ("disconnected", "connecting"):
-            self.set_camera_message(message.split(";")[0])
-        elif state == "ended":
-            self.set_camera_message("Video ended")
-
-    def _on_camera_error(self, message: str) -> None:
-        """E.g. the source could not be opened: say so instead of 'Starting camera…'."""
-        if not self._camera_live:
-            self.set_camera_message(f"Camera error: {message.splitlines()[0][:120]}")
+    @property
+    def camera(self) -> CameraBridge | None:
+        return self.camera_view.camera
 
     def show_frame(self, frame: np.ndarray, polygon: Polygon | None = None) -> None:
-        self.preview.set_frame(frame, polygon)
+        self.camera_view.show_frame(frame, polygon)
 
     def set_camera_message(self, text: str) -> None:
-        """E.g. 'Camera disconnected': on the preview, and no fps in the status bar."""
-        self.preview.set_message(text)
-        self.status.update_fields(camera_fps=None)
-
-    def set_camera_fps(self, fps: float) -> None:
-        # The pipeline reports 0 fps while the camera is gone: the bar says "No camera".
-        self.status.update_fields(camera_fps=fps if self._camera_live else None)
+        self.camera_view.set_message(text)
 
     def _on_scanned(self, result: dict, source: str, submitted: float) -> None:
         self.verdict.show_result(result)
