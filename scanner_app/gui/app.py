@@ -222,11 +222,8 @@ class ScannerApp(QObject):
 
     def _become_hub(self) -> None:
         self.settings.save(self.window.settings_path)  # first run is over
-        try:
-            self.hub.start()
-        except Exception as exc:  # e.g. the port is taken: the dialog lets them retry
-            log.warning("Hub did not start: %s", exc)
         self.window.open_hub()
+        self.hub.start_async()  # the dialog shows "Starting…", then the address or why not
 
     def _open_demo(self) -> None:
         self.demo_requested = True

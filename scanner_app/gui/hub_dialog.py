@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import io
-import logging
 from collections.abc import Sequence
 
 import segno
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -24,10 +25,10 @@ from PySide6.QtWidgets import (
 
 from scanner_app.gui.services import HubService
 
-log = logging.getLogger(__name__)
+QR_SCALE = 5  # pixels per module: a phone or webcam reads it from a laptop screen
 
 
-def qr_pixmap(text: str, scale: int = 5) -> QPixmap:
+def qr_pixmap(text: str, scale: int = QR_SCALE) -> QPixmap:
     """A QR code of ``text`` (level M, as the tickets use) as a pixmap."""
     buffer = io.BytesIO()
     segno.make(text, error="m").save(buffer, kind="png", scale=scale, border=4)
@@ -42,8 +43,15 @@ def _readonly(text: str = "") -> QLineEdit:
     return edit
 
 
+def _copy_button(edit: QLineEdit) -> QPushButton:
+    button = QPushButton("Copy")
+    button.clicked.connect(lambda: QGuiApplication.clipboard().setText(edit.text()))
+    return button
+
+
 class HubDialog(QDialog):
-    """Non-modal: the organiser keeps it open while gates are set up."""
+    """Non-modal: the organiser keeps it open while gates are set up. Nothing here
+    blocks: the hub answers through its signals."""
 
     def __init__(
         self,
@@ -58,6 +66,7 @@ class HubDialog(QDialog):
         self.setWindowTitle("Serve this venue")
         self.hub = hub
         self.port = port
+        self.error: str = ""
         self.state_label = QLabel(objectName="hubState")
         self.state_label.setWordWrap(True)
         self.serve_button = QPushButton(objectName="primaryButton")
@@ -66,39 +75,55 @@ class HubDialog(QDialog):
         self.organiser_button = QPushButton("New organiser key")
         self.organiser_button.clicked.connect(self.new_organiser_key)
         self.organiser_key = _readonly()
-        self.organiser_key.setPlaceholderText("shown once; opens the dashboard")
+        self.organiser_key.setPlaceholderText("Shown once: it opens the dashboard")
+        # Wide enough to read a whole key (tk_live_ + 43 characters) before copying it.
+        sample = "tk_live_" + "W" * 36
+        self.organiser_key.setMinimumWidth(self.fontMetrics().horizontalAdvance(sample))
         keys = QGroupBox("Organiser")
         keys_layout = QHBoxLayout(keys)
         keys_layout.addWidget(self.organiser_key, 1)
+        keys_layout.addWidget(_copy_button(self.organiser_key))
         keys_layout.addWidget(self.organiser_button)
 
         self.gate_edit = QLineEdit("Gate 2")
         self.event_combo = QComboBox()
-        self.set_events(events)
         self.add_gate_button = QPushButton("Add gate")
         self.add_gate_button.clicked.connect(self.add_gate)
-        self.setup_qr = QLabel(objectName="setupQr")
-        self.setup_qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.set_events(events)
         self.setup_text = _readonly()
         self.setup_hint = QLabel(
-            "On the new gate: first-run → Connect → scan this QR with its camera."
+            "On the new gate: Welcome → Scan at a gate → hold this QR up to its camera "
+            "(or copy the setup text into it)."
         )
         self.setup_hint.setWordWrap(True)
-        gates = QGroupBox("Add a gate")
-        form = QFormLayout(gates)
+        # The QR is shown whole, never squeezed: a clipped finder pattern does not scan.
+        self.setup_qr = QLabel(objectName="setupQr")
+        self.setup_qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        form = QFormLayout()
         form.addRow("Gate name", self.gate_edit)
         form.addRow("Event", self.event_combo)
         form.addRow("", self.add_gate_button)
-        form.addRow(self.setup_qr)
-        form.addRow("Setup text", self.setup_text)
+        setup_row = QHBoxLayout()
+        setup_row.addWidget(self.setup_text, 1)
+        setup_row.addWidget(_copy_button(self.setup_text))
+        form.addRow("Setup text", setup_row)
         form.addRow(self.setup_hint)
+        gates = QGroupBox("Add a gate")
+        gates_layout = QHBoxLayout(gates)
+        gates_layout.addLayout(form, 1)
+        gates_layout.addWidget(self.setup_qr, 0, Qt.AlignmentFlag.AlignTop)
 
         layout = QVBoxLayout(self)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)  # grows to fit
         layout.addWidget(self.state_label)
         layout.addWidget(self.serve_button)
         layout.addWidget(keys)
         layout.addWidget(gates)
         hub.changed.connect(self._refresh)
+        hub.busy_changed.connect(self._refresh)
+        hub.failed.connect(self._on_failed)
+        hub.organiser_key_made.connect(self.organiser_key.setText)
+        hub.gate_made.connect(self._show_setup)
         self._refresh()
 
     def set_events(self, events: Sequence[tuple[str, str]]) -> None:
@@ -110,19 +135,18 @@ class HubDialog(QDialog):
         index = self.event_combo.findData(current)
         if index >= 0:
             self.event_combo.setCurrentIndex(index)
+        self._refresh()
 
     def toggle(self) -> None:
+        self.error = ""
         if self.hub.running:
-            self.hub.stop()
-            return
-        try:
-            self.hub.start(port=self.port)
-        except Exception as exc:  # port taken, no permission...: say it, keep the app up
-            log.warning("Hub did not start: %s", exc)
-            self.state_label.setText(f"Could not serve on port {self.port}: {exc}")
+            self.hub.stop_async()
+        else:
+            self.hub.start_async(port=self.port)
+        self._refresh()
 
     def new_organiser_key(self) -> None:
-        self.organiser_key.setText(self.hub.organiser_key())
+        self.hub.organiser_key_async()
 
     def add_gate(self) -> None:
         gate = self.gate_edit.text().strip() or "Gate"
@@ -131,19 +155,33 @@ class HubDialog(QDialog):
             self.setup_text.setText("")
             self.setup_hint.setText("Create or import an event first.")
             return
-        text = self.hub.new_gate(gate, event_id)
+        self.hub.new_gate_async(gate, event_id)
+
+    def _show_setup(self, text: str) -> None:
         self.setup_text.setText(text)
-        self.setup_qr.setPixmap(qr_pixmap(text))
+        pixmap = qr_pixmap(text)
+        self.setup_qr.setPixmap(pixmap)
+        self.setup_qr.setMinimumSize(pixmap.size())
+
+    def _on_failed(self, message: str) -> None:
+        self.error = message
+        self._refresh()
 
     def _refresh(self, *_: object) -> None:
-        running = self.hub.running
-        if running:
-            self.state_label.setText(
+        running, busy = self.hub.running, self.hub.busy
+        if busy:
+            text = "Stopping…" if running else "Starting the hub…"
+        elif running:
+            text = (
                 f"Serving this venue at <b>{self.hub.public_url}</b> "
                 "(gates on this network connect here; the dashboard is at /)."
             )
         else:
-            self.state_label.setText("Not serving. Gates cannot reach this laptop.")
+            text = "Not serving. Gates cannot reach this laptop."
+        if self.error:
+            text += f"<br><span style='color:#FF8A80'>{html.escape(self.error)}</span>"
+        self.state_label.setText(text)
         self.serve_button.setText("Stop serving" if running else "Serve this venue")
-        for widget in (self.organiser_button, self.add_gate_button):
-            widget.setEnabled(running)
+        self.serve_button.setEnabled(not busy)
+        self.organiser_button.setEnabled(running and not busy)
+        self.add_gate_button.setEnabled(running and not busy and self.event_combo.count() > 0)

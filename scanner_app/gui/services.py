@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -73,43 +74,85 @@ def lan_address() -> str:
 
 
 class HubService(QObject):
-    """'Serve this venue': the embedded server on a background thread."""
+    """'Serve this venue': the embedded server on a background thread.
+
+    Starting imports FastAPI and waits for uvicorn (~0.5 s, seconds on a slow laptop),
+    stopping waits for requests in flight, and keys and gates are database writes: the
+    ``*_async`` methods do each on a helper thread and answer with a signal.
+    """
 
     changed = Signal(object)  # the hub's public URL, or None when stopped
+    busy_changed = Signal(bool)  # starting or stopping
+    failed = Signal(str)  # what went wrong, in words
+    organiser_key_made = Signal(str)
+    gate_made = Signal(str)  # the text of a new gate's setup QR
 
     def __init__(self, node: Node, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.node = node
         self.server: Any = None
         self.public_url: str | None = None
+        self.busy = False
+        self._lock = threading.Lock()
 
     @property
     def running(self) -> bool:
         return self.server is not None and self.server.running
 
     def start(self, host: str = "0.0.0.0", port: int = 8765) -> str:
-        """Start serving; returns the URL gates should use. Raises if the port is taken."""
+        """Start serving (blocks); returns the URL gates should use. Raises if the port
+        is taken."""
         from scanner_app.server.runner import HubServer  # noqa: PLC0415 (FastAPI is heavy)
 
-        if self.running:
-            assert self.public_url is not None
-            return self.public_url
-        address = lan_address() if host in ("0.0.0.0", "") else host
-        server = HubServer(self.node, host=host, port=port)
-        server.start()
-        self.public_url = f"http://{address}:{server.port}"
-        # The setup QRs must carry the LAN address, not whatever the browser used.
-        server.hub.config = replace(server.hub.config, public_url=self.public_url)
-        self.server = server
+        with self._lock:
+            if self.running:
+                assert self.public_url is not None
+                return self.public_url
+            address = lan_address() if host in ("0.0.0.0", "") else host
+            server = HubServer(self.node, host=host, port=port)
+            server.start()
+            self.public_url = f"http://{address}:{server.port}"
+            # The setup QRs must carry the LAN address, not whatever the browser used.
+            server.hub.config = replace(server.hub.config, public_url=self.public_url)
+            self.server = server
         self.changed.emit(self.public_url)
         return self.public_url
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
-            self.public_url = None
+        with self._lock:
+            server, self.server, self.public_url = self.server, None, None
+        if server is not None:
+            server.stop()
             self.changed.emit(None)
+
+    def _background(self, name: str, work: Callable[[], object], *, busy: bool = False) -> bool:
+        """Run ``work`` on a helper thread; its exception becomes ``failed``."""
+        if busy:
+            if self.busy:
+                return False
+            self.busy = True
+            self.busy_changed.emit(True)
+
+        def run() -> None:
+            try:
+                work()
+            except Exception as exc:  # port taken, disk full...: say it, keep the app up
+                log.warning("Hub: %s failed: %s", name, exc)
+                self.failed.emit(f"Could not {name}: {exc}")
+            finally:
+                if busy:
+                    self.busy = False
+                    self.busy_changed.emit(False)
+
+        threading.Thread(target=run, name=f"hub-{name.replace(' ', '-')}", daemon=True).start()
+        return True
+
+    def start_async(self, host: str = "0.0.0.0", port: int = 8765) -> bool:
+        """Start serving without blocking: ``changed`` or ``failed`` follows."""
+        return self._background("start serving", lambda: self.start(host, port), busy=True)
+
+    def stop_async(self) -> bool:
+        return self._background("stop serving", self.stop, busy=True)
 
     def organiser_key(self, name: str = "organiser (desktop)") -> str:
         """A new all-scopes organiser key; shown once, stored hashed."""
@@ -122,3 +165,11 @@ class HubService(QObject):
             raise RuntimeError("start serving before adding gates")
         _device, key = self.server.hub.devices.create(gate, event_id, gate)
         return make_setup(self.public_url, key, event_id, gate)
+
+    def organiser_key_async(self) -> None:
+        self._background(
+            "make an organiser key", lambda: self.organiser_key_made.emit(self.organiser_key())
+        )
+
+    def new_gate_async(self, gate: str, event_id: str) -> None:
+        self._background("add the gate", lambda: self.gate_made.emit(self.new_gate(gate, event_id)))

@@ -3,10 +3,15 @@ against a real hub going down and back up, joining a hub by its setup QR, hub mo
 
 from __future__ import annotations
 
+import threading
+import time
+
 import cv2
 import numpy as np
 import pytest
+import zxingcpp
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 
 from scanner_app.camera import FileSource, WebcamSource
 from scanner_app.camera.synth import write_reel
@@ -277,19 +282,55 @@ def test_hub_mode_serves_and_makes_gate_setup_qrs(qtbot, node, tmp_path):
         assert scanner.hub.public_url in scanner.window.status.hub_label.text()
         assert scanner.hub.public_url in dialog.state_label.text()
         dialog.new_organiser_key()
-        assert dialog.organiser_key.text().startswith("tk_")
+        qtbot.waitUntil(lambda: dialog.organiser_key.text().startswith("tk_"))
         dialog.gate_edit.setText("North door")
         dialog.add_gate()
+        qtbot.waitUntil(lambda: dialog.setup_text.text() != "")
         setup = parse_setup(dialog.setup_text.text())
         assert (setup.url, setup.gate, setup.event_id) == (
             scanner.hub.public_url,
             "North door",
             scenario.event_id,
         )
-        assert not dialog.setup_qr.pixmap().isNull()
+        # The QR as the dialog shows it scans back to that text (it was clipped before).
+        qtbot.waitUntil(lambda: scanner_reads(dialog) == [dialog.setup_text.text()])
         qtbot.mouseClick(dialog.serve_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: not scanner.hub.running)
-        assert not scanner.window.status.hub_label.isVisible()
+        qtbot.waitUntil(lambda: not scanner.window.status.hub_label.isVisible())
+        assert not scanner.hub.running
+    finally:
+        scanner.shutdown()
+
+
+def scanner_reads(widget):
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    pixels = np.array(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())[
+        :, : image.width() * 3
+    ]
+    return [r.text for r in zxingcpp.read_barcodes(pixels.reshape(image.height(), -1, 3))]
+
+
+def test_serving_never_blocks_the_window(qtbot, node, tmp_path, monkeypatch):
+    # Starting imports FastAPI and waits for uvicorn: it used to freeze the window.
+    started = threading.Event()
+
+    def slow_start(*_args, **_kwargs):
+        time.sleep(1.0)
+        started.set()
+        raise OSError("port 8765 is taken")
+
+    scanner = make_app(qtbot, node, Settings(), tmp_path, source_factory=lambda _s: None)
+    monkeypatch.setattr(scanner.hub, "start", slow_start)
+    scanner.start()
+    try:
+        dialog = scanner.window.open_hub()
+        t0 = time.perf_counter()
+        qtbot.mouseClick(dialog.serve_button, Qt.MouseButton.LeftButton)
+        assert time.perf_counter() - t0 < 0.3
+        assert "Starting" in dialog.state_label.text()
+        assert not dialog.serve_button.isEnabled()
+        qtbot.waitUntil(started.is_set, timeout=5000)
+        qtbot.waitUntil(lambda: "port 8765 is taken" in dialog.state_label.text())
+        assert dialog.serve_button.isEnabled()
     finally:
         scanner.shutdown()
 
@@ -361,7 +402,7 @@ def test_first_run_hub_and_demo_choices(qtbot, node, tmp_path, monkeypatch):
         monkeypatch.setattr(
             scanner.hub,
             "start",
-            lambda **kw: scanner.hub.__class__.start(scanner.hub, host="127.0.0.1", port=0),
+            lambda *a, **kw: scanner.hub.__class__.start(scanner.hub, host="127.0.0.1", port=0),
         )
         dialog = scanner.show_first_run()
         qtbot.mouseClick(dialog.hub_button, Qt.MouseButton.LeftButton)
