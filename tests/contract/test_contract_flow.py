@@ -228,7 +228,8 @@ def test_qr_urls_and_ticket_lookups_of_unknown_ids_are_404(api):
 
 
 def test_the_hub_answers_only_with_a_key(hub, vip):
-    # The QR image is behind the API key like the rest of /v1 (the seed: every request).
+    # The QR image is behind the API key like the rest of /v1 (the seed: every request
+    # carries a key). The image *is* the ticket, and ticket ids travel in feeds and exports.
     assert httpx.get(vip[0]["qrUrl"]).status_code == 401
 
 
