@@ -61,6 +61,11 @@ class SyncConfig:
             node.set_setting(_KEYS["interval_s"], repr(float(self.interval_s)))
             node.set_setting(_KEYS["strict"], "1" if self.strict else "0")
 
+    @staticmethod
+    def clear(node: Node) -> None:
+        """Forget the upstream: the node is standalone again (cursors and outbox stay)."""
+        node.set_setting(_KEYS["url"], "")
+
     def with_changes(self, **changes: Any) -> SyncConfig:
         return replace(self, **changes)
 
