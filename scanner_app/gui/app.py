@@ -12,7 +12,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +21,21 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
 from scanner_app.camera import FrameSource, WebcamSource
-from scanner_app.core.errors import ValidationError
 from scanner_app.core.node import Node
 from scanner_app.gui import assets
 from scanner_app.gui.camera_bridge import CameraBridge
 from scanner_app.gui.first_run import FirstRunDialog
 from scanner_app.gui.main_window import MainWindow
-from scanner_app.gui.services import HubService, SyncService
+from scanner_app.gui.services import HubService
 from scanner_app.gui.settings import Settings, default_path
 from scanner_app.gui.sounds import SoundPlayer
+from scanner_app.gui.sync_service import SyncService
+from scanner_app.gui.upstream import Upstream
 from scanner_app.gui.wedge_filter import WedgeFilter
-from scanner_app.sync import KeyStore, SyncConfig, api_base, parse_setup
+from scanner_app.sync import SyncConfig
 
 log = logging.getLogger(__name__)
 CAMERA_FIELDS = ("camera", "camera_width", "camera_height", "decoder")
-SYNC_FIELDS = ("upstream_url", "event_id", "gate_name", "sync_interval_s", "strict_online")
 SourceFactory = Callable[[Settings], FrameSource | None]
 
 
@@ -93,17 +92,15 @@ class ScannerApp(QObject):
         )
         self.camera: CameraBridge | None = None
         self.sync = SyncService(node, self)
+        self.upstream = Upstream(self.window, self.sync, enabled=sync, options=sync_options)
+        self.upstream.connecting.connect(self._on_connecting)
+        self.upstream.connected.connect(self._on_connected)
+        self.upstream.failed.connect(self._say_failed)
         self.hub = HubService(node, self)
-        self._sync_enabled = sync
-        self._sync_options = sync_options or {}
-        self.sync.status.connect(self._on_sync_status)
-        self.window.key_store = self._store_key
-        self.window.setup_scanned.connect(self.join_upstream)
         self.hub.changed.connect(lambda url: self.window.status.update_fields(hub_address=url))
         self.window.settings_changed.connect(self._on_settings_changed)
         self.window.attach_hub(self.hub)
         self._closing = False
-        self._key_changed = False
         self.first_run: FirstRunDialog | None = None
         self.demo_requested = False
 
@@ -142,68 +139,37 @@ class ScannerApp(QObject):
             self.camera = None
 
     def restart_sync(self) -> None:
-        """(Re)start the sync engine from the node's saved upstream, if any."""
-        if not self._sync_enabled:
-            return
-        self.window.client.set_engine(None)
-        self.window.client.set_engine(self.sync.start(**self._sync_options))
-        if self.sync.engine is None:
-            self.window.status.update_fields(connection="standalone", last_sync_at=None)
-        self._key_changed = False
-
-    def _store_key(self, settings: Settings, key: str) -> bool:
-        """The Settings dialog's key field: into the sync KeyStore (keyring or 0600 file)."""
-        try:
-            KeyStore(self.node.data_dir, self.node.device_id).set(key)
-        except (ValueError, OSError) as exc:
-            log.warning("Cannot store the upstream key: %s", exc)
-            return False
-        self._key_changed = True
-        return True
+        """(Re)start the sync engine from the node's saved upstream, if any (async)."""
+        self.upstream.restart()
 
     def join_upstream(self, setup_text: str) -> bool:
-        """A hub's setup QR (camera, scanner or typed): connect with what it carries."""
-        try:
-            setup = parse_setup(setup_text)
-        except ValidationError as exc:
-            self._say_failed("Not a valid setup code", exc.message)
-            return False
-        return self.connect_upstream(setup.url, setup.key, setup.event_id, setup.gate)
+        """A hub's setup QR (camera, scanner or typed): check it, then connect."""
+        return self.upstream.join(setup_text)
 
     def connect_upstream(
         self, url: str, key: str, event_id: str | None = None, gate: str | None = None
     ) -> bool:
-        """Save the upstream (URL, key, event, gate) and start syncing with it."""
-        try:
-            api_base(url)
-            if any(c.isspace() for c in url.strip()):  # api_base lets "a b" through
-                raise ValueError(f"spaces in the address: {url!r}")
-        except ValueError as exc:
-            self._say_failed("Not a usable address", str(exc))
-            return False
-        if not self._store_key(self.settings, key):
-            self._say_failed("Could not store the key", "An API key is one word")
-            return False
-        old = self.settings
-        new = replace(
-            old,
-            upstream_url=url,
-            upstream_key_stored=True,
-            event_id=event_id or old.event_id,
-            gate_name=gate or old.gate_name,
-        )
-        self._save_sync_config(new)
-        new.save(self.window.settings_path)
-        self.window.apply_settings(new)
-        self.restart_sync()
-        self.window.verdict.show_message("Connected", f"Syncing with {url}", "check")
+        """Check the upstream takes ``key``, then save it all and sync. False when the
+        address or key is unusable; the answer of the check comes as a message."""
+        return self.upstream.connect(url, key, event_id, gate)
+
+    def _on_connecting(self, url: str) -> None:
+        self.window.verdict.show_message("Connecting…", url)
         if self.first_run is not None:
+            self.first_run.set_busy(True)
+
+    def _on_connected(self, title: str, detail: str) -> None:
+        self.window.verdict.show_message(
+            title, detail, "check" if title == "Connected" else "warning"
+        )
+        if self.first_run is not None:
+            self.first_run.set_busy(False)
             self.first_run.accept()
-        return True
 
     def _say_failed(self, title: str, detail: str) -> None:
         self.window.verdict.show_message(title, detail, "warning")
         if self.first_run is not None and self.first_run.isVisible():
+            self.first_run.set_busy(False)
             self.first_run.show_error(f"{title}: {detail}")
 
     # --- first run ---------------------------------------------------------------------
@@ -229,37 +195,10 @@ class ScannerApp(QObject):
         self.demo_requested = True
         self.demo_chosen.emit()  # run() quits the loop and starts the demo
 
-    def _save_sync_config(self, settings: Settings) -> None:
-        """The sync layer reads its upstream from the node; keep it in step with Settings."""
-        if not settings.upstream_url:
-            return
-        SyncConfig(
-            url=settings.upstream_url,
-            event_ids=(settings.event_id,) if settings.event_id else (),
-            gate=settings.gate_name or None,
-            interval_s=float(settings.sync_interval_s),
-            strict=settings.strict_online,
-        ).save(self.node)
-
     def _on_settings_changed(self, old: Settings, new: Settings) -> None:
         if any(getattr(old, f) != getattr(new, f) for f in CAMERA_FIELDS):
             self.start_camera()
-        key_changed, self._key_changed = self._key_changed, False
-        if key_changed or any(getattr(old, f) != getattr(new, f) for f in SYNC_FIELDS):
-            self._save_sync_config(new)
-            self.restart_sync()
-
-    def _on_sync_status(self, status: dict) -> None:
-        synced = status.get("lastSyncAt")
-        if synced is not None and synced != self.window.status.snapshot.last_sync_at:
-            # A round finished: it may have brought the event, tickets or other gates'
-            # check-ins, so the event title and the counters are read again.
-            self.window.client.refresh_events()
-        self.window.status.update_fields(
-            connection=status.get("connection", "offline"),
-            last_sync_at=status.get("lastSyncAt"),
-            pending_uploads=status.get("pendingUploads", 0),
-        )
+        self.upstream.on_settings_changed(old, new)
 
     def shutdown(self) -> None:
         """Stop camera, hub and sync, then the DB worker (queued scans still commit)."""
@@ -269,7 +208,7 @@ class ScannerApp(QObject):
         self.stop_camera()
         self.hub.stop()
         self.window.client.set_engine(None)
-        self.sync.stop(wait=True)
+        self.sync.stop(wait=True)  # after the window's last scans were queued
         self.window.shutdown()
 
 

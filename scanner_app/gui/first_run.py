@@ -72,6 +72,7 @@ class FirstRunDialog(QDialog):
         self.gate_edit = QLineEdit("Gate 1")
         self.error_label = QLabel("", objectName="firstRunError")
         self.error_label.setStyleSheet("color: #FF8A80;")
+        self.error_label.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Setup text", self.setup_edit)
         form.addRow("Upstream URL", self.url_edit)
@@ -111,6 +112,13 @@ class FirstRunDialog(QDialog):
 
     def show_error(self, message: str) -> None:
         self.error_label.setText(message)
+
+    def set_busy(self, busy: bool) -> None:
+        """While the app asks the hub whether it takes the key."""
+        self.go_button.setEnabled(not busy)
+        self.go_button.setText("Connecting…" if busy else "Connect")
+        if busy:
+            self.error_label.setText("")
 
     def _choose(self, choice: str, signal: SignalInstance) -> None:
         self.choice = choice

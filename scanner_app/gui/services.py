@@ -1,7 +1,5 @@
-"""Background services of a running app: the sync engine and the embedded hub.
-
-Both run on their own threads (the engine's loop, uvicorn's thread). Their callbacks
-only emit signals; the GUI thread never waits on the network.
+"""'Serve this venue': the embedded hub on its own thread (the sync engine's service is
+in ``sync_service``). Callbacks only emit signals; the GUI thread never waits on it.
 """
 
 from __future__ import annotations
@@ -17,48 +15,9 @@ from PySide6.QtCore import QObject, Signal
 
 from scanner_app.core.apikeys import SCOPES, ApiKeyStore
 from scanner_app.core.node import Node
-from scanner_app.sync import NotConfigured, SyncEngine, SyncStatus, make_setup
+from scanner_app.sync import make_setup
 
 log = logging.getLogger(__name__)
-
-
-class SyncService(QObject):
-    """Runs the node's SyncEngine (if it has an upstream) and re-emits its status."""
-
-    status = Signal(dict)  # SyncStatus.to_dict(): connection, lastSyncAt, pendingUploads...
-
-    def __init__(self, node: Node, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.node = node
-        self.engine: SyncEngine | None = None
-
-    def start(self, **engine_options: Any) -> SyncEngine | None:
-        """Start syncing; None when this node is standalone (no upstream or no key)."""
-        self.stop()
-        try:
-            engine = SyncEngine.from_node(self.node, on_status=self._on_status, **engine_options)
-        except NotConfigured as exc:
-            log.info("Not syncing: %s", exc)
-            return None
-        engine.start()
-        self.engine = engine
-        self._on_status(engine.status())
-        return engine
-
-    def stop(self, *, wait: bool = False) -> None:
-        """Stop the engine. A round stuck on a dead upstream can take seconds to end, so
-        unless ``wait``, that happens on a helper thread and the GUI carries on."""
-        engine, self.engine = self.engine, None
-        if engine is None:
-            return
-        engine.on_status = None  # a stopping engine must not overwrite the new one's status
-        if wait:
-            engine.stop(timeout=5.0)
-        else:
-            threading.Thread(target=engine.stop, name="sync-stop", daemon=True).start()
-
-    def _on_status(self, status: SyncStatus) -> None:  # the sync thread
-        self.status.emit(status.to_dict())
 
 
 def lan_address() -> str:

@@ -21,6 +21,8 @@ from typing import Any
 
 import platformdirs
 
+from scanner_app.sync.client import api_base
+
 log = logging.getLogger(__name__)
 
 APP_NAME = "tickitz-scanner"
@@ -125,6 +127,17 @@ def _valid(name: str, value: Any, default: Any) -> bool:
     if name == "direction":
         return value in DIRECTIONS
     return True
+
+
+def address_problem(url: str) -> str | None:
+    """Why ``url`` cannot be an upstream address, or None."""
+    try:
+        api_base(url)
+    except ValueError as exc:
+        return str(exc)
+    if any(c.isspace() for c in url.strip()):  # api_base lets "a b" through
+        return f"spaces in the address: {url!r}"
+    return None
 
 
 def hash_pin(pin: str) -> str:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from scanner_app.gui.settings import DECODERS, Settings
+from scanner_app.gui.settings import DECODERS, Settings, address_problem
 
 KeyStore = Callable[[Settings, str], bool]
 
@@ -168,6 +168,10 @@ class SettingsDialog(QDialog):
                 self._fail("The PIN needs at least 4 characters")
                 return
             s.set_kiosk_pin(pin)
+        problem = address_problem(s.upstream_url) if s.upstream_url else None
+        if problem:
+            self._fail(f"Upstream URL: {problem}")
+            return
         if s.kiosk and not s.kiosk_pin_hash:
             self._fail("Set a kiosk PIN before turning kiosk mode on")
             return

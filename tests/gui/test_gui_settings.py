@@ -188,3 +188,10 @@ def test_number_fields_show_their_values(dialog, qtbot):
     for box in (dialog.width_spin, dialog.height_spin, dialog.sync_spin, dialog.hold_spin):
         edit = box.lineEdit()
         assert edit.width() > edit.fontMetrics().horizontalAdvance(edit.text()), box.text()
+
+
+def test_dialog_refuses_an_unusable_upstream_address(dialog, settings_path):
+    dialog.upstream_edit.setText("hub.local 8765")
+    dialog.save()
+    assert dialog.isVisible() and "Upstream URL" in dialog.error_label.text()
+    assert not settings_path.exists()

@@ -1,0 +1,171 @@
+"""The sync engine for the window: connecting, storing the key and (re)starting it, all
+off the GUI thread.
+
+Checking an upstream is a network round trip (up to the connect timeout on a dead LAN);
+the key goes to the OS keyring (D-Bus, maybe an unlock prompt); the engine's config is a
+database write. Each runs on a helper thread and answers with a signal.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from scanner_app.core.node import Node
+from scanner_app.sync import KeyStore, NotConfigured, SyncConfig, SyncEngine, SyncStatus
+from scanner_app.sync.client import TickitzClient
+from scanner_app.sync.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    SyncError,
+    Unauthorized,
+)
+
+log = logging.getLogger(__name__)
+CHECK_TIMEOUT_S = 5.0
+
+
+def check_upstream(node: Node, config: SyncConfig, key: str) -> tuple[str, str]:
+    """Ask the upstream whether it takes ``key`` (and knows the events):
+    ("ok" | "unreachable" | "refused", words for staff)."""
+    url = config.upstream
+    try:
+        with TickitzClient(url, key, timeout=CHECK_TIMEOUT_S, retries=0, clock=node.clock) as c:
+            for event_id in config.event_ids:
+                c.get_event(event_id)
+            if not config.event_ids:
+                c.list_events()
+    except (Unauthorized, Forbidden) as exc:
+        return "refused", f"{url} refused the key ({exc.status}): {exc.message}"
+    except (NotFound, BadRequest) as exc:
+        return "refused", f"{url} does not know that event: {exc.message}"
+    except SyncError as exc:
+        return "unreachable", f"Cannot reach {url} yet ({exc}); syncing will keep trying"
+    return "ok", f"Syncing with {url}"
+
+
+class SyncService(QObject):
+    """Runs the node's SyncEngine (if it has an upstream) and re-emits its status."""
+
+    status = Signal(dict)  # SyncStatus.to_dict(): connection, lastSyncAt, pendingUploads...
+    engine_changed = Signal(object)  # the running SyncEngine, or None (standalone)
+    checked = Signal(str, str, object)  # outcome, message, the SyncConfig checked
+    failed = Signal(str)  # e.g. the key could not be stored
+
+    def __init__(self, node: Node, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.node = node
+        self.engine: SyncEngine | None = None
+        self._generation = 0
+        self._lock = threading.Lock()
+        self._starting: list[threading.Thread] = []
+        self.engine_changed.connect(self._adopt)
+
+    # --- connecting ----------------------------------------------------------------------
+    def check_async(self, config: SyncConfig, key: str) -> None:
+        """Try ``config`` with ``key`` without saving anything; ``checked`` answers."""
+
+        def work() -> None:
+            outcome, message = check_upstream(self.node, config, key)
+            self.checked.emit(outcome, message, config)
+
+        threading.Thread(target=work, name="sync-check", daemon=True).start()
+
+    # --- running -------------------------------------------------------------------------
+    def start(self, **engine_options: Any) -> SyncEngine | None:
+        """Start syncing now (blocks); None when this node is standalone."""
+        self.stop()
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+        engine = self._make(generation, None, None, None, engine_options)
+        self._adopt(engine)
+        return engine
+
+    def start_async(
+        self,
+        *,
+        key: str | None = None,
+        config: SyncConfig | None = None,
+        standalone: bool = False,
+        **engine_options: Any,
+    ) -> None:
+        """Store ``key``, save ``config`` (or forget the upstream when ``standalone``),
+        then start the engine, on a helper thread; ``engine_changed`` follows."""
+        self.stop()
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+
+        def work() -> None:
+            engine = self._make(generation, key, config, standalone, engine_options)
+            with self._lock:
+                current = generation == self._generation
+            if not current:  # a newer restart began meanwhile: this engine is stale
+                if engine is not None:
+                    engine.on_status = None
+                    engine.stop(timeout=5.0)
+                return
+            self.engine_changed.emit(engine)
+
+        thread = threading.Thread(target=work, name="sync-start", daemon=True)
+        self._starting = [t for t in self._starting if t.is_alive()] + [thread]
+        thread.start()
+
+    def _make(
+        self,
+        generation: int,
+        key: str | None,
+        config: SyncConfig | None,
+        standalone: bool | None,
+        options: dict[str, Any],
+    ) -> SyncEngine | None:
+        try:
+            if key:
+                KeyStore(self.node.data_dir, self.node.device_id).set(key)
+            if standalone:
+                SyncConfig.clear(self.node)
+            elif config is not None:
+                config.save(self.node)
+        except (ValueError, OSError) as exc:
+            log.warning("Cannot save the upstream settings: %s", exc)
+            self.failed.emit(f"Could not save the upstream settings: {exc}")
+        try:
+            engine = SyncEngine.from_node(
+                self.node, on_status=lambda s: self._on_status(generation, s), **options
+            )
+        except NotConfigured as exc:
+            log.info("Not syncing: %s", exc)
+            return None
+        engine.start()
+        return engine
+
+    def _adopt(self, engine: SyncEngine | None) -> None:  # GUI thread
+        self.engine = engine
+        if engine is not None:
+            self._on_status(self._generation, engine.status())
+
+    def stop(self, *, wait: bool = False) -> None:
+        """Stop the engine. A round stuck on a dead upstream can take seconds to end, so
+        unless ``wait``, that happens on a helper thread and the GUI carries on."""
+        if wait:  # shutting down: a start in flight finishes (and stops its engine) first
+            with self._lock:
+                self._generation += 1
+            for thread in self._starting:
+                thread.join(10.0)
+        engine, self.engine = self.engine, None
+        if engine is None:
+            return
+        engine.on_status = None  # a stopping engine must not overwrite the new one's status
+        if wait:
+            engine.stop(timeout=5.0)
+        else:
+            threading.Thread(target=engine.stop, name="sync-stop", daemon=True).start()
+
+    def _on_status(self, generation: int, status: SyncStatus) -> None:  # the sync thread
+        if generation == self._generation:
+            self.status.emit(status.to_dict())

@@ -1,0 +1,160 @@
+"""The gate's upstream from the window's side: connect (setup QR, typed URL + key, the
+Settings dialog), keep the sync engine in step with the settings, feed the status bar.
+
+Nothing here waits on the network, the keyring or the database: ``SyncService`` does
+those on helper threads and answers with signals.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from scanner_app.core.errors import ValidationError
+from scanner_app.gui.main_window import MainWindow
+from scanner_app.gui.settings import Settings, address_problem
+from scanner_app.gui.sync_service import SyncService
+from scanner_app.sync import SyncConfig, parse_setup
+
+log = logging.getLogger(__name__)
+SYNC_FIELDS = ("upstream_url", "event_id", "gate_name", "sync_interval_s", "strict_online")
+
+
+def sync_config(settings: Settings) -> SyncConfig:
+    return SyncConfig(
+        url=settings.upstream_url,
+        event_ids=(settings.event_id,) if settings.event_id else (),
+        gate=settings.gate_name or None,
+        interval_s=float(settings.sync_interval_s),
+        strict=settings.strict_online,
+    )
+
+
+class Upstream(QObject):
+    """``connected(title, detail)`` when a connect attempt saved the upstream;
+    ``failed(title, detail)`` when it did not (nothing was saved)."""
+
+    connecting = Signal(str)  # the URL being checked
+    connected = Signal(str, str)
+    failed = Signal(str, str)
+
+    def __init__(
+        self,
+        window: MainWindow,
+        sync: SyncService,
+        *,
+        enabled: bool = True,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(window)
+        self.window = window
+        self.sync = sync
+        self.enabled = enabled
+        self.options = options or {}
+        self._pending_key: str | None = None  # typed in Settings, stored on apply
+        self._attempt: tuple[str, str, str | None, str | None] | None = None
+        sync.status.connect(self._on_status)
+        sync.engine_changed.connect(self._on_engine)
+        sync.checked.connect(self._on_checked)
+        sync.failed.connect(lambda m: window.verdict.show_message("Sync not set up", m, "warning"))
+        window.key_store = self.store_key
+        window.setup_scanned.connect(self.join)
+
+    def restart(
+        self, *, key: str | None = None, config: SyncConfig | None = None, standalone: bool = False
+    ) -> None:
+        """(Re)start the engine from the node's upstream, after saving what is given."""
+        if not self.enabled:
+            return
+        self.window.client.set_engine(None)
+        self.sync.start_async(key=key, config=config, standalone=standalone, **self.options)
+
+    def store_key(self, _settings: Settings, key: str) -> bool:
+        """The Settings dialog's key field: kept until the settings are applied, then
+        stored (keyring or 0600 file) on the sync thread."""
+        if not key or any(c.isspace() for c in key):
+            return False
+        self._pending_key = key
+        return True
+
+    def join(self, setup_text: str) -> bool:
+        """A hub's setup QR (camera, scanner or typed): connect with what it carries."""
+        try:
+            setup = parse_setup(setup_text)
+        except ValidationError as exc:
+            self.failed.emit("Not a valid setup code", exc.message)
+            return False
+        return self.connect(setup.url, setup.key, setup.event_id, setup.gate)
+
+    def connect(
+        self, url: str, key: str, event_id: str | None = None, gate: str | None = None
+    ) -> bool:
+        """Check the upstream takes the key, then save it all and sync (answers later)."""
+        problem = address_problem(url)
+        if problem:
+            self.failed.emit("Not a usable address", problem)
+            return False
+        if not key or any(c.isspace() for c in key):
+            self.failed.emit("Not a usable key", "An API key is one word")
+            return False
+        settings = replace(
+            self.window.settings,
+            upstream_url=url.strip(),
+            event_id=event_id or self.window.settings.event_id,
+            gate_name=gate or self.window.settings.gate_name,
+        )
+        self._attempt = (url.strip(), key, event_id, gate)
+        self.connecting.emit(url)
+        self.sync.check_async(sync_config(settings), key)
+        return True
+
+    def _on_checked(self, outcome: str, message: str, config: SyncConfig) -> None:
+        attempt, self._attempt = self._attempt, None
+        if attempt is None:
+            return
+        url, key, event_id, gate = attempt
+        if outcome == "refused":
+            self.failed.emit("Not connected", message)
+            return
+        old = self.window.settings
+        new = replace(
+            old,
+            upstream_url=url,
+            upstream_key_stored=True,
+            event_id=event_id or old.event_id,
+            gate_name=gate or old.gate_name,
+        )
+        new.save(self.window.settings_path)
+        self.window.apply_settings(new)
+        self.restart(key=key, config=config)
+        title = "Connected" if outcome == "ok" else "Saved: hub not reachable yet"
+        self.connected.emit(title, message)
+
+    def on_settings_changed(self, old: Settings, new: Settings) -> None:
+        key, self._pending_key = self._pending_key, None
+        if not key and all(getattr(old, f) == getattr(new, f) for f in SYNC_FIELDS):
+            return
+        if new.upstream_url:
+            self.restart(key=key, config=sync_config(new))
+        else:  # the address was cleared: stop syncing
+            self.restart(key=key, standalone=True)
+
+    def _on_engine(self, engine: Any) -> None:
+        self.window.client.set_engine(engine)
+        if engine is None:
+            self.window.status.update_fields(connection="standalone", last_sync_at=None)
+
+    def _on_status(self, status: dict) -> None:
+        synced = status.get("lastSyncAt")
+        if synced is not None and synced != self.window.status.snapshot.last_sync_at:
+            # A round finished: it may have brought the event, tickets or other gates'
+            # check-ins, so the event title and the counters are read again.
+            self.window.client.refresh_events()
+        self.window.status.update_fields(
+            connection=status.get("connection", "offline"),
+            last_sync_at=synced,
+            pending_uploads=status.get("pendingUploads", 0),
+        )

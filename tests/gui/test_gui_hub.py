@@ -1,0 +1,91 @@
+"""Hub mode in the window: serving, organiser keys, gate setup QRs that scan."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import zxingcpp
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+
+from scanner_app.core.demo_data import build_demo
+from scanner_app.gui.settings import Settings
+from scanner_app.sync import parse_setup
+
+
+@pytest.fixture(autouse=True)
+def _keys_in_a_file(no_os_keyring):
+    """Keys go to the sync layer's 0600 file: CI has no OS keyring."""
+
+
+def test_hub_mode_serves_and_makes_gate_setup_qrs(make_app, qtbot, node, tmp_path):
+    scenario = build_demo(node, tickets=3)
+    scanner = make_app(
+        qtbot, node, Settings(event_id=scenario.event_id), tmp_path, source_factory=lambda _s: None
+    )
+    scanner.start()
+    try:
+        qtbot.waitUntil(lambda: scanner.window.events != [])
+        dialog = scanner.window.open_hub()
+        assert not dialog.add_gate_button.isEnabled()
+        dialog.port = 0
+        qtbot.mouseClick(dialog.serve_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: scanner.hub.running)
+        assert scanner.window.status.hub_label.isVisible()
+        assert scanner.hub.public_url in scanner.window.status.hub_label.text()
+        assert scanner.hub.public_url in dialog.state_label.text()
+        dialog.new_organiser_key()
+        qtbot.waitUntil(lambda: dialog.organiser_key.text().startswith("tk_"))
+        dialog.gate_edit.setText("North door")
+        dialog.add_gate()
+        qtbot.waitUntil(lambda: dialog.setup_text.text() != "")
+        setup = parse_setup(dialog.setup_text.text())
+        assert (setup.url, setup.gate, setup.event_id) == (
+            scanner.hub.public_url,
+            "North door",
+            scenario.event_id,
+        )
+        # The QR as the dialog shows it scans back to that text (it was clipped before).
+        qtbot.waitUntil(lambda: scanner_reads(dialog) == [dialog.setup_text.text()])
+        qtbot.mouseClick(dialog.serve_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not scanner.window.status.hub_label.isVisible())
+        assert not scanner.hub.running
+    finally:
+        scanner.shutdown()
+
+
+def scanner_reads(widget):
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    pixels = np.array(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())[
+        :, : image.width() * 3
+    ]
+    return [r.text for r in zxingcpp.read_barcodes(pixels.reshape(image.height(), -1, 3))]
+
+
+def test_serving_never_blocks_the_window(make_app, qtbot, node, tmp_path, monkeypatch):
+    # Starting imports FastAPI and waits for uvicorn: it used to freeze the window.
+    started = threading.Event()
+
+    def slow_start(*_args, **_kwargs):
+        time.sleep(1.0)
+        started.set()
+        raise OSError("port 8765 is taken")
+
+    scanner = make_app(qtbot, node, Settings(), tmp_path, source_factory=lambda _s: None)
+    monkeypatch.setattr(scanner.hub, "start", slow_start)
+    scanner.start()
+    try:
+        dialog = scanner.window.open_hub()
+        t0 = time.perf_counter()
+        qtbot.mouseClick(dialog.serve_button, Qt.MouseButton.LeftButton)
+        assert time.perf_counter() - t0 < 0.3
+        assert "Starting" in dialog.state_label.text()
+        assert not dialog.serve_button.isEnabled()
+        qtbot.waitUntil(started.is_set, timeout=5000)
+        qtbot.waitUntil(lambda: "port 8765 is taken" in dialog.state_label.text())
+        assert dialog.serve_button.isEnabled()
+    finally:
+        scanner.shutdown()
