@@ -22,6 +22,7 @@ from typing import Any
 import platformdirs
 
 from scanner_app.sync.client import api_base
+from scanner_app.sync.config import DEFAULT_INTERVAL_S
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,8 @@ class Settings:
     direction: str = "in"  # "out" scans exits (events with re-entry)
     upstream_url: str = ""
     upstream_key_stored: bool = False  # the key itself is in the sync KeyStore
-    sync_interval_s: int = 15
+    # As the sync layer's default: another gate's admission is known here within it.
+    sync_interval_s: int = round(DEFAULT_INTERVAL_S)
     strict_online: bool = False
     sounds: bool = True
     verdict_hold_ms: int = 3000

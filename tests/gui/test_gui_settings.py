@@ -77,7 +77,7 @@ def test_invalid_fields_dropped_others_kept(settings_path, caplog):
     with caplog.at_level(logging.WARNING):
         s = Settings.load(settings_path)
     assert s.gate_name == "East"
-    assert (s.sync_interval_s, s.sounds, s.decoder) == (15, True, "auto")
+    assert (s.sync_interval_s, s.sounds, s.decoder) == (3, True, "auto")
     assert (s.allowed_tiers, s.camera_width) == ([], 1280)
     assert len([r for r in caplog.records if "ignoring invalid" in r.message]) == 5
 
@@ -195,3 +195,11 @@ def test_dialog_refuses_an_unusable_upstream_address(dialog, settings_path):
     dialog.save()
     assert dialog.isVisible() and "Upstream URL" in dialog.error_label.text()
     assert not settings_path.exists()
+
+
+def test_gui_gates_sync_as_often_as_cli_gates():
+    # The GUI pulled every 15 s while `tickitz-scanner connect` gates pull every 3 s: a
+    # ticket admitted at another gate could be admitted here again for 15 s.
+    from scanner_app.sync.config import DEFAULT_INTERVAL_S
+
+    assert Settings().sync_interval_s == DEFAULT_INTERVAL_S
