@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QRect, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -70,6 +70,7 @@ class KioskController(QObject):
     """
 
     kiosk_changed = Signal(bool)
+    exit_refused = Signal(str)  # why leaving is not possible here, in words
 
     def __init__(
         self,
@@ -85,13 +86,20 @@ class KioskController(QObject):
         self.active = False
         self.dialog: PinDialog | None = None
         self._normal_flags = window.windowFlags()
+        self._normal_geometry: QRect | None = None
 
     def enter(self) -> None:
         if self.active:
             return
         self._normal_flags = self.window.windowFlags()
         self.active = True
+        self._normal_geometry = self.window.geometry()
         self.window.setWindowFlags(self._normal_flags | _KIOSK_FLAGS)
+        # Full screen is a request to the window manager; a bare X session (a common
+        # kiosk set-up) has none and would leave a window in the corner: cover it first.
+        screen = self.window.screen()
+        if screen is not None:
+            self.window.setGeometry(screen.geometry())
         self.window.showFullScreen()
         self.kiosk_changed.emit(True)
 
@@ -102,6 +110,8 @@ class KioskController(QObject):
         self.active = False
         self.window.setWindowFlags(self._normal_flags)
         self.window.showNormal()
+        if self._normal_geometry is not None:
+            self.window.setGeometry(self._normal_geometry)
         self.kiosk_changed.emit(False)
 
     def request_exit(self) -> PinDialog | None:
@@ -110,6 +120,7 @@ class KioskController(QObject):
             return None
         if not self._has_pin():
             log.warning("Kiosk: no organiser PIN set; restart without --kiosk to leave")
+            self.exit_refused.emit("No kiosk PIN is set: restart without --kiosk to leave")
             return None
         if self.dialog is not None and self.dialog.isVisible():
             self.dialog.raise_()

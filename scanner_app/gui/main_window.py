@@ -99,6 +99,9 @@ class MainWindow(QMainWindow):
             self, settings.check_kiosk_pin, has_pin=lambda: bool(self.settings.kiosk_pin_hash)
         )
         self.kiosk.kiosk_changed.connect(self._on_kiosk_changed)
+        self.kiosk.exit_refused.connect(
+            lambda why: self.verdict.show_message("Kiosk mode", why, icon="warning")
+        )
 
         self.client = NodeClient(node, self)
         worker = self.client.worker
@@ -140,6 +143,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(10, 10, 10, 6)
         layout.addLayout(top, 5)
         layout.addWidget(self.verdict, 4)
+        self._body = layout
         central = QWidget()
         outer = QVBoxLayout(central)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -333,6 +337,9 @@ class MainWindow(QMainWindow):
         self.hub_action.setVisible(not active and self.hub is not None)
         self.leave_kiosk_action.setVisible(active)
         self.search.undo_button.setVisible(not active)
+        # In kiosk mode people read the verdict from further away: give it more room.
+        self._body.setStretch(0, 4 if active else 5)
+        self._body.setStretch(1, 5 if active else 4)
 
     def keyPressEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
         if event.key() == Qt.Key.Key_Escape and self.kiosk.active:

@@ -94,3 +94,25 @@ def test_without_a_pin_kiosk_cannot_be_left_from_the_ui(qtbot):
     assert w.kiosk.request_exit() is None
     assert w.close() is False
     assert w.kiosk.active
+
+
+def test_kiosk_covers_the_screen_even_without_a_window_manager(qtbot, settings, monkeypatch):
+    # Under a bare X session (no window manager) showFullScreen() changed nothing and the
+    # kiosk stayed a window in the corner, the desktop around it.
+    w = Window(settings)
+    qtbot.addWidget(w)
+    w.resize(400, 300)
+    w.show()
+    monkeypatch.setattr(w, "showFullScreen", w.show)  # a platform that ignores the request
+    w.kiosk.enter()
+    assert w.geometry() == w.screen().geometry()
+
+
+def test_leaving_without_a_pin_says_how(qtbot):
+    w = Window(Settings())
+    qtbot.addWidget(w)
+    w.show()
+    w.kiosk.enter()
+    with qtbot.waitSignal(w.kiosk.exit_refused) as blocker:
+        w.kiosk.request_exit()  # "Leave kiosk…" used to do nothing visible
+    assert "restart without --kiosk" in blocker.args[0]

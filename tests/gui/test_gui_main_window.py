@@ -173,7 +173,21 @@ def test_kiosk_button_needs_a_pin_but_the_flag_forces_it(qtbot, window):
     window.enter_kiosk(force=True)
     assert window.kiosk.active
     assert window.kiosk.request_exit() is None  # no PIN: only a restart leaves
+    assert window.verdict.title_label.text() == "Kiosk mode"
+    assert "restart without --kiosk" in window.verdict.detail_label.text()
     assert window.close() is False
+    window.kiosk.leave()
+
+
+def test_kiosk_gives_the_verdict_more_room(qtbot, window):
+    qtbot.waitUntil(lambda: window.verdict.height() > 0)
+    window.resize(1280, 720)
+    qtbot.wait(50)
+    normal = window.verdict.height() / window.centralWidget().height()
+    window.enter_kiosk()
+    window.resize(1280, 720)  # the offscreen screen's size differs; compare shares
+    qtbot.wait(50)
+    assert window.verdict.height() / window.centralWidget().height() > normal + 0.05
     window.kiosk.leave()
 
 
