@@ -154,7 +154,7 @@ class ScannerApp(QObject):
         return self.upstream.connect(url, key, event_id, gate)
 
     def _on_connecting(self, url: str) -> None:
-        self.window.verdict.show_message("Connecting…", url)
+        self.window.verdict.show_message("Connecting…", url, hold=False)
         if self.first_run is not None:
             self.first_run.set_busy(True)
 

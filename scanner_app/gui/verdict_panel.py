@@ -15,6 +15,7 @@ from scanner_app.gui.sounds import SoundPlayer
 from scanner_app.gui.verdict import READY, Kind, Verdict, verdict_for
 
 DEFAULT_HOLD_MS = 3000
+MESSAGE_HOLD_MS = 6000  # the least time a message stays up
 
 
 class VerdictPanel(QFrame):
@@ -41,7 +42,8 @@ class VerdictPanel(QFrame):
         self.sounds = sounds
         self._tz = tz
         self._verdict = READY
-        self._hold = QTimer(self, singleShot=True, interval=max(0, hold_ms))
+        self._hold_ms = max(0, hold_ms)
+        self._hold = QTimer(self, singleShot=True, interval=self._hold_ms)
         self._hold.timeout.connect(self.reset)
 
         self.icon_label = QLabel(objectName="verdictIcon")
@@ -74,11 +76,11 @@ class VerdictPanel(QFrame):
 
     @property
     def hold_ms(self) -> int:
-        return self._hold.interval()
+        return self._hold_ms
 
     @hold_ms.setter
     def hold_ms(self, value: int) -> None:
-        self._hold.setInterval(max(0, int(value)))
+        self._hold_ms = max(0, int(value))
 
     def is_holding(self) -> bool:
         """True while a verdict is on screen waiting to return to Ready."""
@@ -95,13 +97,20 @@ class VerdictPanel(QFrame):
         if verdict.kind is Kind.READY:
             self._hold.stop()
         else:
-            self._hold.start()
+            self._hold.start(self._hold_ms)
         return verdict
 
-    def show_message(self, title: str, detail: str = "", icon: str = "ready") -> None:
-        """A neutral, non-verdict message (e.g. 'Camera disconnected') in the Ready colours."""
+    def show_message(
+        self, title: str, detail: str = "", icon: str = "ready", *, hold: bool = True
+    ) -> None:
+        """A neutral, non-verdict message (e.g. 'Connected') in the Ready colours. It goes
+        back to Ready like a verdict (held a little longer, it has more to read), unless
+        ``hold`` is False: then it stays until replaced (e.g. 'Connecting…')."""
         self._apply(Verdict(Kind.READY, title, detail, "", ""), icon=icon)
-        self._hold.stop()
+        if hold:
+            self._hold.start(max(self._hold_ms, MESSAGE_HOLD_MS))
+        else:
+            self._hold.stop()
 
     def reset(self) -> None:
         """Back to Ready (the hold timer's timeout)."""

@@ -122,7 +122,18 @@ def test_verdict_shown_signal(panel, qtbot):
 
 
 def test_message_state_is_neutral(panel):
-    panel.show_message("Camera disconnected", "Reconnecting…", icon="camera-off")
-    assert panel.title_label.text() == "Camera disconnected"
+    panel.show_message("Connecting…", "http://hub.local:8765", hold=False)
+    assert panel.title_label.text() == "Connecting…"
     assert background(panel) == "#37474F"
     assert not panel.is_holding()
+
+
+def test_a_message_goes_back_to_ready(panel, qtbot, monkeypatch):
+    # "Connected", "Check-in undone"… stayed on the door's screen until the next scan.
+    monkeypatch.setattr("scanner_app.gui.verdict_panel.MESSAGE_HOLD_MS", 100)
+    panel.hold_ms = 50
+    panel.show_message("Check-in undone", "Ada Lovelace", icon="exit")
+    assert panel.is_holding()
+    qtbot.waitUntil(lambda: panel.title_label.text() == "Ready", timeout=2000)
+    panel.show_result(ADMIT)  # a verdict keeps its own hold time
+    assert panel._hold.interval() == 50
