@@ -222,6 +222,8 @@ class MainWindow(QMainWindow):
         self.verdict.show_result(result)
         self.last_latency_ms = (time.perf_counter() - submitted) * 1000
         self.scan_displayed.emit(result, source, self.last_latency_ms)
+        if source == "manual":
+            self.search.refresh()  # the list shows who is in: show it changed
 
     def _on_failed(self, action: str, message: str) -> None:
         log.warning("%s failed: %s", action, message)

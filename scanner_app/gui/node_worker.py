@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from scanner_app.core.errors import TickitzError
+from scanner_app.core.ledger import ticket_state
 from scanner_app.core.node import Node
 
 log = logging.getLogger(__name__)
@@ -102,10 +103,20 @@ class NodeWorker(QObject):
         event = self.config.event_ids[0] if len(self.config.event_ids) == 1 else None
         try:
             rows = self.node.tickets.search(query, event_id=event, limit=50)
+            for row in rows:
+                row.update(self._door_state(row))
         except Exception as exc:  # an FTS syntax surprise must not kill the worker
             log.warning("Search %r failed: %s", query, exc)
             rows = []
         self.searched.emit(query, rows)
+
+    def _door_state(self, ticket: dict[str, Any]) -> dict[str, Any]:
+        """Whether this attendee is in (staff must see it before a manual check-in)."""
+        event = next((e for e in self._events if e["id"] == ticket["eventId"]), None)
+        reentry = bool(event and event.get("settings", {}).get("allowReentry"))
+        state = ticket_state(self.node.db.read(), ticket["eventId"], ticket["id"], reentry)
+        return {"inside": state.inside, "firstCheckedInAt": state.first_at,
+                "firstScannedBy": state.first_by}  # fmt: skip
 
     @Slot()
     def find_last_checkin(self) -> None:

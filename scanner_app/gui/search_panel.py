@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from scanner_app.gui.verdict import clock
+
 SEARCH_DELAY_MS = 150  # wait for a pause in typing before hitting the index
 TICKET_ROLE = Qt.ItemDataRole.UserRole
 
@@ -28,10 +30,24 @@ def looks_like_token(text: str) -> bool:
     return len(parts) == 3 and len(text.strip()) > 40 and " " not in text.strip()
 
 
+def door_text(row: Mapping[str, Any]) -> str:
+    """'CANCELLED', 'IN since 19:32 at Gate 2', 'left (was in 19:32…)' or 'not in yet'."""
+    if row.get("status") != "valid":
+        return str(row.get("status") or "invalid").upper()
+    at = clock(row.get("firstCheckedInAt"))
+    where = f" at {row['firstScannedBy']}" if row.get("firstScannedBy") else ""
+    if row.get("inside"):
+        return f"IN since {at}{where}" if at else "IN"
+    if at:
+        return f"left (in {at}{where})"
+    return "not in yet"
+
+
 def result_text(row: Mapping[str, Any]) -> str:
+    """Two lines: who, tier and door state; then the ticket and booking ids."""
     name = row.get("attendeeName") or "(no name)"
-    status = "" if row.get("status") == "valid" else f"  [{row.get('status')}]"
-    return f"{name} · {row.get('tierName') or '-'} · {row.get('id')}{status}"
+    ids = " · ".join(str(row[k]) for k in ("id", "bookingId") if row.get(k))
+    return f"{name} · {row.get('tierName') or '-'} · {door_text(row)}\n{ids}"
 
 
 class SearchPanel(QWidget):
@@ -90,7 +106,9 @@ class SearchPanel(QWidget):
             item = QListWidgetItem(result_text(row))
             item.setData(TICKET_ROLE, row.get("id"))
             if row.get("status") != "valid":
-                item.setForeground(QColor("#90A4AE"))
+                item.setForeground(QColor("#FF8A80"))
+            elif row.get("inside"):
+                item.setForeground(QColor("#FFD54F"))
             self.results.addItem(item)
         if rows:
             self.results.setCurrentRow(0)
@@ -119,6 +137,10 @@ class SearchPanel(QWidget):
         query = self.field.text().strip()
         if len(query) >= 2 and not looks_like_token(query):
             self.search_requested.emit(query)
+
+    def refresh(self) -> None:
+        """Search the current text again (e.g. after a check-in changed who is in)."""
+        self._search_now()
 
     def _on_return(self) -> None:
         text = self.field.text().strip()

@@ -91,13 +91,25 @@ def test_wedge_burst_becomes_one_scan(qtbot, window, scenario):
 def test_search_and_manual_checkin(qtbot, window):
     qtbot.keyClicks(window.search.field, "Grace", delay=120)
     qtbot.waitUntil(lambda: window.search.results.count() > 0, timeout=3000)
-    assert "Grace Hopper" in window.search.results.item(0).text()
+    first = window.search.results.item(0).text()
+    assert "Grace Hopper" in first and "not in yet" in first
     assert window.search.checkin_button.isEnabled()
     with qtbot.waitSignal(window.scan_displayed, timeout=3000) as blocker:
         qtbot.mouseClick(window.search.checkin_button, Qt.MouseButton.LeftButton)
     result, source, _ = blocker.args
     assert (source, result["success"], result["attendeeName"]) == ("manual", True, "Grace Hopper")
     assert window.verdict.name_label.text() == "Grace Hopper"
+    # Staff see who is in before checking someone in by hand (the list said nothing).
+    qtbot.waitUntil(lambda: "IN since" in window.search.results.item(0).text(), timeout=3000)
+    assert "at Gate 2" in window.search.results.item(0).text()
+
+
+def test_search_by_booking_id_shows_it(qtbot, window, node, scenario):
+    ticket = node.tickets.search("Grace")[0]
+    window.search.field.setText(ticket["bookingId"])
+    qtbot.waitUntil(lambda: window.search.results.count() > 0, timeout=3000)
+    text = window.search.results.item(0).text()
+    assert ticket["bookingId"] in text and ticket["id"] in text
 
 
 def test_typed_token_in_the_field_is_scanned(qtbot, window, scenario):
