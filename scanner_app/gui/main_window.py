@@ -268,11 +268,10 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> SettingsDialog | None:
         if self.kiosk.active:
             return None  # kiosk mode: no settings for whoever walks up
-        tiers = self._known_tiers()
         dialog = SettingsDialog(
             self.settings,
             path=self.settings_path,
-            known_tiers=tiers,
+            events=self.events,
             key_store=self.key_store,
             parent=self,
         )
@@ -280,12 +279,6 @@ class MainWindow(QMainWindow):
         self.settings_dialog = dialog
         dialog.open()
         return dialog
-
-    def _known_tiers(self) -> list[str]:
-        names: list[str] = []
-        for event in self.events:
-            names.extend(t["name"] for t in event["tiers"] if t["name"] not in names)
-        return names
 
     def _on_settings_saved(self, settings: Settings) -> None:
         old = self.settings

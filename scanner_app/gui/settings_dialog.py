@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -52,7 +53,7 @@ class SettingsDialog(QDialog):
         settings: Settings,
         *,
         path: Path | None = None,
-        known_tiers: Sequence[str] = (),
+        events: Sequence[Mapping[str, Any]] = (),
         key_store: KeyStore | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -76,14 +77,22 @@ class SettingsDialog(QDialog):
         self.decoder_combo.addItems(DECODERS)
         self.decoder_combo.setCurrentText(s.decoder)
         self.gate_edit = QLineEdit(s.gate_name)
-        self.event_edit = QLineEdit(s.event_id, placeholderText="evt_…")
+        # Events by title, not a typed "evt_…" id: the node's events as the worker read them.
+        self._events = {e["id"]: e for e in events}
+        self.event_combo = QComboBox()
+        self.event_combo.addItem("Any event on this laptop", "")
+        for event in events:
+            self.event_combo.addItem(f"{event['title']} ({event['id']})", event["id"])
+        if s.event_id and s.event_id not in self._events:
+            self.event_combo.addItem(f"{s.event_id} (not synced yet)", s.event_id)
+        self.event_combo.setCurrentIndex(max(0, self.event_combo.findData(s.event_id)))
         self.tiers_edit = QLineEdit(", ".join(s.allowed_tiers))
-        hint = ", ".join(known_tiers) if known_tiers else "comma-separated"
-        self.tiers_edit.setPlaceholderText(f"All tiers ({hint})")
         self.direction_combo = QComboBox()
         self.direction_combo.addItem("Entry", "in")
         self.direction_combo.addItem("Exit", "out")
         self.direction_combo.setCurrentIndex(0 if s.direction == "in" else 1)
+        self.event_combo.currentIndexChanged.connect(self._on_event)
+        self._on_event()
         self.upstream_edit = QLineEdit(s.upstream_url, placeholderText="http://hub.local:8765")
         self.key_edit = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
         self.key_edit.setPlaceholderText(
@@ -111,7 +120,7 @@ class SettingsDialog(QDialog):
         form.addRow("Resolution", resolution)
         form.addRow("Decoder", self.decoder_combo)
         form.addRow("Gate name", self.gate_edit)
-        form.addRow("Event", self.event_edit)
+        form.addRow("Event", self.event_combo)
         form.addRow("Allowed tiers", self.tiers_edit)
         form.addRow("Mode", self.direction_combo)
         form.addRow("Upstream URL", self.upstream_edit)
@@ -141,7 +150,7 @@ class SettingsDialog(QDialog):
         s.camera_height = self.height_spin.value()
         s.decoder = self.decoder_combo.currentText()
         s.gate_name = self.gate_edit.text().strip()
-        s.event_id = self.event_edit.text().strip()
+        s.event_id = self.event_combo.currentData() or ""
         s.allowed_tiers = [t.strip() for t in self.tiers_edit.text().split(",") if t.strip()]
         s.direction = self.direction_combo.currentData()
         s.upstream_url = self.upstream_edit.text().strip()
@@ -151,6 +160,29 @@ class SettingsDialog(QDialog):
         s.verdict_hold_ms = self.hold_spin.value()
         s.kiosk = self.kiosk_check.isChecked()
         return s
+
+    def _chosen_events(self) -> list[Mapping[str, Any]]:
+        event_id = self.event_combo.currentData()
+        if event_id:
+            return [self._events[event_id]] if event_id in self._events else []
+        return list(self._events.values())
+
+    def _on_event(self, *_: object) -> None:
+        """Tier hint from the chosen event; Exit only for events that allow re-entry."""
+        events = self._chosen_events()
+        tiers: list[str] = []
+        for event in events:
+            tiers += [t["name"] for t in event.get("tiers", ()) if t["name"] not in tiers]
+        hint = ", ".join(tiers) if tiers else "comma-separated"
+        self.tiers_edit.setPlaceholderText(f"All tiers ({hint})")
+        reentry = any(e.get("settings", {}).get("allowReentry") for e in events)
+        unknown = bool(self.event_combo.currentData()) and not events  # not synced yet
+        self.direction_combo.setEnabled(reentry or unknown)
+        if not (reentry or unknown):
+            self.direction_combo.setCurrentIndex(0)
+            self.direction_combo.setToolTip("Exit scans need an event that allows re-entry")
+        else:
+            self.direction_combo.setToolTip("")
 
     def _fail(self, message: str) -> None:
         self.error_label.setText(message)

@@ -25,6 +25,14 @@ class RecordingKeyStore:
         return self.ok
 
 
+EVENTS = [
+    {"id": "evt_club", "title": "Club night", "settings": {"allowReentry": True},
+     "tiers": [{"name": "VIP"}, {"name": "General"}]},
+    {"id": "evt_talk", "title": "A talk", "settings": {"allowReentry": False},
+     "tiers": [{"name": "Seat"}]},
+]  # fmt: skip
+
+
 @pytest.fixture
 def key_store():
     return RecordingKeyStore()
@@ -110,9 +118,7 @@ def test_camera_source():
 @pytest.fixture
 def dialog(qtbot, settings_path, key_store):
     s = Settings(gate_name="Gate 1")
-    widget = SettingsDialog(
-        s, path=settings_path, known_tiers=["VIP", "General"], key_store=key_store
-    )
+    widget = SettingsDialog(s, path=settings_path, events=EVENTS, key_store=key_store)
     qtbot.addWidget(widget)
     widget.show()
     return widget
@@ -121,6 +127,7 @@ def dialog(qtbot, settings_path, key_store):
 def test_dialog_edits_persist(dialog, qtbot, settings_path, key_store):
     dialog.gate_edit.clear()
     qtbot.keyClicks(dialog.gate_edit, "South door")
+    dialog.event_combo.setCurrentIndex(dialog.event_combo.findData("evt_club"))
     dialog.tiers_edit.setText("VIP, General ")
     dialog.direction_combo.setCurrentIndex(1)
     dialog.sounds_check.setChecked(False)
@@ -135,6 +142,7 @@ def test_dialog_edits_persist(dialog, qtbot, settings_path, key_store):
         )
     loaded = Settings.load(settings_path)
     assert loaded.gate_name == "South door"
+    assert loaded.event_id == "evt_club"
     assert loaded.allowed_tiers == ["VIP", "General"]
     assert (loaded.direction, loaded.sounds, loaded.verdict_hold_ms) == ("out", False, 5000)
     assert loaded.kiosk and loaded.check_kiosk_pin("4321")
@@ -203,3 +211,24 @@ def test_gui_gates_sync_as_often_as_cli_gates():
     from scanner_app.sync.config import DEFAULT_INTERVAL_S
 
     assert Settings().sync_interval_s == DEFAULT_INTERVAL_S
+
+
+def test_events_are_chosen_by_title_and_exit_needs_reentry(dialog):
+    # The event was a typed "evt_…" id, and Exit was offered for events without re-entry.
+    titles = [dialog.event_combo.itemText(i) for i in range(dialog.event_combo.count())]
+    assert titles[1:] == ["Club night (evt_club)", "A talk (evt_talk)"]
+    dialog.event_combo.setCurrentIndex(dialog.event_combo.findData("evt_talk"))
+    assert not dialog.direction_combo.isEnabled()
+    assert dialog.direction_combo.currentData() == "in"
+    assert "Seat" in dialog.tiers_edit.placeholderText()
+    dialog.event_combo.setCurrentIndex(dialog.event_combo.findData("evt_club"))
+    assert dialog.direction_combo.isEnabled()
+    assert "VIP, General" in dialog.tiers_edit.placeholderText()
+
+
+def test_an_event_not_synced_yet_is_kept(qtbot, settings_path):
+    s = Settings(event_id="evt_later")
+    widget = SettingsDialog(s, path=settings_path, events=EVENTS)
+    qtbot.addWidget(widget)
+    assert widget.event_combo.currentData() == "evt_later"
+    assert widget.collect().event_id == "evt_later"
