@@ -232,3 +232,16 @@ def test_an_event_not_synced_yet_is_kept(qtbot, settings_path):
     qtbot.addWidget(widget)
     assert widget.event_combo.currentData() == "evt_later"
     assert widget.collect().event_id == "evt_later"
+
+
+def test_drop_down_choices_are_readable(dialog, qtbot):
+    # The combo popups kept a light background under the app's light text: "Exit" and
+    # the other choices could not be seen.
+    combo = dialog.direction_combo
+    combo.showPopup()
+    view = combo.view()
+    qtbot.waitUntil(view.isVisible)
+    image = view.grab().toImage()
+    colour = image.pixelColor(image.width() - 4, image.height() - 4)  # no text there
+    assert colour.lightness() < 100, colour.name()
+    combo.hidePopup()
