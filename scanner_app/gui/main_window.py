@@ -95,8 +95,12 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self._build_toolbar()
 
+        # Through self.settings each time: the Settings dialog replaces the object, and a
+        # PIN set there must be the one that lets staff out.
         self.kiosk = KioskController(
-            self, settings.check_kiosk_pin, has_pin=lambda: bool(self.settings.kiosk_pin_hash)
+            self,
+            lambda pin: self.settings.check_kiosk_pin(pin),
+            has_pin=lambda: bool(self.settings.kiosk_pin_hash),
         )
         self.kiosk.kiosk_changed.connect(self._on_kiosk_changed)
         self.kiosk.exit_refused.connect(

@@ -222,3 +222,18 @@ def test_counters_follow_checkins_made_elsewhere(qtbot, window, scenario, node):
     before = window.status.snapshot.checked_in
     node.checkin.scan(scenario.ticket_payloads[5], gate="North door")
     qtbot.waitUntil(lambda: window.status.snapshot.checked_in == before + 1, timeout=3000)
+
+
+def test_a_pin_set_in_settings_lets_staff_out_of_kiosk(qtbot, window):
+    # The kiosk checked PINs against the Settings object it was built with: a PIN set in
+    # the Settings dialog during the run said "Wrong PIN" - staff were locked in.
+    dialog = window.open_settings()
+    dialog.pin_edit.setText("9753")
+    dialog.pin_confirm.setText("9753")
+    dialog.save()
+    window.enter_kiosk()
+    assert window.kiosk.active
+    pin = window.kiosk.request_exit()
+    pin.pin_edit.setText("9753")
+    pin.buttons.button(pin.buttons.StandardButton.Ok).click()
+    assert not window.kiosk.active
