@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -91,6 +92,7 @@ class ScannerApp(QObject):
             node, settings, settings_path=settings_path, sounds=sounds, wedge=self.wedge
         )
         self.camera: CameraBridge | None = None
+        self._stopping_cameras: list[CameraBridge] = []
         self.sync = SyncService(node, self)
         self.upstream = Upstream(self.window, self.sync, enabled=sync, options=sync_options)
         self.upstream.connecting.connect(self._on_connecting)
@@ -131,12 +133,27 @@ class ScannerApp(QObject):
         self.window.attach_camera(self.camera)
         self.camera.start()
 
-    def stop_camera(self) -> None:
-        if self.camera is not None:
-            self.window.attach_camera(None)
-            self.camera.stop()
-            self.camera.deleteLater()
-            self.camera = None
+    def stop_camera(self, *, wait: bool = False) -> None:
+        """Detach the camera and stop it. Stopping joins the capture thread, which can
+        sit in a network camera's open() for seconds: unless ``wait`` (shutting down),
+        that happens on a helper thread. A new camera on the same device retries until
+        the old one lets go of it."""
+        camera, self.camera = self.camera, None
+        if camera is None:
+            return
+        self.window.attach_camera(None)
+        if wait:
+            camera.stop()
+            camera.deleteLater()
+            return
+        self._stopping_cameras = [c for c in self._stopping_cameras if c.pipeline.running]
+        self._stopping_cameras.append(camera)
+
+        def stop() -> None:
+            camera.stop()
+            camera.deleteLater()  # thread-safe: runs on the GUI thread's loop
+
+        threading.Thread(target=stop, name="camera-stop", daemon=True).start()
 
     def restart_sync(self) -> None:
         """(Re)start the sync engine from the node's saved upstream, if any (async)."""
@@ -205,7 +222,9 @@ class ScannerApp(QObject):
         if self._closing:
             return
         self._closing = True
-        self.stop_camera()
+        self.stop_camera(wait=True)
+        for camera in self._stopping_cameras:  # still stopping from a settings change
+            camera.stop()
         self.hub.stop()
         self.window.client.set_engine(None)
         self.sync.stop(wait=True)  # after the window's last scans were queued

@@ -3,10 +3,13 @@ decoder, a missing, failing and unplugged camera."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import cv2
 import numpy as np
 
-from scanner_app.camera import FileSource, WebcamSource
+from scanner_app.camera import FileSource, SourceState, SourceStatus, WebcamSource
 from scanner_app.camera.synth import write_reel
 from scanner_app.core.demo_data import build_demo
 from scanner_app.gui.settings import Settings
@@ -153,3 +156,41 @@ def test_opencv_camera_retry_warnings_are_quiet():
     qt_app()
     # A missing camera made OpenCV print a warning every second of the run.
     assert cv2.utils.logging.getLogLevel() <= cv2.utils.logging.LOG_LEVEL_ERROR
+
+
+class StuckCamera:
+    """A network camera whose open() hangs (OpenCV waits out its open timeout)."""
+
+    name = "stuck camera"
+
+    def __init__(self) -> None:
+        self.status = SourceStatus(SourceState.CONNECTING, "Starting", time.monotonic())
+        self.released = threading.Event()
+
+    def open(self) -> None:
+        self.released.wait(2.0)
+
+    def read(self):
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def test_switching_cameras_never_blocks_the_window(make_app, qtbot, node, tmp_path):
+    stuck = StuckCamera()
+    sources = iter([stuck, None])
+    scanner = make_app(
+        qtbot, node, Settings(), tmp_path, source_factory=lambda _s: next(sources), sync=False
+    )
+    scanner.start()
+    try:
+        qtbot.wait(100)
+        t0 = time.perf_counter()
+        scanner.start_camera()  # e.g. the camera setting changed
+        # It waited for the stuck capture thread (up to the 5 s stop timeout).
+        assert time.perf_counter() - t0 < 0.3
+        assert scanner.window.preview.message == "No camera"
+    finally:
+        stuck.released.set()
+        scanner.shutdown()
