@@ -56,6 +56,8 @@ class Upstream(QObject):
         self.options = options or {}
         self._pending_key: str | None = None  # typed in Settings, stored on apply
         self._attempt: tuple[str, str, str | None, str | None] | None = None
+        self._joining: str | None = None  # the setup code being tried
+        self._joined: str | None = None  # the setup code this gate connected with
         sync.status.connect(self._on_status)
         sync.engine_changed.connect(self._on_engine)
         sync.checked.connect(self._on_checked)
@@ -87,7 +89,14 @@ class Upstream(QObject):
         except ValidationError as exc:
             self.failed.emit("Not a valid setup code", exc.message)
             return False
-        return self.connect(setup.url, setup.key, setup.event_id, setup.gate)
+        # A QR held in front of the camera is seen again every few seconds: one attempt
+        # at a time, and the code this gate already joined does not reconnect it.
+        if self._attempt is not None or setup_text == self._joined:
+            return False
+        if self.connect(setup.url, setup.key, setup.event_id, setup.gate):
+            self._joining = setup_text
+            return True
+        return False
 
     def connect(
         self, url: str, key: str, event_id: str | None = None, gate: str | None = None
@@ -116,9 +125,11 @@ class Upstream(QObject):
         if attempt is None:
             return
         url, key, event_id, gate = attempt
+        joining, self._joining = self._joining, None
         if outcome == "refused":
             self.failed.emit("Not connected", message)
             return
+        self._joined = joining
         old = self.window.settings
         new = replace(
             old,
