@@ -80,6 +80,7 @@ def main(out_dir: Path) -> list[Path]:
 
         def scan(payload: str) -> None:
             window.show_frame(*camera_frame(payload))
+            window.status.update_fields(camera_fps=30.0)  # as a live camera reports it
             window.submit_payload(payload)
             wait_for(window.scan_displayed)
 
