@@ -79,6 +79,7 @@ class StatusBar(QFrame):
         self.count_label.setToolTip(tip or "No tiers yet")
         self.gate_label.setText(f"Gate: <b>{html.escape(s.gate)}</b>" if s.gate else "No gate")
         self.connection_label.setText(connection_text(s, self._clock()))
+        self.connection_label.setToolTip(s.sync_detail or "")
         if self.connection_label.property("state") != s.connection:
             # Dynamic-property selectors in the QSS need a re-polish to take effect.
             self.connection_label.setProperty("state", s.connection)

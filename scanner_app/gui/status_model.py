@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-CONNECTION_STATES = ("online", "offline", "syncing", "standalone")
+# "problem": the upstream answers but refuses something (a revoked key, a 5xx, check-ins
+# it will not take): unlike "offline", waiting will not fix it; someone must look.
+CONNECTION_STATES = ("online", "offline", "problem", "syncing", "standalone")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,7 @@ class StatusSnapshot:
     pending_uploads: int = 0
     camera_fps: float | None = None
     hub_address: str | None = None  # set when this laptop serves the venue
+    sync_detail: str | None = None  # why offline / what the problem is (the tooltip)
 
     def with_changes(self, **changes: Any) -> StatusSnapshot:
         return replace(self, **changes)
@@ -90,5 +93,5 @@ def connection_text(snapshot: StatusSnapshot, now: float | None = None) -> str:
         return "Standalone"
     if state == "syncing":
         return "Syncing…"
-    label = "Online" if state == "online" else "Offline"
+    label = {"online": "Online", "problem": "Sync problem"}.get(state, "Offline")
     return f"{label} · synced {age_text(snapshot.last_sync_at, now)}"

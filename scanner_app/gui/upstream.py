@@ -164,8 +164,13 @@ class Upstream(QObject):
             # A round finished: it may have brought the event, tickets or other gates'
             # check-ins, so the event title and the counters are read again.
             self.window.client.refresh_events()
+        connection = status.get("connection", "offline")
+        if connection == "offline" and status.get("state") == "degraded":
+            connection = "problem"  # answered, but refused: say so, not "Offline"
+        detail = "; ".join(filter(None, [status.get("reason"), *status.get("warnings", [])]))
         self.window.status.update_fields(
-            connection=status.get("connection", "offline"),
+            connection=connection,
             last_sync_at=synced,
             pending_uploads=status.get("pendingUploads", 0),
+            sync_detail=detail or None,
         )

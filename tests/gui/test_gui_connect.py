@@ -43,6 +43,7 @@ def test_status_bar_follows_a_hub_going_down_and_coming_back(make_app, qtbot, no
         server.stop()
         qtbot.waitUntil(lambda: label.text().startswith("Offline"), timeout=15_000)
         assert label.property("state") == "offline"
+        assert label.toolTip()  # why: e.g. the connection was refused
         assert scanner.window.status.pending_label.isVisible()
         restarted = HubServer(server.node, port=port).start()
         try:
@@ -253,5 +254,31 @@ def test_clearing_the_upstream_in_settings_stops_syncing(make_app, qtbot, node, 
         # It kept syncing with the old hub: the node's saved upstream was never cleared.
         qtbot.waitUntil(lambda: label.text() == "Standalone", timeout=10_000)
         assert SyncConfig.load(node) is None
+    finally:
+        scanner.shutdown()
+
+
+def test_a_refused_key_shows_as_a_sync_problem_with_the_reason(
+    make_app, qtbot, node, tmp_path, hub
+):
+    # A revoked or mistyped key made the gate say "Offline", as if the network were down,
+    # and never why.
+    server, scenario, _key = hub
+    SyncConfig(url=server.url, event_ids=(scenario.event_id,), interval_s=0.3).save(node)
+    KeyStore(node.data_dir, node.device_id).set("tk_live_revoked")
+    scanner = make_app(
+        qtbot,
+        node,
+        Settings(event_id=scenario.event_id),
+        tmp_path,
+        source_factory=lambda _s: None,
+        sync_options={"backoff_s": 0.2, "max_backoff_s": 0.5, "retries": 0},
+    )
+    scanner.start()
+    label = scanner.window.status.connection_label
+    try:
+        qtbot.waitUntil(lambda: label.text().startswith("Sync problem"), timeout=10_000)
+        assert label.property("state") == "problem"
+        assert "401" in label.toolTip() or "API key" in label.toolTip()
     finally:
         scanner.shutdown()
