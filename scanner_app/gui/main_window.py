@@ -335,7 +335,8 @@ class MainWindow(QMainWindow):
         self.kiosk_action.setVisible(not active)
         self.hub_action.setVisible(not active and self.hub is not None)
         self.leave_kiosk_action.setVisible(active)
-        self.search.undo_button.setVisible(not active)
+        # Unattended: whoever walks up must not search attendees or check people in by hand.
+        self.search.setVisible(not active)
         # In kiosk mode people read the verdict from further away: give it more room.
         self._body.setStretch(0, 4 if active else 5)
         self._body.setStretch(1, 5 if active else 4)

@@ -156,6 +156,15 @@ def test_kiosk_hides_settings_and_needs_pin(qtbot, window):
     assert window.settings_action.isVisible()
 
 
+def test_kiosk_hides_search_and_manual_checkin_but_still_scans(qtbot, window, scenario):
+    assert window.search.isVisible()
+    window.enter_kiosk()
+    assert not window.search.isVisible()  # unattended: no attendee lookup or hand check-in
+    assert scan_and_wait(qtbot, window, scenario.samples[0].payload)["success"] is True
+    window.kiosk.leave()
+    assert window.search.isVisible()
+
+
 def test_settings_dialog_changes_apply_live(qtbot, window, settings_path):
     dialog = window.open_settings()
     dialog.gate_edit.setText("South")
