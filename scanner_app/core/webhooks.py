@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 import sqlite3
@@ -37,12 +38,40 @@ def _webhook_json(row: sqlite3.Row, with_secret: bool = False) -> dict[str, Any]
 
 
 def check_url(url: Any) -> str:
+    """An absolute http(s) URL whose host a client can actually look up, or ValidationError.
+
+    The delivery worker would otherwise meet the bad host on every retry.
+    """
     if not isinstance(url, str) or len(url) > 2000:
         raise ValidationError("url must be an http(s) URL", field="url")
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    url = url.strip()
+    if any(char.isspace() or not char.isprintable() for char in url):
+        raise ValidationError("url must not contain spaces or control characters", field="url")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise ValidationError("url is not a valid URL", field="url") from None
+    if parts.scheme not in ("http", "https") or not host:
         raise ValidationError("url must be an absolute http:// or https:// URL", field="url")
-    return url.strip()
+    if not _valid_host(host):
+        raise ValidationError(f"url has an invalid host name: {host[:80]}", field="url")
+    return url
+
+
+def _valid_host(host: str) -> bool:
+    if ":" in host:  # only an IPv6 literal may hold a colon
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        return True
+    try:
+        host.encode("idna")  # labels of 1-63 characters, as DNS needs
+    except UnicodeError:
+        return False
+    return True
 
 
 class WebhookStore:

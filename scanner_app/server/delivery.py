@@ -103,8 +103,10 @@ class DeliveryWorker:
         }
         try:
             response = client.post(delivery["url"], content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+            # InvalidURL and the idna codec's UnicodeError are not HTTPErrors; uncaught,
+            # one bad row would stop every delivery queued behind it.
+            error = f"{type(exc).__name__}: {exc}"[:500]
         else:
             if 200 <= response.status_code < 300:
                 self.hub.webhooks.mark_delivered(delivery["id"])

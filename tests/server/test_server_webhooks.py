@@ -154,8 +154,31 @@ def test_webhook_registration_is_validated(api):
     for body, field in (
         ({"url": "ftp://example.org/x", "events": ["ticket.used"]}, "url"),
         ({"url": "not a url", "events": ["ticket.used"]}, "url"),
+        ({"url": "http://" + "a" * 64 + ".example/x", "events": ["ticket.used"]}, "url"),
+        ({"url": "http://[::zz]/x", "events": ["ticket.used"]}, "url"),
+        ({"url": "http://127.0.0.1:99999/x", "events": ["ticket.used"]}, "url"),
         ({"url": "http://127.0.0.1:9/x", "events": []}, "events"),
         ({"url": "http://127.0.0.1:9/x", "events": ["fraud.alert"]}, "events[0]"),
     ):
         error = assert_envelope(api.post("/v1/webhooks", json=body), 400, "validation_error")
         assert error["field"] == field
+
+
+def test_a_bad_endpoint_does_not_hold_up_the_others(hub, api, event, receiver):
+    """A row the client cannot even send to (stored before host checks existed) is marked
+    failed and retried later; deliveries queued behind it still go out."""
+    broken = register(api, "http://placeholder.example/hook")
+    with hub.hub.node.db.write() as conn:
+        bad_url = "http://" + "a" * 70 + ".x/"
+        conn.execute("UPDATE webhooks SET url = ? WHERE id = ?", (bad_url, broken["id"]))
+    register(api, receiver.url)
+    issue(api, event["id"], quantity=2)
+    assert len(receiver.wait_for(2)) == 2
+    deadline = time.monotonic() + 5
+    while True:
+        deliveries = api.get(f"/v1/webhooks/{broken['id']}/deliveries").json()["data"]
+        if all(d["attempts"] for d in deliveries) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(deliveries) == 2
+    assert all(d["status"] == "pending" and "UnicodeError" in d["lastError"] for d in deliveries)
