@@ -53,8 +53,10 @@ def test_schemathesis_finds_nothing(hub, api, tmp_path):
         "12",
         "--seed",
         "20260715",
+        # One worker: with two threads Hypothesis' lambda-source cache races under Python 3.11
+        # (KeyError / "AST constructor recursion depth mismatch"), about 1 run in 10 here.
         "--workers",
-        "2",
+        "1",
         "--request-timeout",
         "20",
         "--report-dir",
