@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import datetime
 from typing import Any
@@ -79,3 +80,19 @@ def boolean(body: dict[str, Any], field: str, default: bool = False) -> bool:
     if not isinstance(value, bool):
         raise ValidationError(f"{field} must be true or false", field=field)
     return value
+
+
+def valid_host(host: str) -> bool:
+    """Whether an HTTP client can look `host` up: an IPv6 literal, or DNS labels of 1-63
+    characters (IDNA-encodable). Checked when an address is saved, not at every retry."""
+    if ":" in host:  # only an IPv6 literal may hold a colon
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        return True
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import secrets
 import sqlite3
@@ -16,6 +15,7 @@ from scanner_app.core.db import Database
 from scanner_app.core.errors import NotFound, ValidationError
 from scanner_app.core.ids import checkin_id, short_id
 from scanner_app.core.timeutil import Clock, iso_ms, utc_now
+from scanner_app.core.validate import valid_host
 
 EVENT_TYPES = ("ticket.used", "ticket.created", "booking.cancelled", "event.sold_out")
 MAX_WEBHOOKS = 50
@@ -55,23 +55,9 @@ def check_url(url: Any) -> str:
         raise ValidationError("url is not a valid URL", field="url") from None
     if parts.scheme not in ("http", "https") or not host:
         raise ValidationError("url must be an absolute http:// or https:// URL", field="url")
-    if not _valid_host(host):
+    if not valid_host(host):
         raise ValidationError(f"url has an invalid host name: {host[:80]}", field="url")
     return url
-
-
-def _valid_host(host: str) -> bool:
-    if ":" in host:  # only an IPv6 literal may hold a colon
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            return False
-        return True
-    try:
-        host.encode("idna")  # labels of 1-63 characters, as DNS needs
-    except UnicodeError:
-        return False
-    return True
 
 
 class WebhookStore:

@@ -21,6 +21,7 @@ import httpx
 
 from scanner_app import __version__
 from scanner_app.core.timeutil import Clock, utc_now
+from scanner_app.core.validate import valid_host
 from scanner_app.sync.clock import parse_http_date
 from scanner_app.sync.errors import ApiError, RateLimited, SyncError, Unreachable, api_error
 
@@ -37,8 +38,8 @@ def api_base(url: str) -> str:
     text = url.strip()
     if "://" not in text:
         text = "http://" + text
-    parts = urlsplit(text)
     try:
+        parts = urlsplit(text)  # raises ValueError for a bad [IPv6] literal
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError as exc:
         raise ValueError(f"not an http(s) address: {url!r} ({exc})") from exc
@@ -48,6 +49,8 @@ def api_base(url: str) -> str:
         or any(ch.isspace() for ch in text)
     ):
         raise ValueError(f"not an http(s) address: {url!r}")
+    if not valid_host(parts.hostname):
+        raise ValueError(f"not a valid host name: {parts.hostname[:80]!r}")
     path = parts.path.rstrip("/")
     if not path.endswith("/v1"):
         path += "/v1"
@@ -232,7 +235,7 @@ class TickitzClient:
         sent = self.clock()
         try:
             response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:  # transport, and a body that will not decode
             raise Unreachable(
                 f"{method} {self.base_url}{path}: {type(exc).__name__} {exc}"
             ) from exc

@@ -87,9 +87,19 @@ def test_api_base_accepts_hub_addresses_with_or_without_v1():
     assert api_base("hub.local:8000") == "http://hub.local:8000/v1"
     with pytest.raises(ValueError):
         api_base("ftp://x")
-    for typo in ("not a url", "http://hub:80x", "http://:8000", "http://hub .local"):
+    for typo in (
+        "not a url",
+        "http://hub:80x",
+        "http://:8000",
+        "http://hub .local",
+        "http://[::zz]",
+    ):
         with pytest.raises(ValueError, match="not an http"):
             api_base(typo)
+    assert api_base("http://[::1]:8000") == "http://[::1]:8000/v1"
+    for host in ("a" * 64 + ".local", "hub..local"):  # DNS labels are 1-63 characters
+        with pytest.raises(ValueError, match="not a valid host name"):
+            api_base(f"http://{host}:8000")
 
 
 def test_retry_after_as_seconds_or_date_and_rate_limit_wait():
