@@ -219,6 +219,8 @@ def start_upstream_sync(node: Node) -> SyncEngine | None:
 
 
 def _summarise(report: RoundReport) -> None:
+    for note in report.notes:
+        say(f"Note: {note}.")
     answers = ", ".join(f"{n} {status}" for status, n in sorted(report.answers.items()))
     say(f"Pushed {_count(report.pushed)}" + (f" ({answers})." if answers else "."))
     if report.tickets or report.checkins:

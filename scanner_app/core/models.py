@@ -20,6 +20,8 @@ REASONS = (
     "not_checked_in",
 )
 DIRECTIONS = ("in", "out")
+# Every hub response names the node (database) answering; see SyncEngine's reset handling.
+NODE_HEADER = "X-Tickitz-Node"
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,13 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from scanner_app.core.models import NODE_HEADER
 from scanner_app.server.auth import KeyCache, identify
 from scanner_app.server.errors import MAX_BODY_BYTES, BodyTooLarge, envelope
 from scanner_app.server.fastpath import FastRoutes
 from scanner_app.server.hub import Hub
 
+_NODE_HEADER = NODE_HEADER.lower().encode()
 log = logging.getLogger("scanner_app.server")
 
 
@@ -31,6 +33,8 @@ class Guard:
         self.hub = hub
         self.max_body = max_body
         self.keys = KeyCache()
+        # Which database answers: a gate that sees this change knows its cursors are void.
+        self.node_id = hub.node.device_id.encode()
         self.fast = FastRoutes(hub)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -58,7 +62,11 @@ class Guard:
             client = scope.get("client") or ("unknown", 0)
             limit, burst = self.hub.config.anonymous_rate
             decision = self.hub.limiter.hit(f"ip:{client[0]}", limit, burst)
-        extra = [(b"x-request-id", request_id.encode()), *decision.headers()]
+        extra = [
+            (b"x-request-id", request_id.encode()),
+            (_NODE_HEADER, self.node_id),
+            *decision.headers(),
+        ]
         if not decision.allowed:
             message = f"Too many requests; retry in {decision.retry_after} s."
             await _send_error(send, 429, "rate_limited", message, request_id, extra)

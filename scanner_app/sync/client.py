@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from scanner_app import __version__
+from scanner_app.core.models import NODE_HEADER
 from scanner_app.core.timeutil import Clock, utc_now
 from scanner_app.core.validate import valid_host
 from scanner_app.sync.clock import parse_http_date
@@ -114,6 +115,7 @@ class TickitzClient:
         max_retry_wait_s: float = 10.0,
         clock: Clock = utc_now,
         on_date: DateObserver | None = None,
+        on_node: Callable[[str], object] | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], object] = time.sleep,
     ) -> None:
@@ -123,6 +125,7 @@ class TickitzClient:
         self.max_retry_wait_s = max_retry_wait_s
         self.clock = clock
         self.on_date = on_date
+        self.on_node = on_node  # may raise (UpstreamReset) to void this response
         self.sleep = sleep
         self.rate_limit: RateLimit | None = None
         self._lock = threading.Lock()
@@ -253,6 +256,9 @@ class TickitzClient:
         raise api_error(response.status_code, body, wait)
 
     def _observe(self, response: httpx.Response, sent: datetime, received: datetime) -> None:
+        node_id = response.headers.get(NODE_HEADER)
+        if node_id and self.on_node is not None:
+            self.on_node(node_id)
         limit = RateLimit.from_headers(response.headers)
         if limit is not None:
             with self._lock:

@@ -29,7 +29,9 @@ from scanner_app.sync.errors import (
     SyncError,
     Unauthorized,
     Unreachable,
+    UpstreamReset,
 )
+from scanner_app.sync.identity import UpstreamIdentity
 from scanner_app.sync.rounds import Puller, Pusher, RoundReport
 from scanner_app.sync.state import SyncState, SyncStatus
 from scanner_app.sync.strict import StrictScanner
@@ -83,6 +85,7 @@ class SyncEngine:
             "transport": transport,
             "sleep": self._stop.wait,  # a retry's wait ends at once when stop() is called
         }
+        self.identity = UpstreamIdentity(self.state)
         self.client = TickitzClient(
             config.url,
             api_key,
@@ -90,6 +93,7 @@ class SyncEngine:
             retries=retries,
             backoff_s=min(backoff_s, 0.5),
             max_retry_wait_s=max(backoff_s, 2.0),
+            on_node=self.identity.observe,
             **common,
         )
         strict_client = TickitzClient(
@@ -218,14 +222,15 @@ class SyncEngine:
         with self._round_lock:
             self._update(syncing=True)
             try:
-                if push:
-                    self.pusher.push(report)
-                    if report.pushed:
-                        self._record_time("last_push_at")
-                if pull and not self.push_only:
-                    self.puller.pull(self.config.event_ids, report)
-                    self._record_time("last_pull_at")
-                    self._pull_warnings = list(report.warnings)  # kept until the next pull
+                try:
+                    self._round(report, push, pull)
+                except UpstreamReset as reset:  # nothing from the new database was stored yet
+                    requeued = self.identity.adopt(self.node, reset)
+                    self.pusher.refused.clear()
+                    report.notes.append(
+                        f"upstream was reset (new database): re-sending {requeued} check-ins"
+                    )
+                    self._round(report, push, True)
                 self._succeeded(report)
             except SyncError as exc:
                 self._failed(exc, report)
@@ -238,6 +243,16 @@ class SyncEngine:
                 self._save_clock()
                 self._update(syncing=False)
         return report
+
+    def _round(self, report: RoundReport, push: bool, pull: bool) -> None:
+        if push:
+            self.pusher.push(report)
+            if report.pushed:
+                self._record_time("last_push_at")
+        if pull and not self.push_only:
+            self.puller.pull(self.config.event_ids, report)
+            self._record_time("last_pull_at")
+            self._pull_warnings = list(report.warnings)  # kept until the next pull
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -23,6 +23,16 @@ class Unreachable(SyncError):
         return True
 
 
+class UpstreamReset(SyncError):
+    """The upstream answers from a different database than before (reinstalled, or its
+    data folder replaced): cursors into the old one mean nothing there."""
+
+    def __init__(self, known: str, seen: str) -> None:
+        super().__init__(f"upstream node changed from {known} to {seen}")
+        self.known = known
+        self.seen = seen
+
+
 class ApiError(SyncError):
     """The upstream answered with an error envelope (or a non-2xx without one)."""
 

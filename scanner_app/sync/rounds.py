@@ -40,6 +40,7 @@ class RoundReport:
     events: list[str] = field(default_factory=list)
     skipped_checkins: int = 0
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth saying, not a problem
     pending: int = 0
     refused: dict[str, str] = field(default_factory=dict)
     error: str | None = None
@@ -60,6 +61,7 @@ class RoundReport:
             "pending": self.pending,
             "refused": self.refused,
             "warnings": self.warnings,
+            "notes": self.notes,
             "error": self.error,
         }
 
