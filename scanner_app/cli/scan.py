@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from scanner_app.cli.base import emit, fail, handles_errors, open_node, say
+from scanner_app.core.models import ScanResult
 from scanner_app.core.node import Node
 from scanner_app.sync.config import SyncConfig
+from scanner_app.sync.engine import NotConfigured, SyncEngine
 from scanner_app.sync.state import SyncState
+
+ScanFunc = Callable[..., ScanResult]
 
 
 def apply_saved_clock_offset(node: Node) -> None:
@@ -19,6 +25,27 @@ def apply_saved_clock_offset(node: Node) -> None:
     if config is not None:
         offset = SyncState(node.db, config.upstream).get_float("clock_offset_ms") or 0.0
         node.checkin.clock_offset_ms = lambda: offset
+
+
+@contextmanager
+def door(node: Node, config: SyncConfig | None) -> Iterator[ScanFunc]:
+    """The scan call for this node: the local verdict, or in strict mode (`connect --strict`)
+    the upstream's first, falling back to the local one under the same check-in id."""
+    engine = None
+    if config is not None and config.strict:
+        try:
+            # No background thread: a CLI scan asks once per payload; `sync` pushes the rest.
+            engine = SyncEngine.from_node(node)
+        except NotConfigured as exc:  # the door keeps working, but the user should know
+            say(f"Warning: strict mode is on, but {exc}; deciding locally.")
+    if engine is None:
+        apply_saved_clock_offset(node)
+        yield node.checkin.scan
+        return
+    try:
+        yield engine.scan_strict  # the engine applies the saved clock offset itself
+    finally:
+        engine.stop()  # closes its HTTP clients and the strict worker pool
 
 
 @click.command("scan")
@@ -49,7 +76,11 @@ def scan(
     images: tuple[str, ...],
     payloads: tuple[str, ...],
 ) -> None:
-    """Scan payloads (or `-` for one per line on stdin); one ScanResult JSON per line."""
+    """Scan payloads (or `-` for one per line on stdin); one ScanResult JSON per line.
+
+    After `connect --strict` each scan asks the upstream first (short deadline) and falls
+    back to the local verdict when it does not answer in time.
+    """
     inputs: list[str] = []
     for image in images:
         from scanner_app.camera import decode_image_file  # noqa: PLC0415 (cv2 is slow to load)
@@ -71,20 +102,20 @@ def scan(
     node = open_node(ctx)
     for event_id in event_ids:
         node.events.get(event_id)  # a mistyped --event is refused, not a door of red verdicts
-    apply_saved_clock_offset(node)
+    config = SyncConfig.load(node)
     if gate is None:  # the name a gate was set up with (its setup QR) is its scannedBy
-        config = SyncConfig.load(node)
         gate = (config.gate if config else None) or "gate-1"
-    for payload in inputs:
-        result = node.checkin.scan(
-            payload,
-            event_ids=list(event_ids),
-            gate=gate,
-            direction="out" if exit_scan else "in",
-            allowed_tiers=list(tiers) or None,
-        )
-        emit(result.to_dict())
-        sys.stdout.flush()  # a printed verdict is a committed verdict (crash tests rely on it)
+    with door(node, config) as scan_one:
+        for payload in inputs:
+            result = scan_one(
+                payload,
+                event_ids=list(event_ids),
+                gate=gate,
+                direction="out" if exit_scan else "in",
+                allowed_tiers=list(tiers) or None,
+            )
+            emit(result.to_dict())
+            sys.stdout.flush()  # a printed verdict is a committed verdict (crash tests rely on it)
 
 
 @click.command("undo")

@@ -1,0 +1,107 @@
+"""Gaps found in the CLI, each through the real CLI (CliRunner) on real SQLite files; strict
+scans against a real hub on 127.0.0.1."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from scanner_app.core.apikeys import ApiKeyStore, DeviceStore
+from scanner_app.core.node import DB_FILENAME, Node
+from scanner_app.server.app import create_app
+
+
+class Hub:
+    """The real hub app over `node`, served by uvicorn in a daemon thread (as in tests/sync)."""
+
+    def __init__(self, node: Node) -> None:
+        config = uvicorn.Config(
+            create_app(node, deliver_webhooks=False),
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="on",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = ""
+
+    def __enter__(self) -> Hub:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            assert self.thread.is_alive() and time.monotonic() < deadline, "hub did not start"
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def checkin_rows(home: Path) -> list[sqlite3.Row]:
+    """The check-ins in a node's database file, read directly (not through our code)."""
+    conn = sqlite3.connect(home / DB_FILENAME)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute("SELECT * FROM checkins WHERE kind = 'scan' ORDER BY seq").fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def hub_node(tmp_path) -> Iterator[tuple[Node, str, list[dict]]]:
+    """A hub node that issues one published event with three tickets."""
+    with Node.open(tmp_path / "hub") as node:
+        body = {"title": "Strict Night", "tiers": [{"name": "GA", "price": 0, "quantity": 10}]}
+        event_id = node.events.create(body)["id"]
+        node.events.publish(event_id)
+        yield node, event_id, node.tickets.issue(event_id, "GA", "Ada L.", 3)
+
+
+# --- 1. strict mode -----------------------------------------------------------------------
+def test_scan_in_strict_mode_asks_the_hub_and_falls_back_when_it_is_down(
+    cli, hub_node, monkeypatch
+):
+    monkeypatch.setenv("TICKITZ_NO_KEYRING", "1")  # never the developer's keyring
+    monkeypatch.delenv("TICKITZ_API_KEY", raising=False)
+    node, event_id, tickets = hub_node
+    stores = ApiKeyStore(node.db, node.clock)
+    key = DeviceStore(node.db, stores, node.clock).create("north", event_id, "north")[1]
+    with Hub(node) as hub:
+        connected = cli.json(
+            "connect", hub.url, "--key", key, "--event", event_id, "--gate", "north", "--strict"
+        )
+        assert connected["strict"] is True
+        cli.run("sync", "--once")  # the gate gets the key set, so it can decide alone later
+        (online,) = cli.lines("scan", "--event", event_id, tickets[0]["qrPayload"])
+        assert online["success"] and online["offline"] is False
+        hub_ids = [r["id"] for r in node.db.query("SELECT id FROM checkins")]
+        assert online["checkinId"] in hub_ids  # the hub decided and recorded it
+    # The hub is gone: the door still answers, locally, and records the verdict.
+    started = time.monotonic()
+    fallback, again = cli.lines(
+        "scan", "--event", event_id, tickets[1]["qrPayload"], tickets[0]["qrPayload"]
+    )
+    assert time.monotonic() - started < 5
+    assert fallback["success"] and fallback["offline"] is True
+    # The hub's earlier admission was stored on the gate, so the local rules see it.
+    assert again["reason"] == "already_checked_in" and again["offline"] is True
+    rows = {r["id"]: r for r in checkin_rows(cli.home)}
+    assert rows[online["checkinId"]]["pushed_at"] is not None
+    assert rows[fallback["checkinId"]]["success"] == 1
+    assert rows[fallback["checkinId"]]["pushed_at"] is None  # pending: `sync` sends it later
+
+
+def test_scan_without_strict_mode_stays_local(cli, published):
+    ticket = cli.lines("tickets", "issue", "--event", published["id"], "--tier", "GA")[0]
+    (result,) = cli.lines("scan", "--event", published["id"], ticket["qrPayload"])
+    assert result["success"] and result["offline"] is True
