@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -148,17 +149,15 @@ def stats(ctx: click.Context, event_id: str) -> None:
 @click.pass_context
 @handles_errors
 def export(ctx: click.Context, event_id: str, fmt: str, output: str | None) -> None:
-    """Every check-in of an event, admitted or not, as CSV or JSON lines."""
+    """Every check-in of an event, admitted or not, as CSV or one JSON array."""
     node = open_node(ctx)
     node.events.get(event_id)
     if fmt == "csv":
         text = node.reports.export_csv(event_id)
     else:
-        import json  # noqa: PLC0415
-
-        text = "".join(
-            json.dumps(r, ensure_ascii=False) + "\n" for r in node.reports.checkins(event_id)
-        )
+        # One document, not JSON lines: `json.load` of the file (or stdout) must just work.
+        rows = node.reports.checkins(event_id)
+        text = json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
     if output:
         Path(output).write_text(text, encoding="utf-8", newline="")  # keep CSV CRLFs as is
         say(f"Wrote {output}")

@@ -162,7 +162,7 @@ def test_stats_export_and_undo(cli, published, tmp_path):
     assert rows[0]["attendeeName"].startswith("'=")  # no formula injection into spreadsheets
     assert [r["reason"] for r in rows] == ["", "already_checked_in", "malformed"]
 
-    as_json = cli.lines("export", "--event", event_id, "--format", "json")
+    as_json = cli.json("export", "--event", event_id, "--format", "json")
     assert [r["checkinId"] for r in as_json] == [s["checkinId"] for s in scans]
     assert as_json[0]["success"] is True and as_json[0]["attendeeName"] == '=HYPERLINK("x")'
 

@@ -3,6 +3,7 @@ scans against a real hub on 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -105,3 +106,25 @@ def test_scan_without_strict_mode_stays_local(cli, published):
     ticket = cli.lines("tickets", "issue", "--event", published["id"], "--tier", "GA")[0]
     (result,) = cli.lines("scan", "--event", published["id"], ticket["qrPayload"])
     assert result["success"] and result["offline"] is True
+
+
+# --- 2. JSON export -----------------------------------------------------------------------
+def test_export_json_is_one_document_on_stdout_and_in_the_file(cli, published, tmp_path):
+    event_id = published["id"]
+    ticket = cli.lines("tickets", "issue", "--event", event_id, "--tier", "GA", "--name", "Zoë")[0]
+    scans = cli.lines("scan", "--event", event_id, ticket["qrPayload"], ticket["qrPayload"], "x")
+    printed = cli.run("export", "--event", event_id, "--format", "json").stdout
+    rows = json.loads(printed)  # one document, not JSON lines
+    assert isinstance(rows, list) and [r["checkinId"] for r in rows] == [
+        s["checkinId"] for s in scans
+    ]
+    assert [r["reason"] for r in rows] == [None, "already_checked_in", "malformed"]
+    assert rows[0]["attendeeName"] == "Zoë" and rows[0]["success"] is True
+    out = tmp_path / "export.json"
+    written = cli.run("export", "--event", event_id, "--format", "json", "--output", str(out))
+    assert written.stdout == "" and str(out) in written.stderr
+    assert json.loads(out.read_text(encoding="utf-8")) == rows
+
+
+def test_export_json_of_an_event_without_check_ins_is_an_empty_array(cli, published):
+    assert cli.json("export", "--event", published["id"], "--format", "json") == []
