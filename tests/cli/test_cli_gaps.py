@@ -128,3 +128,21 @@ def test_export_json_is_one_document_on_stdout_and_in_the_file(cli, published, t
 
 def test_export_json_of_an_event_without_check_ins_is_an_empty_array(cli, published):
     assert cli.json("export", "--event", published["id"], "--format", "json") == []
+
+
+# --- 3. tier specs ------------------------------------------------------------------------
+@pytest.mark.parametrize("spec", ["bad", "VIP:100", "VIP:abc:5", "VIP:-1:5", "VIP:100:0", "::"])
+def test_a_tier_not_in_name_price_qty_form_creates_no_event(cli, spec):
+    refused = cli.fail("event", "create", "--title", "T", "--tier", "GA:0:9", "--tier", spec)
+    assert refused.exit_code == 2 and "NAME:PRICE:QTY" in refused.stderr
+    assert repr(spec) in refused.stderr  # names the spec that was wrong
+    assert cli.run("event", "list").stdout == ""
+
+
+def test_name_price_qty_tiers_are_created_as_given(cli):
+    event = cli.json(
+        "event", "create", "--title", "T", "--tier", "Early: Bird:0:1", "--tier", "VIP:14999:50"
+    )
+    tiers = [(t["name"], t["price"], t["quantity"]) for t in event["tiers"]]
+    assert tiers == [("Early: Bird", 0, 1), ("VIP", 14999, 50)]
+    assert event["maxCapacity"] == 51
