@@ -40,6 +40,14 @@ def _parse_tiers(raw: Any) -> list[dict[str, Any]]:
     return tiers
 
 
+def _source_time(event: dict[str, Any], field: str) -> str | None:
+    """An imported event's own timestamp in the contract's form, or None if absent/invalid."""
+    try:
+        return v.timestamp(event, field)
+    except ValidationError:  # a bad time is not worth refusing the event over
+        return None
+
+
 class EventStore:
     """Create, import, publish and cancel events; hand out key sets for verification."""
 
@@ -105,7 +113,16 @@ class EventStore:
         self.add_signing_key(event_id, generate_signing_key(alg))
         return self.get(event_id)
 
-    def _write_event(self, event_id: str, body: dict[str, Any], status: str, origin: str) -> None:
+    def _write_event(
+        self,
+        event_id: str,
+        body: dict[str, Any],
+        status: str,
+        origin: str,
+        created_at: str | None = None,
+        updated_at: str | None = None,
+    ) -> None:
+        """Insert or update one event and its tiers; times default to now."""
         title = v.text(body, "title", max_length=200)
         description = v.text(body, "description", required=False, max_length=5000)
         starts_at = v.timestamp(body, "startsAt")
@@ -124,7 +141,9 @@ class EventStore:
         capacity = v.integer(body, "maxCapacity", required=False, default=default_capacity)
         now = iso_ms(self.clock())
         with self.db.write() as conn:
-            existing = conn.execute("SELECT 1 FROM events WHERE id = ?", (event_id,)).fetchone()
+            existing = conn.execute(
+                "SELECT created_at FROM events WHERE id = ?", (event_id,)
+            ).fetchone()
             row = (
                 title,
                 description,
@@ -136,13 +155,14 @@ class EventStore:
                 int(reentry),
                 json.dumps(settings),
                 origin,
-                now,
+                updated_at or now,
+                created_at or (existing["created_at"] if existing else now),
             )
             if existing:
                 conn.execute(
                     "UPDATE events SET title=?, description=?, starts_at=?, ends_at=?, venue=?,"
                     " max_capacity=?, status=?, allow_reentry=?, settings=?, origin=?,"
-                    " updated_at=? WHERE id=?",
+                    " updated_at=?, created_at=? WHERE id=?",
                     (*row, event_id),
                 )
             else:
@@ -150,7 +170,7 @@ class EventStore:
                     "INSERT INTO events (title, description, starts_at, ends_at, venue,"
                     " max_capacity, status, allow_reentry, settings, origin, updated_at,"
                     " created_at, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (*row, now, event_id),
+                    (*row, event_id),
                 )
             for position, tier in enumerate(tiers):
                 conn.execute(
@@ -187,8 +207,17 @@ class EventStore:
         if status not in ("draft", "published", "cancelled"):
             raise ValidationError("status must be draft, published or cancelled", field="status")
         keys = parse_jwks(jwks) if jwks is not None else []
+        # The issuer's times, not the import's: this node only holds a copy of its event.
+        created_at, updated_at = _source_time(event, "createdAt"), _source_time(event, "updatedAt")
         with self.db.write():
-            self._write_event(event_id, event, status=status, origin="upstream")
+            self._write_event(
+                event_id,
+                event,
+                status=status,
+                origin="upstream",
+                created_at=created_at,
+                updated_at=updated_at,
+            )
             self._store_public_keys(event_id, keys)
         return self.get(event_id)
 

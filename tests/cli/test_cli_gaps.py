@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,52 @@ def test_name_price_qty_tiers_are_created_as_given(cli):
     tiers = [(t["name"], t["price"], t["quantity"]) for t in event["tiers"]]
     assert tiers == [("Early: Bird", 0, 1), ("VIP", 14999, 50)]
     assert event["maxCapacity"] == 51
+
+
+# --- 4. imported event times --------------------------------------------------------------
+def _import(cli, tmp_path, event: dict, jwks: str, home: Path):
+    (tmp_path / "event.json").write_text(json.dumps(event), encoding="utf-8")
+    (tmp_path / "jwks.json").write_text(jwks, encoding="utf-8")
+    return cli.run(
+        "event", "import", "--event-json", str(tmp_path / "event.json"),
+        "--jwks", str(tmp_path / "jwks.json"), home=home,
+    )  # fmt: skip
+
+
+def test_event_import_keeps_the_source_created_and_updated_times(cli, published, tmp_path):
+    jwks = cli.run("event", "keys", published["id"]).stdout
+    source = {
+        **published,
+        "createdAt": "2025-01-02T03:04:05.678Z",
+        "updatedAt": "2025-02-03T04:05:06+01:00",  # any ISO form; stored in the contract's
+    }
+    gate = tmp_path / "gate"
+    imported = json.loads(_import(cli, tmp_path, source, jwks, gate).stdout)
+    assert imported["createdAt"] == "2025-01-02T03:04:05.678Z"
+    assert imported["updatedAt"] == "2025-02-03T03:05:06.000Z"
+    (listed,) = cli.lines("event", "list", home=gate)
+    assert (listed["createdAt"], listed["updatedAt"]) == (
+        imported["createdAt"],
+        imported["updatedAt"],
+    )
+    # Importing a newer copy moves updatedAt to the source's, never to the import time.
+    newer = {**source, "title": "Renamed", "updatedAt": "2025-03-01T00:00:00.000Z"}
+    again = json.loads(_import(cli, tmp_path, newer, jwks, gate).stdout)
+    assert again["title"] == "Renamed"
+    assert (again["createdAt"], again["updatedAt"]) == (
+        "2025-01-02T03:04:05.678Z",
+        "2025-03-01T00:00:00.000Z",
+    )
+
+
+@pytest.mark.parametrize("bad", [None, "yesterday", 12345, "2025-13-01T00:00:00Z"])
+def test_an_event_without_valid_source_times_is_imported_at_import_time(
+    cli, published, tmp_path, bad
+):
+    jwks = cli.run("event", "keys", published["id"]).stdout
+    source = {**published, "createdAt": bad, "updatedAt": bad}
+    before = time.time()
+    imported = json.loads(_import(cli, tmp_path, source, jwks, tmp_path / "gate").stdout)
+    for field in ("createdAt", "updatedAt"):
+        moment = datetime.fromisoformat(imported[field].replace("Z", "+00:00")).timestamp()
+        assert before - 1 <= moment <= time.time() + 1
