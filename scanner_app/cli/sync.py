@@ -23,6 +23,7 @@ from scanner_app.sync.rounds import RoundReport
 from scanner_app.sync.state import SyncStatus
 
 STOP_WAIT_S = 3.0
+PROGRESS_EVERY_S = 0.5  # at most ~2 first-sync progress lines a second
 
 
 @click.command("connect")
@@ -131,7 +132,7 @@ def sync(ctx: click.Context, once: bool, push_only: bool, give_up_after: float) 
     """Sync with the upstream: in the foreground until Ctrl-C, or --once, or --push-only."""
     node = open_node(ctx)
     try:
-        engine = SyncEngine.from_node(node, push_only=push_only)
+        engine = SyncEngine.from_node(node, push_only=push_only, on_status=progress_printer())
     except NotConfigured as exc:
         fail(str(exc))
     try:
@@ -188,10 +189,13 @@ def _follow(engine: SyncEngine) -> None:
 
 
 def status_printer() -> Callable[[SyncStatus], None]:
-    """A status callback that prints a line to stderr when state, reason or pending change."""
+    """A status callback that prints a line to stderr when state, reason or pending change,
+    and the progress of a first sync while one runs."""
     last: list[Any] = [None]
+    progress = progress_printer()
 
     def show(status: SyncStatus) -> None:
+        progress(status)
         line = (status.state, status.reason, status.pending)
         if line != last[0] and not status.syncing:
             last[0] = line
@@ -201,6 +205,50 @@ def status_printer() -> Callable[[SyncStatus], None]:
             )
 
     return show
+
+
+def progress_printer(
+    every_s: float = PROGRESS_EVERY_S, clock: Callable[[], float] = time.monotonic
+) -> Callable[[SyncStatus], None]:
+    """A status callback that prints first-sync progress to stderr: the first line at once,
+    then at most one every `every_s`, and the last one when the first sync ends. Silent when
+    no first sync runs (a round that is not running cannot be making progress)."""
+    printed: dict[str, Any] = {"line": None, "at": None}
+    held: list[str | None] = [None]  # the newest line the throttle kept back
+
+    def show(status: SyncStatus) -> None:
+        if status.first_sync and status.syncing:
+            line = progress_line(status.first_sync)
+            now = clock()
+            if line == printed["line"]:
+                return
+            if printed["at"] is None or now - printed["at"] >= every_s:
+                say(line)
+                printed.update(line=line, at=now)
+                held[0] = None
+            else:
+                held[0] = line
+            return
+        if held[0] is not None:  # finished (or stopped): show where it got to
+            say(held[0])
+            printed["line"] = held[0]
+        held[0] = None
+        printed["at"] = None
+
+    return show
+
+
+def progress_line(progress: dict[str, Any]) -> str:
+    """'First sync of evt_x: 12,000 / ~100,000 tickets (12%)'."""
+    done = int(progress.get("done") or 0)
+    total = progress.get("estimatedTotal")
+    phase = progress.get("phase") or "tickets"
+    what = {"checkins": "check-ins"}.get(phase, phase)
+    head = f"First sync of {progress.get('eventId') or 'the event'}: {done:,}"
+    if not total:
+        return f"{head} {what}"
+    percent = min(100, done * 100 // total)
+    return f"{head} / ~{total:,} {what} ({percent}%)"
 
 
 def start_upstream_sync(node: Node) -> SyncEngine | None:
