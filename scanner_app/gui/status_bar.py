@@ -15,6 +15,7 @@ from scanner_app.gui.status_model import (
     StatusSnapshot,
     connection_text,
     count_text,
+    first_sync_detail,
 )
 
 
@@ -79,10 +80,12 @@ class StatusBar(QFrame):
         self.count_label.setToolTip(tip or "No tiers yet")
         self.gate_label.setText(f"Gate: <b>{html.escape(s.gate)}</b>" if s.gate else "No gate")
         self.connection_label.setText(connection_text(s, self._clock()))
-        self.connection_label.setToolTip(s.sync_detail or "")
-        if self.connection_label.property("state") != s.connection:
+        detail = [first_sync_detail(s.first_sync)] if s.first_sync else []
+        self.connection_label.setToolTip("\n".join(filter(None, [*detail, s.sync_detail])))
+        state = s.shown_connection
+        if self.connection_label.property("state") != state:
             # Dynamic-property selectors in the QSS need a re-polish to take effect.
-            self.connection_label.setProperty("state", s.connection)
+            self.connection_label.setProperty("state", state)
             self.connection_label.style().unpolish(self.connection_label)
             self.connection_label.style().polish(self.connection_label)
         self.pending_label.setText(f"Pending: {s.pending_uploads:,}")

@@ -24,6 +24,32 @@ class TierCount:
 
 
 @dataclass(frozen=True, slots=True)
+class FirstSync:
+    """How far the first download of an event's ticket list has got (SyncStatus.first_sync)."""
+
+    event_id: str = ""
+    done: int = 0
+    estimated_total: int | None = None  # the tiers' quantities: a guess, may be exceeded
+    phase: str = "tickets"
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> FirstSync:
+        total = data.get("estimatedTotal", data.get("estimated_total"))
+        return cls(
+            event_id=str(data.get("eventId", data.get("event_id")) or ""),
+            done=int(data.get("done") or 0),
+            estimated_total=int(total) if total else None,
+            phase=str(data.get("phase") or "tickets"),
+        )
+
+    @property
+    def percent(self) -> int | None:
+        if not self.estimated_total:
+            return None
+        return min(100, self.done * 100 // self.estimated_total)
+
+
+@dataclass(frozen=True, slots=True)
 class StatusSnapshot:
     """Everything the always-visible status bar shows."""
 
@@ -37,6 +63,16 @@ class StatusSnapshot:
     camera_fps: float | None = None
     hub_address: str | None = None  # set when this laptop serves the venue
     sync_detail: str | None = None  # why offline / what the problem is (the tooltip)
+    first_sync: FirstSync | None = None  # set while an event's first download runs
+
+    def __post_init__(self) -> None:
+        if isinstance(self.first_sync, Mapping):  # as SyncStatus.to_dict() sends it
+            object.__setattr__(self, "first_sync", FirstSync.from_mapping(self.first_sync))
+
+    @property
+    def shown_connection(self) -> str:
+        """The state the connection label shows (and is coloured by)."""
+        return "syncing" if self.first_sync is not None else self.connection
 
     def with_changes(self, **changes: Any) -> StatusSnapshot:
         return replace(self, **changes)
@@ -87,7 +123,30 @@ def age_text(last_sync_at: float | None, now: float | None = None) -> str:
     return f"{int(age // 3600)} h ago"
 
 
+def _things(phase: str) -> str:
+    return {"checkins": "check-ins"}.get(phase, phase)
+
+
+def first_sync_text(progress: FirstSync) -> str:
+    """'First sync 12% (12,000 / ~100,000 tickets)'; without an estimate '... 12,000 tickets'."""
+    if progress.percent is None:
+        return f"First sync: {progress.done:,} {_things(progress.phase)}"
+    return (
+        f"First sync {progress.percent}% "
+        f"({progress.done:,} / ~{progress.estimated_total:,} {_things(progress.phase)})"
+    )
+
+
+def first_sync_detail(progress: FirstSync) -> str:
+    """The tooltip: which event, and how far its download has got."""
+    event = f" of {progress.event_id}" if progress.event_id else ""
+    total = f" of about {progress.estimated_total:,}" if progress.estimated_total else ""
+    return f"Downloading the {_things(progress.phase)}{event}: {progress.done:,}{total} so far."
+
+
 def connection_text(snapshot: StatusSnapshot, now: float | None = None) -> str:
+    if snapshot.first_sync is not None:
+        return first_sync_text(snapshot.first_sync)
     state = snapshot.connection
     if state == "standalone":
         return "Standalone"
