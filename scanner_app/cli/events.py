@@ -1,4 +1,4 @@
-"""`event ...` commands: create, publish, cancel, list, import, keys."""
+"""`event ...` commands: create, publish, cancel, list, import, keys, rotate-key."""
 
 from __future__ import annotations
 
@@ -151,3 +151,26 @@ def import_event(
 def keys(ctx: click.Context, event_id: str) -> None:
     """Print the event's public key set (JWKS)."""
     emit(open_node(ctx).events.jwks(event_id))
+
+
+@event_group.command("rotate-key")
+@click.argument("event_id")
+@click.option(
+    "--alg",
+    type=click.Choice(["EdDSA", "ES256"]),
+    help="Algorithm of the new key  [default: that of the current key]",
+)
+@click.pass_context
+@handles_errors
+def rotate_key(ctx: click.Context, event_id: str, alg: str | None) -> None:
+    """Add a new signing key for new tickets; prints the public JWKS with every key.
+
+    Old keys stay in the set, so tickets already issued keep verifying. Gates pick the new
+    key up at their next sync; a gate set up by `event import` needs the new JWKS imported.
+    """
+    events = open_node(ctx).events
+    events.get(event_id)  # a mistyped id says "No event", not "no private key"
+    new_key = events.rotate_key(event_id, alg)
+    jwks = events.jwks(event_id)
+    say(f"New signing key {new_key['kid']} ({new_key['alg']}); {len(jwks['keys'])} keys active.")
+    emit(jwks)

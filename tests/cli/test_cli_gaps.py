@@ -3,6 +3,7 @@ scans against a real hub on 127.0.0.1."""
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 import threading
@@ -196,3 +197,58 @@ def test_an_event_without_valid_source_times_is_imported_at_import_time(
     for field in ("createdAt", "updatedAt"):
         moment = datetime.fromisoformat(imported[field].replace("Z", "+00:00")).timestamp()
         assert before - 1 <= moment <= time.time() + 1
+
+
+# --- 5. key rotation ----------------------------------------------------------------------
+def _kid(token: str) -> str:
+    header = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
+
+
+def test_rotate_key_adds_a_key_and_old_and_new_tickets_both_verify(cli, published, tmp_path):
+    event_id = published["id"]
+    old_jwks = cli.json("event", "keys", event_id)
+    (before,) = cli.lines("tickets", "issue", "--event", event_id, "--tier", "GA")
+    rotated = cli.run("event", "rotate-key", event_id, "--alg", "ES256")
+    jwks = json.loads(rotated.stdout)
+    (old_key,) = old_jwks["keys"]
+    assert len(jwks["keys"]) == 2 and jwks["keys"][0] == old_key  # the old key stays active
+    new_key = jwks["keys"][1]
+    assert new_key["alg"] == "ES256" and "d" not in new_key  # public keys only
+    assert new_key["kid"] in rotated.stderr and "2 keys active" in rotated.stderr
+    assert cli.json("event", "keys", event_id) == jwks
+    (after,) = cli.lines("tickets", "issue", "--event", event_id, "--tier", "GA")
+    assert (_kid(before["qrPayload"]), _kid(after["qrPayload"])) == (
+        old_key["kid"],
+        new_key["kid"],
+    )
+    tickets = [before["qrPayload"], after["qrPayload"]]
+    assert [r["success"] for r in cli.lines("scan", "--event", event_id, *tickets)] == [True, True]
+
+    # A gate that imported only the old set does not know the new key ...
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps(published), encoding="utf-8")
+    old_file, new_file = tmp_path / "old.json", tmp_path / "new.json"
+    old_file.write_text(json.dumps(old_jwks), encoding="utf-8")
+    new_file.write_text(rotated.stdout, encoding="utf-8")
+    gate = tmp_path / "gate"
+    imports = ("event", "import", "--event-json", str(event_file), "--jwks")
+    cli.run(*imports, str(old_file), home=gate)
+    results = cli.lines("scan", "--event", event_id, *tickets, home=gate)
+    assert [r["reason"] for r in results] == [None, "unknown_key"]
+    # ... until it imports the printed JWKS: then both verify.
+    cli.run(*imports, str(new_file), home=gate)
+    (retry,) = cli.lines("scan", "--event", event_id, after["qrPayload"], home=gate)
+    assert retry["success"] and retry["reason"] is None
+
+
+def test_rotate_key_is_refused_where_the_event_was_only_imported(cli, published, tmp_path):
+    event_file, jwks_file = tmp_path / "event.json", tmp_path / "jwks.json"
+    event_file.write_text(json.dumps(published), encoding="utf-8")
+    jwks_file.write_text(cli.run("event", "keys", published["id"]).stdout, encoding="utf-8")
+    gate = tmp_path / "gate"
+    cli.run("event", "import", "--event-json", str(event_file), "--jwks", str(jwks_file), home=gate)
+    refused = cli.fail("event", "rotate-key", published["id"], home=gate)
+    assert "private key" in refused.stderr and refused.stdout == ""
+    assert len(cli.json("event", "keys", published["id"], home=gate)["keys"]) == 1
+    assert "No event" in cli.fail("event", "rotate-key", "evt_nope").stderr
