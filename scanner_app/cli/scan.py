@@ -56,7 +56,9 @@ def door(node: Node, config: SyncConfig | None) -> Iterator[ScanFunc]:
 @click.option(
     "--gate", help="Gate name (scannedBy)  [default: the gate `connect` set, else gate-1]"
 )
-@click.option("--exit", "exit_scan", is_flag=True, help="Exit scans (re-entry events).")
+@click.option(
+    "--exit", "exit_scan", is_flag=True, help="Exit scans (only for events with re-entry)."
+)
 @click.option("--allow-tier", "tiers", multiple=True, help="Admit only these tiers.")
 @click.option(
     "--image",
@@ -102,7 +104,14 @@ def scan(
         fail("give at least one PAYLOAD, `-` to read stdin, or --image FILE")
     node = open_node(ctx)
     for event_id in event_ids:
-        node.events.get(event_id)  # a mistyped --event is refused, not a door of red verdicts
+        event = node.events.get(event_id)  # a mistyped --event is refused, not red verdicts
+        if exit_scan and not event["settings"]["allowReentry"]:
+            # Without re-entry there is no way back in, so an exit is a mistake: recording
+            # one would show the guest as gone (and the count as lower) for nothing.
+            fail(
+                f"{event_id} does not allow re-entry, so it has no exit scans; "
+                "scan without --exit (or create the event with --reentry)"
+            )
     config = SyncConfig.load(node)
     if gate is None:  # the name a gate was set up with (its setup QR) is its scannedBy
         gate = (config.gate if config else None) or "gate-1"

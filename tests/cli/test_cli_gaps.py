@@ -252,3 +252,31 @@ def test_rotate_key_is_refused_where_the_event_was_only_imported(cli, published,
     assert "private key" in refused.stderr and refused.stdout == ""
     assert len(cli.json("event", "keys", published["id"], home=gate)["keys"]) == 1
     assert "No event" in cli.fail("event", "rotate-key", "evt_nope").stderr
+
+
+# --- 6. exit scans without re-entry -------------------------------------------------------
+def test_exit_scan_is_refused_for_an_event_without_reentry_and_records_nothing(
+    cli, published, snapshot
+):
+    event_id = published["id"]
+    assert published["settings"]["allowReentry"] is False
+    ticket = cli.lines("tickets", "issue", "--event", event_id, "--tier", "GA")[0]
+    (entry,) = cli.lines("scan", "--event", event_id, ticket["qrPayload"])
+    assert entry["success"]
+    before = snapshot(cli.home)
+    for args in ((ticket["qrPayload"],), ("-",)):
+        refused = cli.fail("scan", "--event", event_id, "--exit", *args, input=ticket["qrPayload"])
+        assert refused.exit_code == 2 and refused.stdout == ""
+        assert "does not allow re-entry" in refused.stderr and event_id in refused.stderr
+    assert snapshot(cli.home) == before  # no exit row, nothing else either
+    assert cli.json("stats", "--event", event_id)["checkedIn"] == 1
+
+
+def test_exit_scan_still_works_for_a_reentry_event(cli):
+    event = cli.json("event", "create", "--title", "Club", "--tier", "GA:0:5", "--reentry")
+    cli.run("event", "publish", event["id"])
+    ticket = cli.lines("tickets", "issue", "--event", event["id"], "--tier", "GA")[0]
+    scan = ("scan", "--event", event["id"])
+    cli.lines(*scan, ticket["qrPayload"])
+    (left,) = cli.lines(*scan, "--exit", ticket["qrPayload"])
+    assert left["success"] and left["direction"] == "out"
