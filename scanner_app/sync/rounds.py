@@ -169,23 +169,27 @@ class Puller:
         first = cursor is None
         estimate = _estimate(self.node, event_id) if first else None
         done = 0
-        for page in self._pages(self.client.tickets_page, event_id, cursor):
-            if page["data"] or cursor is None:
-                with self.node.db.write() as conn:
-                    self.node.tickets.import_manifest(event_id, page["data"])
-                    cursor = str(page.get("nextCursor") or cursor or "")
-                    self.state.set(name, cursor, conn)
-            done += len(page["data"])
-            if first:
-                self.progress(
-                    {
-                        "eventId": event_id,
-                        "phase": "tickets",
-                        "done": done,
-                        "estimatedTotal": estimate,
-                    }
-                )
-        report.tickets += done
+        try:
+            for page in self._pages(self.client.tickets_page, event_id, cursor):
+                if page["data"] or cursor is None:
+                    with self.node.db.write() as conn:
+                        self.node.tickets.import_manifest(event_id, page["data"])
+                        cursor = str(page.get("nextCursor") or cursor or "")
+                        self.state.set(name, cursor, conn)
+                done += len(page["data"])
+                if first:
+                    self.progress(
+                        {
+                            "eventId": event_id,
+                            "phase": "tickets",
+                            "done": done,
+                            "estimatedTotal": estimate,
+                        }
+                    )
+        finally:
+            report.tickets += done
+            if first:  # also when the round failed: a stale "40%" would stay on screen
+                self.progress(None)
         # The revocation list is as fresh as this moment (DESIGN.md §6: cancelled = revoked).
         # Kept in memory every pull; written at most once a minute (each write is an fsync).
         now = self.node.clock().timestamp()
@@ -193,8 +197,6 @@ class Puller:
         stored = self.state.get_float(f"revocations_at:{event_id}") or 0.0
         if now - stored >= 60:
             self.state.set(f"revocations_at:{event_id}", now)
-        if first:
-            self.progress(None)
 
     def _checkins(self, event_id: str, report: RoundReport) -> None:
         name = f"checkins:{event_id}"
