@@ -173,4 +173,5 @@ class Upstream(QObject):
             last_sync_at=synced,
             pending_uploads=status.get("pendingUploads", 0),
             sync_detail=detail or None,
+            first_sync=status.get("firstSync"),
         )

@@ -14,6 +14,7 @@ from scanner_app.sync.state import SyncStatus
 
 NOW = 1_000_000.0
 SYNCING_BLUE = "#64B5F6"
+PAGES_OF_100 = [(16, 100), (33, 200), (50, 300), (66, 400), (83, 500)]
 
 
 @pytest.fixture
@@ -131,3 +132,50 @@ def test_a_real_first_sync_drives_the_bar(bar, tmp_path):
     ]
     assert shown[-1].startswith("Online · synced")
     assert bar.connection_label.property("state") == "online"
+
+
+def test_the_app_shows_a_first_sync_from_its_own_engine(make_app, qtbot, tmp_path, no_os_keyring):
+    """Through the app's own wiring (Upstream._on_status), not a hand-made snapshot."""
+    from scanner_app.gui.settings import Settings  # noqa: PLC0415
+    from scanner_app.sync import KeyStore  # noqa: PLC0415
+
+    hub = Node.open(tmp_path / "hub")
+    event = hub.events.create(
+        {"title": "Big Night", "tiers": [{"name": "GA", "price": 0, "quantity": 600}]}
+    )
+    hub.events.publish(event["id"])
+    hub.tickets.issue(event["id"], "GA", "Someone", 500)
+    server = HubServer(hub, port=0).start()
+    gate = Node.open(tmp_path / "gate")
+    _device, key = server.hub.devices.create("North", event["id"], "North")
+    SyncConfig(server.url, (event["id"],), "North", interval_s=0.3).save(gate)
+    KeyStore(gate.data_dir, gate.device_id).set(key)
+    scanner = make_app(
+        qtbot,
+        gate,
+        Settings(gate_name="North", event_id=event["id"]),
+        tmp_path,
+        source_factory=lambda _s: None,
+        sync_options={"page_size": 100, "timeout_s": 2.0},
+    )
+    status = scanner.window.status
+    shown: list[str] = []
+    update_fields = status.update_fields
+
+    def recording(**fields):
+        update_fields(**fields)
+        shown.append(status.connection_label.text())
+
+    status.update_fields = recording
+    scanner.start()
+    try:
+        qtbot.waitUntil(lambda: status.connection_label.text().startswith("Online"), timeout=15_000)
+    finally:
+        scanner.shutdown()
+        server.stop()
+        gate.close()
+        hub.close()
+    progress = [text for text in shown if text.startswith("First sync")]
+    assert progress, shown
+    assert progress == [f"First sync {p}% ({n} / ~600 tickets)" for p, n in PAGES_OF_100]
+    assert shown[-1].startswith("Online")
