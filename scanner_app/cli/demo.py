@@ -41,7 +41,7 @@ def run_terminal_demo(data_dir: Path) -> bool:
 @click.command("demo")
 @click.option("--terminal", is_flag=True, help="Print verdicts in the terminal (no window).")
 @click.option("--camera", help="Use a real camera (index or URL) instead of the demo reel.")
-@click.option("--keep", is_flag=True, help="Keep the temporary data dir afterwards.")
+@click.option("--keep", is_flag=True, help="Keep the temporary data dir (database, QR PNGs) afterwards.")
 @handles_errors
 def demo(terminal: bool, camera: str | None, keep: bool) -> None:
     """Run the scanner on a demo event in a fresh temporary data dir."""
@@ -51,9 +51,23 @@ def demo(terminal: bool, camera: str | None, keep: bool) -> None:
             if not run_terminal_demo(data_dir):
                 raise SystemExit(1)
             return
-        from scanner_app.gui.demo import run_demo  # noqa: PLC0415 (Qt loads only here)
+        from scanner_app.gui.demo import demo_qr_dir, run_demo  # noqa: PLC0415 (Qt loads here)
 
+        say(qr_notice(demo_qr_dir(data_dir), keep))
         raise SystemExit(run_demo(data_dir, camera=camera))
     finally:
-        if not keep:
+        if keep:
+            say(f"Kept the demo's data in {data_dir}")
+        else:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def qr_notice(qr_dir: Path, keep: bool) -> str:
+    """Where the QR PNGs are, and whether they outlive the demo (a temp dir, gone at exit)."""
+    where = f"QR codes of the sample tickets, to hold up to a camera: {qr_dir}"
+    if keep:
+        return f"{where}\n(--keep: they stay there after the demo closes)"
+    return (
+        f"{where}\n(a temporary folder, deleted when the demo closes; "
+        "run `tickitz-scanner demo --keep` to keep them)"
+    )

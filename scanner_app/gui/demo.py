@@ -25,10 +25,20 @@ from scanner_app.gui.settings import Settings
 
 log = logging.getLogger(__name__)
 REEL_FPS = 15.0
+QR_DIRNAME = "qr"
+
+
+def demo_qr_dir(data_dir: Path) -> Path:
+    """Where the demo writes its QR PNGs (the CLI names it before the window opens)."""
+    return data_dir / QR_DIRNAME
 
 
 def write_qr_pngs(scenario: DemoScenario, folder: Path, extra_tickets: int = 10) -> list[Path]:
-    """Each demo sample (and a few more valid tickets) as a PNG to hold up to a camera."""
+    """Each demo sample (and a few more valid tickets) as a PNG to hold up to a camera.
+
+    A sample, not all 200 tickets: segno takes ~50 ms per ticket-sized QR (measured), so
+    all of them would keep a core busy for ~10 s while the demo starts.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     items = [(s.label, s.payload) for s in scenario.samples]
     items += [("valid ticket", p) for p in scenario.ticket_payloads[10 : 10 + extra_tickets]]
@@ -74,7 +84,7 @@ def run_demo(data_dir: Path, camera: str | None = None) -> int:
     with Node.open(data_dir / "node") as node:
         scenario = build_demo(node, tickets=200)
         settings = demo_settings(scenario)
-        qr_dir = data_dir / "qr"
+        qr_dir = demo_qr_dir(data_dir)
         threading.Thread(
             target=write_qr_pngs, args=(scenario, qr_dir), name="demo-qr", daemon=True
         ).start()
@@ -100,7 +110,7 @@ def run_demo(data_dir: Path, camera: str | None = None) -> int:
         # Off the GUI thread; the demo still scans if the hub does not start.
         scanner.hub.changed.connect(lambda url: url and log.info("Demo hub (dashboard) at %s", url))
         scanner.hub.start_async(host="127.0.0.1", port=0)
-        log.info("QR codes to hold up to a camera: %s", qr_dir)
+        log.info("QR codes of the sample tickets, to hold up to a camera: %s", qr_dir)
         if camera is None:
             scanner.window.set_camera_message("Preparing the demo reel…")
             maker = _ReelMaker()

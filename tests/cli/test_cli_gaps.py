@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
 import sqlite3
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -280,3 +285,45 @@ def test_exit_scan_still_works_for_a_reentry_event(cli):
     cli.lines(*scan, ticket["qrPayload"])
     (left,) = cli.lines(*scan, "--exit", ticket["qrPayload"])
     assert left["success"] and left["direction"] == "out"
+
+
+# --- 7. the demo's QR PNGs ----------------------------------------------------------------
+def test_the_desktop_demo_says_where_its_qr_pngs_are_and_that_they_go(tmp_path):
+    """The real `demo` (offscreen Qt) in a subprocess whose temp dir is in tmp_path."""
+    env = {**os.environ, "TMPDIR": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    log_path = tmp_path / "demo.log"
+    with open(log_path, "w") as log:  # a file, not a pipe nobody drains
+        process = subprocess.Popen(
+            [sys.executable, "-m", "scanner_app", "demo"],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env=env,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            found = re.search(r"to hold up to a camera: (\S+)", log_path.read_text())
+            pngs = sorted(Path(found.group(1)).glob("*.png")) if found else []
+            if len(pngs) >= 19:  # every verdict's sample plus 10 more valid tickets
+                break
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+    finally:
+        process.kill()
+        process.wait(10)
+    text = log_path.read_text()
+    qr_dir = Path(found.group(1))
+    assert qr_dir.parent.parent == tmp_path and qr_dir.parent.name.startswith("tickitz-demo-")
+    assert "deleted when the demo closes" in text and "--keep" in text
+    assert any("forged" in p.name for p in pngs) and any("expired" in p.name for p in pngs)
+
+
+def test_the_demo_data_dir_is_removed_unless_kept(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where mkdtemp puts it
+    gone = cli.run("demo", "--terminal")
+    assert "Kept" not in gone.stderr and not list(tmp_path.glob("tickitz-demo-*"))
+    kept = cli.run("demo", "--terminal", "--keep")
+    (data_dir,) = tmp_path.glob("tickitz-demo-*")
+    assert f"Kept the demo's data in {data_dir}" in kept.stderr
+    assert (data_dir / DB_FILENAME).exists()
