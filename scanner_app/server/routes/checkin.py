@@ -1,4 +1,14 @@
-"""Check-in: online scans, batch uploads from gates, and the check-ins feed (DESIGN.md §6)."""
+"""Check-in: online scans, batch uploads from gates, and the check-ins feed (DESIGN.md §6).
+
+A gate device's key reaches only its own event (auth.py): another event's feed is 404
+not_found (as for an unknown event, so its existence is not revealed); a scan whose
+`eventId` names another event is 403 forbidden, while a ticket of another event scanned
+under the gate's own `eventId` is the usual scan result with reason `wrong_event`
+(recorded as usual); a batch holding a check-in of another event is 400 validation_error
+naming the item (`checkins[i].eventId`), and nothing of it is stored - the batch's answer
+for any item it will not take, which a gate's uploader narrows down to the refused rows.
+The fast path (fastpath.py) applies the same checks.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from scanner_app.core.apikeys import ApiKey
-from scanner_app.server.auth import get_hub, require
+from scanner_app.server.auth import check_batch, check_scan, get_hub, request_event, require
 from scanner_app.server.hub import Hub
 from scanner_app.server.routes import ERRORS, Cursor, Id
 from scanner_app.server.schemas import (
@@ -21,22 +31,31 @@ from scanner_app.server.schemas import (
 router = APIRouter(tags=["checkin"], responses=ERRORS)
 CHECKIN = Depends(require("checkin:write"))
 HUB = Depends(get_hub)
+BOUND = Depends(request_event)
 
 
 @router.post("/v1/checkin/scan", response_model=ScanResult, summary="Scan a ticket (online)")
-async def scan(body: ScanRequest, key: ApiKey = CHECKIN, hub: Hub = HUB) -> dict[str, Any]:
+async def scan(
+    body: ScanRequest, key: ApiKey = CHECKIN, bound: str | None = BOUND, hub: Hub = HUB
+) -> dict[str, Any]:
     """Verify, apply the door rules and record, in one call. HTTP 200 whether admitted or
     not: the verdict is in the body. Send `id` (a client check-in id) so a retry, or a
-    gate's local fallback with the same id, is never counted twice."""
+    gate's local fallback with the same id, is never counted twice. A gate's key may name
+    only its own event (403 otherwise)."""
+    check_scan(bound, body.eventId)
     # async: the work runs on the hub's writer thread, no thread-pool hop per request.
     return await hub.scan_async(body.model_dump(exclude_none=True), key)
 
 
 @router.post("/v1/checkin/batch", response_model=BatchResponse, summary="Upload check-ins")
-async def batch(body: BatchRequest, key: ApiKey = CHECKIN, hub: Hub = HUB) -> dict[str, Any]:
+async def batch(
+    body: BatchRequest, key: ApiKey = CHECKIN, bound: str | None = BOUND, hub: Hub = HUB
+) -> dict[str, Any]:
     """At most 500 check-ins, all validated before any is stored; idempotent by `id`.
-    The earliest door time is the canonical admission; later ones come back `conflict`."""
+    The earliest door time is the canonical admission; later ones come back `conflict`.
+    A gate's key may upload only its own event's check-ins (400 naming the item otherwise)."""
     items = [item.model_dump(exclude_none=True) for item in body.checkins]
+    check_batch(bound, items)
     return {"data": await hub.batch_async(body.deviceId, items, key)}
 
 

@@ -1,4 +1,12 @@
-"""Events (the seed's Events API), their key sets, stats, conflicts and the CSV export."""
+"""Events (the seed's Events API), their key sets, stats, conflicts and the CSV export.
+
+A gate device's key reaches only the event it was made for (auth.py): the list holds that
+event alone, and every /v1/events/{id}... route of another event answers 404 not_found
+worded as for an unknown id (not 403: a stolen gate must not learn which events exist;
+gates' sync already skips an event the upstream answers 404 for). The check is in
+`auth.require`, so it covers every route with an {event_id} in its path. Organiser keys
+and hub-to-central keys reach every event.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Response
 
 from scanner_app.core.apikeys import ApiKey
-from scanner_app.server.auth import get_hub, require
+from scanner_app.server.auth import get_hub, request_event, require
 from scanner_app.server.hub import Hub
 from scanner_app.server.routes import ERRORS, Id
 from scanner_app.server.schemas import ConflictList, Event, EventCreate, EventList, Jwks, Stats
@@ -18,15 +26,21 @@ READ = Depends(require("events:read"))
 WRITE = Depends(require("events:write"))
 REPORTS = Depends(require("bookings:read"))
 HUB = Depends(get_hub)
+BOUND = Depends(request_event)
 
 
 @router.get("", response_model=EventList, summary="List events")
 def list_events(
     status: Literal["draft", "published", "cancelled"] | None = None,
     _: ApiKey = READ,
+    bound: str | None = BOUND,
     hub: Hub = HUB,
 ) -> dict[str, Any]:
-    return {"data": hub.node.events.list(status)}
+    """Every event; for a gate device's key only its own."""
+    events = hub.node.events.list(status)
+    if bound is not None:
+        events = [event for event in events if event["id"] == bound]
+    return {"data": events}
 
 
 @router.post("", response_model=Event, status_code=201, summary="Create an event (draft)")
