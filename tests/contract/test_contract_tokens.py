@@ -92,21 +92,22 @@ def test_valid_tokens_of_both_algorithms_admit_without_a_manifest_entry(api, imp
         assert result["attendeeName"] == "Ada L." and result["tierName"] == "GA"
 
 
-NOW = int(time.time())
-
-
+# Offsets from the moment the test runs (not when the module was collected: a long suite
+# would push "30 s ago" past the leeway).
 @pytest.mark.parametrize(
-    ("claims", "reason"),
+    ("offsets", "reason"),
     [
-        ({"exp": NOW - 3600}, "expired"),
-        ({"nbf": NOW + 3600}, "not_yet_valid"),
-        ({"exp": NOW - 30}, None),  # inside the default leeway of 120 s
-        ({"nbf": NOW + 30}, None),
-        ({"nbf": NOW - 60, "exp": NOW + 3600}, None),
+        ({"exp": -3600}, "expired"),
+        ({"nbf": 3600}, "not_yet_valid"),
+        ({"exp": -30}, None),  # inside the default leeway of 120 s
+        ({"nbf": 30}, None),
+        ({"nbf": -60, "exp": 3600}, None),
     ],
 )
-def test_validity_window_with_leeway(api, imported, claims, reason):
-    result = scan(api, token(f"tkt_window_{abs(hash(str(claims)))}", **claims))
+def test_validity_window_with_leeway(api, imported, offsets, reason):
+    now = int(time.time())
+    claims = {name: now + offset for name, offset in offsets.items()}
+    result = scan(api, token(f"tkt_window_{abs(hash(str(offsets)))}", **claims))
     assert result["reason"] == reason and result["success"] is (reason is None), result
 
 
