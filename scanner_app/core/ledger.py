@@ -124,8 +124,10 @@ def answer_for(conn: sqlite3.Connection, checkin_id: str) -> dict[str, Any]:
 
 def _fill_from_manifest(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     """Tier and name from the manifest when an uploader left them out (stats split by tier)."""
+    # Same event only: an uploader must not learn another event's attendee by naming its id.
     ticket = conn.execute(
-        "SELECT attendee_name, tier_name FROM tickets WHERE id = ?", (row["ticket_id"],)
+        "SELECT attendee_name, tier_name FROM tickets WHERE id = ? AND event_id = ?",
+        (row["ticket_id"], row["event_id"]),
     ).fetchone()
     if ticket is not None:
         row["tier_name"] = row["tier_name"] or ticket["tier_name"]

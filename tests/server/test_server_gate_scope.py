@@ -278,3 +278,15 @@ def test_organiser_key_reaches_every_event(api, venue):
 
 def _json(body: dict) -> bytes:
     return httpx.Request("POST", "http://x", json=body).content
+
+
+def test_naming_another_events_ticket_under_ours_learns_nothing(gate, hub_node, venue):
+    """A check-in filed under the gate's event with B's ticket id is stored as sent, but
+    the hub does not fill in B's attendee name or tier from its manifest."""
+    theirs = venue.b_tickets[0]
+    probe = {**item(theirs, "chk_probe", venue.a["id"]), "success": False, "reason": "malformed"}
+    response = gate.post("/v1/checkin/batch", json={"checkins": [probe]})
+    assert response.status_code == 200, response.text
+    feed = gate.get(f"/v1/events/{venue.a['id']}/checkins").json()["data"]
+    stored = next(c for c in feed if c["id"] == "chk_probe")
+    assert stored.get("attendeeName") is None and stored.get("tierName") is None
