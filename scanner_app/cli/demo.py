@@ -41,7 +41,7 @@ def run_terminal_demo(data_dir: Path) -> bool:
 @click.command("demo")
 @click.option("--terminal", is_flag=True, help="Print verdicts in the terminal (no window).")
 @click.option("--camera", help="Use a real camera (index or URL) instead of the demo reel.")
-@click.option("--keep", is_flag=True, help="Keep the temporary data dir (database, QR PNGs) afterwards.")
+@click.option("--keep", is_flag=True, help="Keep the temporary data dir (database, QR PNGs).")
 @handles_errors
 def demo(terminal: bool, camera: str | None, keep: bool) -> None:
     """Run the scanner on a demo event in a fresh temporary data dir."""
