@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from scanner_app.core import validate as v
@@ -70,8 +70,13 @@ class TicketBook:
         attendee_name: str | None = None,
         quantity: int = 1,
         booking_id: str | None = None,
+        on_issued: Callable[[sqlite3.Connection, list[dict[str, Any]]], object] | None = None,
     ) -> list[dict[str, Any]]:
-        """Sign `quantity` tickets in one booking; refused for drafts, cancellations, sell-outs."""
+        """Sign `quantity` tickets in one booking; refused for drafts, cancellations, sell-outs.
+
+        `on_issued(conn, tickets)` runs inside the issuing transaction (the hub queues its
+        webhooks there, so a crash cannot keep the tickets and lose the notifications).
+        """
         if not isinstance(quantity, int) or not 1 <= quantity <= MAX_ISSUE:
             raise ValidationError(f"quantity must be 1..{MAX_ISSUE}", field="quantity")
         # The manifest's limits; a longer name made a token too big for a QR code (or for
@@ -133,7 +138,15 @@ class TicketBook:
                 " qr_payload, updated_at, seq) VALUES (?,?,?,?,?,'valid',?,?,?)",
                 rows,
             )
-        return [self.get(r[0]) for r in rows]
+            stored = conn.execute(
+                "SELECT * FROM tickets WHERE event_id = ? AND booking_id = ? AND seq >= ?"
+                " ORDER BY seq",
+                (event_id, booking_id, seq),
+            ).fetchall()
+            tickets = [ticket_json(row, with_payload=True) for row in stored]
+            if on_issued is not None:
+                on_issued(conn, tickets)
+        return tickets
 
     def sold_out(self, event_id: str, tier_name: str) -> bool:
         tier = self.events.tier(event_id, tier_name)

@@ -206,15 +206,16 @@ class Hub:
     def issue(
         self, event_id: str, tier_name: str, attendee_name: str | None, quantity: int
     ) -> list[dict[str, Any]]:
-        tickets = self.node.tickets.issue(event_id, tier_name, attendee_name, quantity)
-        # TicketBook.issue re-reads its rows after committing, so it cannot join an outer
-        # transaction: the notifications follow in the next one (a crash in between, a
-        # window of microseconds, would lose them).
-        with self.node.db.write() as conn:
+
+        def notify(conn: sqlite3.Connection, tickets: list[dict[str, Any]]) -> None:
             for ticket in tickets:
                 data = {k: v for k, v in ticket.items() if k != "qrPayload"}
                 self.webhooks.enqueue(conn, "ticket.created", data)
             self._check_sold_out(conn, event_id, tier_name)
+
+        tickets = self.node.tickets.issue(
+            event_id, tier_name, attendee_name, quantity, on_issued=notify
+        )
         self.webhooks.poke()
         return tickets
 

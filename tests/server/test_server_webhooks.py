@@ -182,3 +182,24 @@ def test_a_bad_endpoint_does_not_hold_up_the_others(hub, api, event, receiver):
         time.sleep(0.05)
     assert len(deliveries) == 2
     assert all(d["status"] == "pending" and "UnicodeError" in d["lastError"] for d in deliveries)
+
+
+def test_tickets_and_their_notifications_commit_together(hub, api, event, receiver, monkeypatch):
+    """Fault injection: if queuing ticket.created fails, no ticket is issued either."""
+    register(api, receiver.url, ["ticket.created"])
+    enqueue = hub.hub.webhooks.enqueue
+
+    def failing(conn, event_type, data):
+        enqueue(conn, event_type, data)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(hub.hub.webhooks, "enqueue", failing)
+    response = api.post(f"/v1/events/{event['id']}/tickets", json={"tierName": "GA", "quantity": 2})
+    assert_envelope(response, 500, "internal_error")
+    count = "SELECT COUNT(*) FROM {} WHERE 1"
+    assert hub.hub.node.db.query_one(count.format("tickets"))[0] == 0
+    assert hub.hub.node.db.query_one(count.format("webhook_deliveries"))[0] == 0
+    monkeypatch.setattr(hub.hub.webhooks, "enqueue", enqueue)
+    tickets = issue(api, event["id"], quantity=2)
+    payloads = receiver.wait_for(2)
+    assert sorted(p["data"]["id"] for p in payloads) == sorted(t["id"] for t in tickets)
