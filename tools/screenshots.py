@@ -7,6 +7,7 @@ touches a real node. ``make screenshots`` calls this for the README.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -112,6 +113,7 @@ def main(out_dir: Path) -> list[Path]:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/screenshots")
-    for written_path in main(target):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dir", nargs="?", type=Path, default=Path("docs/screenshots"))
+    for written_path in main(parser.parse_args().out_dir):
         print(written_path)
