@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from typing import Any
 
 from scanner_app.core import validate as v
 from scanner_app.core.db import Database
 from scanner_app.core.errors import Conflict, NotFound, ValidationError
+from scanner_app.core.eventkeys import EventKeys
 from scanner_app.core.ids import short_id
-from scanner_app.core.keys import SigningKey, VerifyKey, generate_signing_key, parse_jwks
+from scanner_app.core.keys import generate_signing_key, parse_jwks
 from scanner_app.core.timeutil import Clock, iso_ms, utc_now
 
 MAX_TIERS = 50
@@ -48,14 +48,11 @@ def _source_time(event: dict[str, Any], field: str) -> str | None:
         return None
 
 
-class EventStore:
-    """Create, import, publish and cancel events; hand out key sets for verification."""
+class EventStore(EventKeys):
+    """Create, import, publish and cancel events; their keys come from EventKeys."""
 
     def __init__(self, db: Database, clock: Clock = utc_now) -> None:
-        self.db = db
-        self.clock = clock
-        self._key_cache: dict[str, dict[str, VerifyKey]] = {}
-        self._cache_lock = threading.Lock()
+        super().__init__(db, clock)
 
     # --- reading -------------------------------------------------------------------------
     def get(self, event_id: str) -> dict[str, Any]:
@@ -220,87 +217,3 @@ class EventStore:
             )
             self._store_public_keys(event_id, keys)
         return self.get(event_id)
-
-    def merge_jwks(self, event_id: str, jwks: dict[str, Any]) -> int:
-        """Add keys we do not have yet (rotation keeps old keys valid); returns how many."""
-        keys = parse_jwks(jwks)
-        with self.db.write():
-            return self._store_public_keys(event_id, keys)
-
-    def _store_public_keys(self, event_id: str, keys: list[VerifyKey]) -> int:
-        now = iso_ms(self.clock())
-        added = 0
-        with self.db.write() as conn:
-            for key in keys:
-                cur = conn.execute(
-                    "INSERT OR IGNORE INTO event_keys (event_id, kid, alg, public_jwk, created_at)"
-                    " VALUES (?,?,?,?,?)",
-                    (event_id, key.kid, key.alg, json.dumps(key.jwk), now),
-                )
-                added += cur.rowcount
-        self._forget_keys(event_id)
-        return added
-
-    def add_signing_key(self, event_id: str, key: SigningKey) -> dict[str, Any]:
-        with self.db.write() as conn:
-            conn.execute(
-                "INSERT INTO event_keys (event_id, kid, alg, public_jwk, private_pem, created_at)"
-                " VALUES (?,?,?,?,?,?)",
-                (
-                    event_id,
-                    key.kid,
-                    key.alg,
-                    json.dumps(key.jwk),
-                    key.private_pem,
-                    iso_ms(self.clock()),
-                ),
-            )
-        self._forget_keys(event_id)
-        return key.jwk
-
-    def rotate_key(self, event_id: str, alg: str | None = None) -> dict[str, Any]:
-        """A new signing key for new tickets; old keys stay in the set so old tickets verify."""
-        current = self.signing_key(event_id)
-        return self.add_signing_key(event_id, generate_signing_key(alg or current.alg))
-
-    # --- keys ----------------------------------------------------------------------------
-    def jwks(self, event_id: str) -> dict[str, Any]:
-        self.get(event_id)
-        rows = self.db.query(
-            "SELECT public_jwk FROM event_keys WHERE event_id = ? ORDER BY created_at, kid",
-            (event_id,),
-        )
-        return {"keys": [json.loads(r["public_jwk"]) for r in rows]}
-
-    def signing_key(self, event_id: str) -> SigningKey:
-        row = self.db.query_one(
-            "SELECT kid, alg, private_pem, public_jwk FROM event_keys WHERE event_id = ?"
-            " AND private_pem IS NOT NULL ORDER BY created_at DESC, rowid DESC LIMIT 1",
-            (event_id,),
-        )
-        if row is None:
-            raise Conflict(f"This node does not issue tickets for {event_id} (no private key).")
-        return SigningKey(row["kid"], row["alg"], row["private_pem"], json.loads(row["public_jwk"]))
-
-    def verify_keys(self, event_id: str, kid: str | None = None) -> dict[str, VerifyKey] | None:
-        """Cached {kid: key} for the verifier; None when this node has no keys for the event.
-
-        An unknown kid re-reads the store once: another process (a sync, the CLI) may have
-        added a rotated key since the cache was filled.
-        """
-        with self._cache_lock:
-            cached = self._key_cache.get(event_id)
-        if cached is not None and (kid is None or kid in cached):
-            return cached
-        rows = self.db.query("SELECT public_jwk FROM event_keys WHERE event_id = ?", (event_id,))
-        if not rows:
-            return None
-        keys = parse_jwks({"keys": [json.loads(r["public_jwk"]) for r in rows]})
-        loaded = {k.kid: k for k in keys}
-        with self._cache_lock:
-            self._key_cache[event_id] = loaded
-        return loaded
-
-    def _forget_keys(self, event_id: str) -> None:
-        with self._cache_lock:
-            self._key_cache.pop(event_id, None)

@@ -168,5 +168,24 @@ def _v4_hub_counters(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v5_key_retirement(db: sqlite_utils.Database) -> None:
+    # A leaked key is retired, not deleted: its row stays for the audit trail, and NULL (what
+    # every older row gets) means active. retired_by: 'local' (an organiser here, final) or
+    # 'upstream' (the upstream's JWKS dropped it; undone if the key comes back).
+    db.executescript(
+        """
+        ALTER TABLE event_keys ADD COLUMN retired_at TEXT;
+        ALTER TABLE event_keys ADD COLUMN retired_by TEXT
+            CHECK (retired_by IS NULL OR retired_by IN ('local', 'upstream'));
+        """
+    )
+
+
 Migration = Callable[[sqlite_utils.Database], None]
-MIGRATIONS: list[Migration] = [_v1_core, _v2_search, _v3_server_and_sync, _v4_hub_counters]
+MIGRATIONS: list[Migration] = [
+    _v1_core,
+    _v2_search,
+    _v3_server_and_sync,
+    _v4_hub_counters,
+    _v5_key_retirement,
+]

@@ -141,7 +141,7 @@ def _json_object(data: bytes, name: str) -> dict[str, Any]:
     return value
 
 
-# (event id, kid) -> that event's keys, or None when the node has none for the event.
+# (event id, kid) -> that event's active keys, or None when the node has none for the event.
 KeyLookup = Callable[[str, str | None], dict[str, VerifyKey] | None]
 
 
@@ -188,7 +188,7 @@ class TicketVerifier:
         if not isinstance(event_id, str) or not event_id:
             raise TokenRejected("malformed", "claim evt is required")
         keys = self._keys_for_event(event_id, kid)
-        if not keys:
+        if keys is None:  # {}: the event's keys are all retired, so the kid is unknown_key
             raise TokenRejected("unknown_event", f"no keys for event {event_id[:60]}")
         key = keys.get(kid) if kid else None
         if key is None:

@@ -37,6 +37,8 @@ class RoundReport:
     tickets: int = 0
     checkins: int = 0
     keys_added: int = 0
+    keys_retired: int = 0  # imported keys the upstream's JWKS no longer lists
+    keys_restored: int = 0  # ... and ones it lists again
     events: list[str] = field(default_factory=list)
     skipped_checkins: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -57,6 +59,8 @@ class RoundReport:
             "pulledTickets": self.tickets,
             "pulledCheckins": self.checkins,
             "keysAdded": self.keys_added,
+            "keysRetired": self.keys_retired,
+            "keysRestored": self.keys_restored,
             "events": self.events,
             "pending": self.pending,
             "refused": self.refused,
@@ -143,7 +147,11 @@ class Puller:
                 report.events.append(event_id)
 
     def _event(self, event_id: str, report: RoundReport) -> bool:
-        """Event and key set (rotation adds keys); False when the upstream lacks the event."""
+        """Event and key set; False when the upstream lacks the event.
+
+        The upstream's JWKS is authoritative for the keys imported from it: a key it drops
+        (retired there) is retired here, one it lists again is active again.
+        """
         try:
             event = self.client.get_event(event_id)
             jwks = self.client.get_jwks(event_id)
@@ -155,12 +163,25 @@ class Puller:
         digest = hashlib.sha256(json.dumps([event, jwks], sort_keys=True).encode()).hexdigest()
         if digest == self.state.get(f"event:{event_id}:digest"):
             return True  # unchanged: skip the write so scans never wait on it
-        before = len(self.node.events.verify_keys(event_id) or {})
         # Not one transaction: import_event re-reads the event after committing. A crash in
         # between only means importing the same event again next time.
-        self.node.events.import_event(event, jwks)
+        imported = self.node.events.import_event(event)
+        try:
+            changes = self.node.events.apply_upstream_jwks(imported["id"], jwks)
+        except ValidationError as exc:
+            # A bad answer, not "every key was retired": keep the set this node has. The
+            # digest is not stored, so the next round asks again (and warns again).
+            report.warnings.append(
+                f"{event_id}: the upstream's key set was refused ({exc.message});"
+                " keeping the current keys"
+            )
+            return True
         self.state.set(f"event:{event_id}:digest", digest)
-        report.keys_added += len(self.node.events.verify_keys(event_id) or {}) - before
+        report.keys_added += changes.added
+        report.keys_retired += changes.retired
+        report.keys_restored += changes.restored
+        if changes.retired:
+            report.notes.append(f"{event_id}: {changes.retired} key(s) retired upstream")
         return True
 
     def _tickets(self, event_id: str, report: RoundReport) -> None:
