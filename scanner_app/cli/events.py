@@ -1,4 +1,4 @@
-"""`event ...` commands: create, publish, cancel, list, import, keys, rotate-key."""
+"""`event ...` commands: create, publish, cancel, list, import, keys, rotate-key, retire-key."""
 
 from __future__ import annotations
 
@@ -173,4 +173,22 @@ def rotate_key(ctx: click.Context, event_id: str, alg: str | None) -> None:
     new_key = events.rotate_key(event_id, alg)
     jwks = events.jwks(event_id)
     say(f"New signing key {new_key['kid']} ({new_key['alg']}); {len(jwks['keys'])} keys active.")
+    emit(jwks)
+
+
+@event_group.command("retire-key")
+@click.argument("event_id")
+@click.argument("kid")
+@click.pass_context
+@handles_errors
+def retire_key(ctx: click.Context, event_id: str, kid: str) -> None:
+    """Retire a (leaked) signing key; prints the public JWKS of the keys left.
+
+    Tickets signed with it are refused as unknown_key here at once and on gates after
+    their next sync (a gate offline until then still admits them). The last key this node
+    signs with is refused: rotate first. A gate set up by `event import` needs the command
+    run on its own data dir.
+    """
+    jwks = open_node(ctx).events.retire_key(event_id, kid)
+    say(f"Key {kid} retired; {len(jwks['keys'])} keys active.")
     emit(jwks)
