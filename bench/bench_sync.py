@@ -86,9 +86,10 @@ def start_hub(data_dir: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit(f"hub did not start: {log_path.read_text()[-1000:]}")
 
 
-def prepare_hub(data_dir: Path, tickets: int) -> tuple[str, str, str, float]:
+def prepare_hub(data_dir: Path, tickets: int) -> tuple[str, str, str, str, float]:
     """Two events: one whose 100,000-ticket manifest came from elsewhere, one that takes the
-    uploads (so the manifest pull times tickets, not check-ins); returns a gate key."""
+    uploads (so the manifest pull times tickets, not check-ins); returns a gate key for each
+    (a gate's key reaches only its own event)."""
     rng = random.Random(7)
     with Node.open(data_dir) as hub:
         tiers = [{"name": "GA", "quantity": tickets}, {"name": "VIP", "quantity": tickets}]
@@ -111,8 +112,10 @@ def prepare_hub(data_dir: Path, tickets: int) -> tuple[str, str, str, float]:
         hub.tickets.import_manifest(event_id, entries)
         setup_s = time.perf_counter() - started
         keys = ApiKeyStore(hub.db, hub.clock)
-        _, key = DeviceStore(hub.db, keys, hub.clock).create("bench", event_id, "bench")
-    return event_id, upload_id, key, setup_s
+        devices = DeviceStore(hub.db, keys, hub.clock)
+        _, key = devices.create("bench", event_id, "bench")
+        _, upload_key = devices.create("bench uploads", upload_id, "bench")
+    return event_id, upload_id, key, upload_key, setup_s
 
 
 def _random_id(rng: random.Random, prefix: str) -> str:
@@ -242,10 +245,10 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
         root = Path(tmp)
-        event_id, upload_id, key, setup_s = prepare_hub(root / "hub", args.tickets)
+        event_id, upload_id, key, upload_key, setup_s = prepare_hub(root / "hub", args.tickets)
         process, url = start_hub(root / "hub")
         try:
-            up = bench_upload(url, key, upload_id, root, args.checkins)
+            up = bench_upload(url, upload_key, upload_id, root, args.checkins)
             man = bench_manifest(url, key, event_id, root, args.tickets)
         finally:
             process.terminate()

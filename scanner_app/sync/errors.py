@@ -43,6 +43,7 @@ class ApiError(SyncError):
         message: str,
         request_id: str | None = None,
         retry_after: float | None = None,
+        field: str | None = None,
     ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
@@ -50,6 +51,7 @@ class ApiError(SyncError):
         self.message = message
         self.request_id = request_id
         self.retry_after = retry_after
+        self.field = field  # the envelope's `field` on a 400, e.g. "checkins[3].eventId"
 
     @property
     def retryable(self) -> bool:
@@ -97,9 +99,16 @@ def api_error(status: int, body: Any, retry_after: float | None) -> ApiError:
         code = str(envelope.get("code") or f"http_{status}")
         message = str(envelope.get("message") or "")
         request_id = envelope.get("requestId")
+        field = envelope.get("field")
     else:
         code, message, request_id = f"http_{status}", str(body or "")[:200], None
+        field = None
     kind = _BY_STATUS.get(status, ServerError if status >= 500 else ApiError)
     return kind(
-        status, code, message, request_id if isinstance(request_id, str) else None, retry_after
+        status,
+        code,
+        message,
+        request_id if isinstance(request_id, str) else None,
+        retry_after,
+        field if isinstance(field, str) else None,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -103,16 +104,48 @@ class Pusher:
         return [r for r in rows if r["id"] not in self.refused][: self.batch_size]
 
     def _send(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Send; on a 400 split the batch to find the rows the upstream will not take."""
-        try:
-            return self.client.batch(self.node.device_id, [_wire(c) for c in batch])
-        except BadRequest as exc:
-            if len(batch) == 1:
-                self.refused[batch[0]["id"]] = exc.message
-                log.warning("Upstream refused check-in %s: %s", batch[0]["id"], exc.message)
-                return []
-            middle = len(batch) // 2
-            return self._send(batch[:middle]) + self._send(batch[middle:])
+        """Send; on a 400 set aside the rows the upstream will not take and send the rest.
+
+        A 400 naming `checkins[i]` sets that row aside (all the batch's rows of its event
+        when the field is `eventId`: a hub refuses an event, e.g. another gate key's, not a
+        row); one naming no row splits the batch in halves until the bad rows are found.
+        """
+        while batch:
+            try:
+                return self.client.batch(self.node.device_id, [_wire(c) for c in batch])
+            except BadRequest as exc:
+                named = _refused_rows(batch, exc.field)
+                if named is None:
+                    if len(batch) == 1:
+                        named = batch
+                    else:
+                        middle = len(batch) // 2
+                        return self._send(batch[:middle]) + self._send(batch[middle:])
+                for row in named:
+                    self.refused[row["id"]] = exc.message
+                log.warning(
+                    "Upstream refused %d check-in(s), e.g. %s: %s",
+                    len(named),
+                    named[0]["id"],
+                    exc.message,
+                )
+                set_aside = {row["id"] for row in named}
+                batch = [row for row in batch if row["id"] not in set_aside]
+        return []
+
+
+_ROW_FIELD = re.compile(r"checkins\[(\d+)\](?:\.(\w+))?")
+
+
+def _refused_rows(batch: list[dict[str, Any]], field: str | None) -> list[dict[str, Any]] | None:
+    """The rows a 400's `field` names, or None when it names no row of this batch."""
+    match = _ROW_FIELD.match(field or "")
+    if match is None or int(match.group(1)) >= len(batch):
+        return None
+    row = batch[int(match.group(1))]
+    if match.group(2) == "eventId":
+        return [other for other in batch if other.get("eventId") == row.get("eventId")]
+    return [row]
 
 
 def _wire(checkin: dict[str, Any]) -> dict[str, Any]:

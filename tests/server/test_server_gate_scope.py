@@ -290,3 +290,30 @@ def test_naming_another_events_ticket_under_ours_learns_nothing(gate, hub_node, 
     feed = gate.get(f"/v1/events/{venue.a['id']}/checkins").json()["data"]
     stored = next(c for c in feed if c["id"] == "chk_probe")
     assert stored.get("attendeeName") is None and stored.get("tierName") is None
+
+
+def test_a_whole_foreign_event_is_set_aside_in_one_request(hub, gate, venue, hub_node, tmp_path):
+    """The refusal names `checkins[i].eventId`: every row of that event is set aside at
+    once (bisecting 200 refused rows would cost hundreds of requests and the rate limit)."""
+    requests: list[str] = []
+
+    class Counting(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            requests.append(request.url.path)
+            return super().handle_request(request)
+
+    foreign = [item(venue.b_tickets[i % 2], f"chk_b{i:03}") for i in range(200)]
+    ours = [item(venue.a_tickets[0], "chk_a1"), item(venue.a_tickets[1], "chk_a2")]
+    with Node.open(tmp_path / "gate") as node:
+        node.ledger.merge(
+            ours[:1] + foreign + ours[1:], source="downstream", device_id=node.device_id
+        )
+        with TickitzClient(hub.url, venue.device["key"], transport=Counting()) as client:
+            pusher = Pusher(node, client)
+            report = RoundReport()
+            pusher.push(report)
+        assert set(pusher.refused) == {row["id"] for row in foreign}
+        assert report.pushed == 2 and node.ledger.pending_count() == 200
+    assert requests == ["/v1/checkin/batch", "/v1/checkin/batch"]
+    stored = {r[0] for r in hub_node.db.query("SELECT id FROM checkins")}
+    assert {"chk_a1", "chk_a2"} <= stored and not stored & set(pusher.refused)
