@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
@@ -57,6 +58,23 @@ def qt_app(argv: list[str] | None = None) -> QApplication:
     app.setFont(QFont(app.font().family(), 11))
     app.setStyleSheet(assets.stylesheet())
     return app
+
+
+def quit_on_signals(app: QApplication) -> None:
+    """Ctrl-C in the terminal and SIGTERM (a service manager, `kill`) close the app the
+    normal way: the last scans are flushed, the hub stops, the demo's folder is removed."""
+
+    def close(signum: int, _frame: object) -> None:
+        log.info("%s received: closing", signal.Signals(signum).name)
+        app.quit()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, close)
+    # Python runs a signal handler only between bytecodes, never while Qt's C++ loop
+    # waits; an empty timer hands control back to the interpreter four times a second.
+    wake = QTimer(app)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
 
 
 def webcam_from_settings(settings: Settings) -> FrameSource:
@@ -245,6 +263,7 @@ def run(data_dir: Path, kiosk: bool = False, settings_path: Path | None = None) 
     with Node.open(data_dir) as node:
         scanner = ScannerApp(node, settings, settings_path=settings_path)
         app.aboutToQuit.connect(scanner.shutdown)
+        quit_on_signals(app)
         scanner.demo_chosen.connect(app.quit)
         scanner.start(kiosk=kiosk)
         if not kiosk and is_first_run(node, settings_path):

@@ -20,7 +20,7 @@ from scanner_app.camera import FileSource, FrameSource, WebcamSource
 from scanner_app.camera.synth import write_reel
 from scanner_app.core.demo_data import DemoScenario, build_demo
 from scanner_app.core.node import Node
-from scanner_app.gui.app import ScannerApp, qt_app
+from scanner_app.gui.app import ScannerApp, qt_app, quit_on_signals
 from scanner_app.gui.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ class _ReelMaker(QObject):
 
     done = Signal(str)
     failed = Signal(str)
+    thread: threading.Thread | None = None
 
     def start(self, scenario: DemoScenario, path: Path) -> None:
         def work() -> None:
@@ -70,7 +71,8 @@ class _ReelMaker(QObject):
                 log.exception("Demo reel failed")
                 self.failed.emit(str(exc))
 
-        threading.Thread(target=work, name="demo-reel", daemon=True).start()
+        self.thread = threading.Thread(target=work, name="demo-reel", daemon=True)
+        self.thread.start()
 
 
 def demo_settings(scenario: DemoScenario) -> Settings:
@@ -85,9 +87,12 @@ def run_demo(data_dir: Path, camera: str | None = None) -> int:
         scenario = build_demo(node, tickets=200)
         settings = demo_settings(scenario)
         qr_dir = demo_qr_dir(data_dir)
-        threading.Thread(
-            target=write_qr_pngs, args=(scenario, qr_dir), name="demo-qr", daemon=True
-        ).start()
+        helpers = [
+            threading.Thread(
+                target=write_qr_pngs, args=(scenario, qr_dir), name="demo-qr", daemon=True
+            )
+        ]
+        helpers[0].start()
         reel: dict[str, Path] = {}
 
         def source(_settings: Settings) -> FrameSource | None:
@@ -106,6 +111,7 @@ def run_demo(data_dir: Path, camera: str | None = None) -> int:
             sync=False,
         )
         app.aboutToQuit.connect(scanner.shutdown)
+        quit_on_signals(app)
         scanner.start()
         # Off the GUI thread; the demo still scans if the hub does not start.
         scanner.hub.changed.connect(lambda url: url and log.info("Demo hub (dashboard) at %s", url))
@@ -117,6 +123,19 @@ def run_demo(data_dir: Path, camera: str | None = None) -> int:
             maker.done.connect(lambda p: (reel.update(path=Path(p)), scanner.start_camera()))
             maker.failed.connect(lambda e: scanner.window.set_camera_message(f"No reel: {e}"))
             maker.start(scenario, data_dir / "demo-reel.avi")
+            helpers.append(maker.thread)
         code = app.exec()
         scanner.shutdown()
+        _finish(helpers)
     return code
+
+
+def _finish(helpers: list[threading.Thread | None]) -> None:
+    """Wait for the QR and reel writers: closed early (Ctrl-C while the reel renders), the
+    process would otherwise end inside OpenCV's writer and abort, and the data folder would
+    be removed under a thread still writing to it."""
+    running = [t for t in helpers if t is not None and t.is_alive()]
+    if running:
+        log.info("Waiting for the demo's %s to finish…", " and ".join(t.name for t in running))
+    for thread in running:
+        thread.join(60)
