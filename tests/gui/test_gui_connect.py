@@ -164,7 +164,7 @@ def test_first_run_hub_and_demo_choices(make_app, qtbot, node, tmp_path, monkeyp
         dialog = scanner.show_first_run()
         qtbot.mouseClick(dialog.hub_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: scanner.hub.running)
-        assert scanner.window.hub_dialog.isVisible()
+        qtbot.waitUntil(lambda: scanner.window.hub_dialog.isVisible())
         assert (tmp_path / "settings.json").exists()  # first run is over
         dialog = scanner.show_first_run()
         with qtbot.waitSignal(scanner.demo_chosen):

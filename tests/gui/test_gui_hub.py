@@ -34,7 +34,8 @@ def test_hub_mode_serves_and_makes_gate_setup_qrs(make_app, qtbot, node, tmp_pat
         dialog.port = 0
         qtbot.mouseClick(dialog.serve_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: scanner.hub.running)
-        assert scanner.window.status.hub_label.isVisible()
+        # `running` is set on the hub's thread; the label follows its queued signal.
+        qtbot.waitUntil(lambda: scanner.window.status.hub_label.isVisible())
         assert scanner.hub.public_url in scanner.window.status.hub_label.text()
         assert scanner.hub.public_url in dialog.state_label.text()
         dialog.new_organiser_key()
