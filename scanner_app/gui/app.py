@@ -7,7 +7,6 @@ demo, the benchmark and the tests build a ``ScannerApp`` directly.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 import tempfile
@@ -48,8 +47,6 @@ def qt_app(argv: list[str] | None = None) -> QApplication:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     app = QApplication.instance()
     if app is None:
-        # QtMultimedia lists every codec library it cannot find; gate staff need none of it.
-        os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false")
         app = QApplication(argv if argv is not None else sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Tickitz Scanner")
