@@ -54,9 +54,12 @@ def test_the_demo_closes_on_a_signal_and_removes_its_folder(tmp_path, signum):
     assert not folder.exists()  # the normal shutdown ran, down to the temporary folder
 
 
-def test_the_app_closes_on_sigterm(tmp_path):
+@pytest.mark.parametrize("kiosk", [[], ["--kiosk"]], ids=["window", "kiosk"])
+def test_the_app_closes_on_sigterm(tmp_path, kiosk):
+    """Also in kiosk mode, whose window refuses to close without the PIN: the PIN keeps
+    the public out, not the operating system shutting the laptop down."""
     log_path = tmp_path / "app.log"
-    process = start(["--data-dir", str(tmp_path / "node")], tmp_path, log_path)
+    process = start(["--data-dir", str(tmp_path / "node"), *kiosk], tmp_path, log_path)
     try:
         time.sleep(0.5)
         wait_for_line(process, log_path, r"INFO")  # up and logging
