@@ -24,9 +24,9 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from scanner_app.core.demo_data import build_demo  # noqa: E402
 from scanner_app.core.node import Node  # noqa: E402
 from scanner_app.gui import assets  # noqa: E402
-from scanner_app.gui.main_window import MainWindow  # noqa: E402
 from scanner_app.gui.settings import Settings  # noqa: E402
 from scanner_app.gui.sounds import SoundPlayer  # noqa: E402
+from scanner_app.gui.widgets.main_window import MainWindow  # noqa: E402
 
 SIZE = (1280, 800)
 

@@ -24,15 +24,15 @@ from PySide6.QtWidgets import QApplication
 from scanner_app.camera import FrameSource, WebcamSource
 from scanner_app.core.node import Node
 from scanner_app.gui import assets
-from scanner_app.gui.camera_bridge import CameraBridge
-from scanner_app.gui.first_run import FirstRunDialog
-from scanner_app.gui.main_window import MainWindow
-from scanner_app.gui.services import HubService
+from scanner_app.gui.controllers.camera_bridge import CameraBridge
+from scanner_app.gui.controllers.hub_controller import HubController
+from scanner_app.gui.controllers.sync_controller import SyncController
+from scanner_app.gui.controllers.upstream_controller import UpstreamController
+from scanner_app.gui.controllers.wedge_filter import WedgeFilter
 from scanner_app.gui.settings import Settings, default_path
 from scanner_app.gui.sounds import SoundPlayer
-from scanner_app.gui.sync_service import SyncService
-from scanner_app.gui.upstream import Upstream
-from scanner_app.gui.wedge_filter import WedgeFilter
+from scanner_app.gui.widgets.first_run_dialog import FirstRunDialog
+from scanner_app.gui.widgets.main_window import MainWindow
 from scanner_app.sync import SyncConfig
 
 log = logging.getLogger(__name__)
@@ -110,12 +110,14 @@ class ScannerApp(QObject):
         )
         self.camera: CameraBridge | None = None
         self._stopping_cameras: list[CameraBridge] = []
-        self.sync = SyncService(node, self)
-        self.upstream = Upstream(self.window, self.sync, enabled=sync, options=sync_options)
+        self.sync = SyncController(node, self)
+        self.upstream = UpstreamController(
+            self.window, self.sync, enabled=sync, options=sync_options
+        )
         self.upstream.connecting.connect(self._on_connecting)
         self.upstream.connected.connect(self._on_connected)
         self.upstream.failed.connect(self._say_failed)
-        self.hub = HubService(node, self)
+        self.hub = HubController(node, self)
         self.hub.changed.connect(lambda url: self.window.status.update_fields(hub_address=url))
         self.window.settings_changed.connect(self._on_settings_changed)
         self.window.attach_hub(self.hub)

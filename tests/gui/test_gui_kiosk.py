@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow
 
-from scanner_app.gui.kiosk import KioskController
 from scanner_app.gui.settings import Settings
+from scanner_app.gui.widgets.kiosk import KioskController
 
 
 class Window(QMainWindow):

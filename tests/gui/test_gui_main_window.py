@@ -11,10 +11,10 @@ from PySide6.QtWidgets import QMessageBox
 from scanner_app.camera import WedgeParser
 from scanner_app.core.demo_data import build_demo
 from scanner_app.core.node import Node
-from scanner_app.gui.main_window import MainWindow
+from scanner_app.gui.controllers.wedge_filter import WedgeFilter
 from scanner_app.gui.settings import Settings
 from scanner_app.gui.sounds import SoundPlayer
-from scanner_app.gui.wedge_filter import WedgeFilter
+from scanner_app.gui.widgets.main_window import MainWindow
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scanner_app.gui.preview import CameraPreview, frame_to_qimage
+from scanner_app.gui.widgets.preview import CameraPreview, frame_to_qimage
 
 
 def test_bgr_frame_shares_memory_and_keeps_colours():

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 
 from scanner_app.gui import settings as settings_mod
 from scanner_app.gui.settings import Settings, hash_pin, verify_pin
-from scanner_app.gui.settings_dialog import SettingsDialog
+from scanner_app.gui.widgets.settings_dialog import SettingsDialog
 
 
 class RecordingKeyStore:

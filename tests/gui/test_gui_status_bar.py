@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scanner_app.gui.status_bar import StatusBar
 from scanner_app.gui.status_model import StatusSnapshot, TierCount, age_text
+from scanner_app.gui.widgets.status_bar import StatusBar
 
 
 class FakeClock:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scanner_app.core.node import Node
-from scanner_app.gui.status_bar import StatusBar
 from scanner_app.gui.status_model import FirstSync, StatusSnapshot, TierCount
+from scanner_app.gui.widgets.status_bar import StatusBar
 from scanner_app.server.runner import HubServer
 from scanner_app.sync import SyncConfig
 from scanner_app.sync.engine import SyncEngine

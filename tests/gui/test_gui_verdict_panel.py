@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtGui import QColor
 
 from scanner_app.gui.sounds import SoundPlayer
-from scanner_app.gui.verdict_panel import VerdictPanel
+from scanner_app.gui.widgets.verdict_panel import VerdictPanel
 
 ADMIT = {
     "success": True,
@@ -130,7 +130,7 @@ def test_message_state_is_neutral(panel):
 
 def test_a_message_goes_back_to_ready(panel, qtbot, monkeypatch):
     # "Connected", "Check-in undone"… stayed on the door's screen until the next scan.
-    monkeypatch.setattr("scanner_app.gui.verdict_panel.MESSAGE_HOLD_MS", 100)
+    monkeypatch.setattr("scanner_app.gui.widgets.verdict_panel.MESSAGE_HOLD_MS", 100)
     panel.hold_ms = 50
     panel.show_message("Check-in undone", "Ada Lovelace", icon="exit")
     assert panel.is_holding()

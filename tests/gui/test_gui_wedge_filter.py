@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from scanner_app.camera import WedgeParser
-from scanner_app.gui.wedge_filter import WedgeFilter
+from scanner_app.gui.controllers.wedge_filter import WedgeFilter
 
 TICKET = "eyJhbGciOiJFZERTQSJ9.eyJqdGkiOiJ0a3RfMSJ9.c2ln"
 

@@ -8,15 +8,15 @@ from typing import Any
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from scanner_app.gui.node_worker import NodeClient
+from scanner_app.gui.controllers.node_worker import NodeThread
 from scanner_app.gui.verdict import clock
-from scanner_app.gui.verdict_panel import VerdictPanel
+from scanner_app.gui.widgets.verdict_panel import VerdictPanel
 
 
 class UndoFlow(QObject):
     """``request()`` starts it; a non-blocking confirmation (default No) guards the void."""
 
-    def __init__(self, client: NodeClient, verdict: VerdictPanel, window: QWidget) -> None:
+    def __init__(self, client: NodeThread, verdict: VerdictPanel, window: QWidget) -> None:
         super().__init__(window)
         self.client = client
         self.verdict = verdict

@@ -48,7 +48,7 @@ def check_upstream(node: Node, config: SyncConfig, key: str) -> tuple[str, str]:
     return "ok", f"Syncing with {url}"
 
 
-class SyncService(QObject):
+class SyncController(QObject):
     """Runs the node's SyncEngine (if it has an upstream) and re-emits its status."""
 
     status = Signal(dict)  # SyncStatus.to_dict(): connection, lastSyncAt, pendingUploads...

@@ -32,7 +32,7 @@ def lan_address() -> str:
         probe.close()
 
 
-class HubService(QObject):
+class HubController(QObject):
     """'Serve this venue': the embedded server on a background thread.
 
     Starting imports FastAPI and waits for uvicorn (~0.5 s, seconds on a slow laptop),

@@ -1,7 +1,7 @@
 """The scan screen: preview, verdict, manual entry, status bar, kiosk and settings.
 
 Construct with an open ``Node`` and ``Settings``; everything touching the database
-runs on the ``NodeClient`` worker thread and comes back as signals, so the window
+runs on the ``NodeThread`` worker thread and comes back as signals, so the window
 never waits on disk.
 """
 
@@ -29,22 +29,22 @@ from PySide6.QtWidgets import (
 
 from scanner_app.core.node import Node
 from scanner_app.gui import assets
-from scanner_app.gui.camera_bridge import CameraBridge
-from scanner_app.gui.camera_view import CameraView
-from scanner_app.gui.hub_dialog import HubDialog
-from scanner_app.gui.kiosk import KioskController
-from scanner_app.gui.node_worker import NodeClient, gate_config
-from scanner_app.gui.preview import CameraPreview, Polygon
-from scanner_app.gui.search_panel import SearchPanel
-from scanner_app.gui.services import HubService
+from scanner_app.gui.controllers.camera_bridge import CameraBridge
+from scanner_app.gui.controllers.camera_controller import CameraController
+from scanner_app.gui.controllers.hub_controller import HubController
+from scanner_app.gui.controllers.node_worker import NodeThread, gate_config
+from scanner_app.gui.controllers.wedge_filter import WedgeFilter
 from scanner_app.gui.settings import Settings
-from scanner_app.gui.settings_dialog import SettingsDialog
 from scanner_app.gui.sounds import SoundPlayer
-from scanner_app.gui.status_bar import StatusBar
 from scanner_app.gui.status_model import TierCount
-from scanner_app.gui.undo import UndoFlow
-from scanner_app.gui.verdict_panel import VerdictPanel
-from scanner_app.gui.wedge_filter import WedgeFilter
+from scanner_app.gui.widgets.hub_dialog import HubDialog
+from scanner_app.gui.widgets.kiosk import KioskController
+from scanner_app.gui.widgets.preview import CameraPreview, Polygon
+from scanner_app.gui.widgets.search_panel import SearchPanel
+from scanner_app.gui.widgets.settings_dialog import SettingsDialog
+from scanner_app.gui.widgets.status_bar import StatusBar
+from scanner_app.gui.widgets.undo_prompt import UndoFlow
+from scanner_app.gui.widgets.verdict_panel import VerdictPanel
 from scanner_app.sync.config import SETUP_PREFIX
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class MainWindow(QMainWindow):
         self.last_latency_ms: float | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.hub_dialog: HubDialog | None = None
-        self.hub: HubService | None = None
+        self.hub: HubController | None = None
         self._maximise = False
         self.events: list[dict[str, Any]] = []  # the node's events, as the worker last read
         # Where the Settings dialog puts the upstream key; the app sets the sync KeyStore.
@@ -107,7 +107,7 @@ class MainWindow(QMainWindow):
             lambda why: self.verdict.show_message("Kiosk mode", why, icon="warning")
         )
 
-        self.client = NodeClient(node, self)
+        self.client = NodeThread(node, self)
         worker = self.client.worker
         worker.scanned.connect(self._on_scanned)
         worker.searched.connect(self.search.set_results)
@@ -124,7 +124,7 @@ class MainWindow(QMainWindow):
             # A garbled burst is still a scan: the node records it and says "Not a ticket".
             wedge.burst_rejected.connect(lambda text, _why: self.submit_payload(text, "wedge"))
             wedge.install()
-        self.camera_view = CameraView(self.preview, self.status, self.submit_payload)
+        self.camera_view = CameraController(self.preview, self.status, self.submit_payload)
         # Check-ins also arrive from elsewhere (gates uploading to this hub, the CLI):
         # re-read the counters now and then, on the worker.
         self._refresh = QTimer(self, interval=REFRESH_MS)
@@ -290,7 +290,7 @@ class MainWindow(QMainWindow):
         self.settings_changed.emit(old, settings)
 
     # --- hub -----------------------------------------------------------------------------
-    def attach_hub(self, hub: HubService) -> None:
+    def attach_hub(self, hub: HubController) -> None:
         """Offer 'Serve this venue…' (hidden in kiosk mode)."""
         self.hub = hub
         self.hub_action.setVisible(not self.kiosk.active)

@@ -2,7 +2,7 @@
 
 A scan is ~1 ms, but it ends in an fsync (``synchronous=FULL``) and a slow or busy disk
 must never freeze the window, so scans, manual check-ins, undo, search and stats all
-run on one worker thread, in order. ``NodeClient`` is the GUI-side face of that thread.
+run on one worker thread, in order. ``NodeThread`` is the GUI-side face of that thread.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ class NodeWorker(QObject):
         self.stats.emit(data)
 
 
-class NodeClient(QObject):
+class NodeThread(QObject):
     """Owns the worker thread. Call its methods from the GUI thread; answers are signals."""
 
     _configure = Signal(object)

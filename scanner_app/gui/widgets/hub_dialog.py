@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from scanner_app.gui.services import HubService
+from scanner_app.gui.controllers.hub_controller import HubController
 
 QR_SCALE = 5  # pixels per module: a phone or webcam reads it from a laptop screen
 
@@ -55,7 +55,7 @@ class HubDialog(QDialog):
 
     def __init__(
         self,
-        hub: HubService,
+        hub: HubController,
         events: Sequence[tuple[str, str]],  # (event id, title)
         *,
         port: int = 8765,

@@ -1,7 +1,7 @@
 """The gate's upstream from the window's side: connect (setup QR, typed URL + key, the
 Settings dialog), keep the sync engine in step with the settings, feed the status bar.
 
-Nothing here waits on the network, the keyring or the database: ``SyncService`` does
+Nothing here waits on the network, the keyring or the database: ``SyncController`` does
 those on helper threads and answers with signals.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from scanner_app.core.errors import ValidationError
-from scanner_app.gui.main_window import MainWindow
+from scanner_app.gui.controllers.sync_controller import SyncController
 from scanner_app.gui.settings import Settings, address_problem
-from scanner_app.gui.sync_service import SyncService
+from scanner_app.gui.widgets.main_window import MainWindow
 from scanner_app.sync import SyncConfig, parse_setup
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def sync_config(settings: Settings) -> SyncConfig:
     )
 
 
-class Upstream(QObject):
+class UpstreamController(QObject):
     """``connected(title, detail)`` when a connect attempt saved the upstream;
     ``failed(title, detail)`` when it did not (nothing was saved)."""
 
@@ -44,7 +44,7 @@ class Upstream(QObject):
     def __init__(
         self,
         window: MainWindow,
-        sync: SyncService,
+        sync: SyncController,
         *,
         enabled: bool = True,
         options: dict[str, Any] | None = None,

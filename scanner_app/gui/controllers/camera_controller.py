@@ -8,15 +8,15 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import QObject
 
-from scanner_app.gui.camera_bridge import CameraBridge
-from scanner_app.gui.preview import CameraPreview, Polygon
-from scanner_app.gui.status_bar import StatusBar
+from scanner_app.gui.controllers.camera_bridge import CameraBridge
+from scanner_app.gui.widgets.preview import CameraPreview, Polygon
+from scanner_app.gui.widgets.status_bar import StatusBar
 
 # submit(payload, source, seen_at perf_counter)
 Submit = Callable[[str, str, float], None]
 
 
-class CameraView(QObject):
+class CameraController(QObject):
     """One camera at a time; ``attach(None)`` detaches and shows "No camera"."""
 
     def __init__(self, preview: CameraPreview, status: StatusBar, submit: Submit) -> None:

@@ -1,0 +1,1 @@
+"""Threads, sync and the hub behind the window: no painting here."""

@@ -1,0 +1,1 @@
+"""Painting: the windows, dialogs and panels the gate staff see."""
