@@ -134,6 +134,28 @@ def _fill_from_manifest(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
         row["attendee_name"] = row["attendee_name"] or ticket["attendee_name"]
 
 
+def _apply_void(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+    """A void undoes a check-in of its own event (and ticket, when it names one) only: an
+    uploader that knows another event's check-in id cannot void it."""
+    conn.execute(
+        "UPDATE checkins SET voided_by = ? WHERE id = ? AND voided_by IS NULL AND event_id = ?"
+        " AND (? IS NULL OR ticket_id = ?) AND kind != 'void'",
+        (row["id"], row["voids_id"], row["event_id"], row["ticket_id"], row["ticket_id"]),
+    )
+
+
+def existing_ids(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
+    """Which of `ids` are already stored (in chunks: SQLite limits bound parameters)."""
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            r[0] for r in conn.execute(f"SELECT id FROM checkins WHERE id IN ({marks})", chunk)
+        )
+    return found
+
+
 def parse_remote_checkin(item: Any, device_id: str | None) -> dict[str, Any]:
     """Validate one check-in of a batch (DESIGN.md §6) into a row dict."""
     body = v.require_object(item, "checkins[]")
@@ -201,39 +223,34 @@ class Ledger:
     ) -> list[dict[str, Any]]:
         """Store remote check-ins idempotently by id. `source` is 'downstream' (to forward
         upstream later) or 'upstream' (already there). All validated before anything is written.
+
+        The whole batch is applied before any answer is made, so two admissions of one
+        ticket in one batch (in any order) get the answers a resend gets: the earlier door
+        time `recorded`, the later `conflict`.
         """
         rows = [parse_remote_checkin(item, device_id) for item in items]
         now = iso_ms(self.clock())
         pushed_at = now if source == "upstream" else None
-        answers = []
         with self.db.write() as conn:
+            known = existing_ids(conn, [row["id"] for row in rows])
             touched: set[tuple[str, str]] = set()
             for row in rows:
-                exists = conn.execute(
-                    "SELECT 1 FROM checkins WHERE id = ?", (row["id"],)
-                ).fetchone()
-                if not exists:
-                    if row["ticket_id"] and (
-                        row["tier_name"] is None or row["attendee_name"] is None
-                    ):
-                        _fill_from_manifest(conn, row)
-                    conn.execute(
-                        _INSERT_REMOTE,
-                        {**row, "source": source, "received_at": now, "pushed_at": pushed_at},
-                    )
-                    if row["voids_id"]:
-                        conn.execute(
-                            "UPDATE checkins SET voided_by = ? WHERE id = ? AND voided_by IS NULL",
-                            (row["id"], row["voids_id"]),
-                        )
-                    if row["ticket_id"]:
-                        touched.add((row["event_id"], row["ticket_id"]))
-                # Recompute before answering so a batch that holds both sides of a clash agrees.
-                for event_id, ticket_id in touched:
-                    recompute_conflicts(conn, event_id, ticket_id, self._reentry(conn, event_id))
-                touched.clear()
-                answers.append(answer_for(conn, row["id"]))
-        return answers
+                if row["id"] in known:
+                    continue  # idempotent: a resend (or a repeat inside the batch) changes nothing
+                known.add(row["id"])
+                if row["ticket_id"] and (row["tier_name"] is None or row["attendee_name"] is None):
+                    _fill_from_manifest(conn, row)
+                conn.execute(
+                    _INSERT_REMOTE,
+                    {**row, "source": source, "received_at": now, "pushed_at": pushed_at},
+                )
+                if row["voids_id"]:
+                    _apply_void(conn, row)
+                if row["ticket_id"]:
+                    touched.add((row["event_id"], row["ticket_id"]))
+            for event_id, ticket_id in touched:
+                recompute_conflicts(conn, event_id, ticket_id, self._reentry(conn, event_id))
+            return [answer_for(conn, row["id"]) for row in rows]
 
     @staticmethod
     def _reentry(conn: sqlite3.Connection, event_id: str) -> bool:

@@ -161,6 +161,15 @@ def check_ticket(bound: str | None, ticket: dict[str, Any]) -> dict[str, Any]:
     return ticket
 
 
+def check_token_reader(key: ApiKey) -> None:
+    """403 for a gate device's key: it reads the manifest, never a ticket's signed token or
+    its QR (DESIGN.md §10), so a leaked gate key cannot mint working tickets."""
+    if key.kind == "gate" or key.device_id is not None:
+        raise ApiError(
+            403, "A gate key cannot read ticket tokens or QR images; use the manifest feed."
+        )
+
+
 def check_scan(bound: str | None, event_id: str) -> None:
     """403 for a scan that names another event than the gate key's (a scanned ticket of
     another event under the gate's own eventId is answered as usual: reason wrong_event)."""

@@ -13,7 +13,8 @@ from functools import partial
 from typing import Any
 
 from scanner_app.core.apikeys import ApiKey, ApiKeyStore, DeviceStore
-from scanner_app.core.errors import NotFound
+from scanner_app.core.errors import Conflict, NotFound
+from scanner_app.core.ledger import existing_ids
 from scanner_app.core.node import Node
 from scanner_app.core.timeutil import iso_ms
 from scanner_app.core.webhooks import WebhookStore
@@ -129,6 +130,10 @@ class Hub:
         if client_id:
             row = conn.execute("SELECT * FROM checkins WHERE id = ?", (client_id,)).fetchone()
             if row is not None:
+                # Only the scan's own event (a gate key names its own): a key that learnt
+                # another event's check-in id must not read its stored result.
+                if row["event_id"] != body["eventId"]:
+                    raise Conflict(f"Check-in id {client_id} is already used.")
                 return _stored_result(row)
         device_id = body.get("deviceId") or key.device_id
         # CheckinService's own transaction joins this one (the group's), so the check-in,
@@ -180,7 +185,7 @@ class Hub:
         """Merge uploaded check-ins (idempotent by id); new admissions fire ticket.used."""
         hooked = self.webhooks.subscribed("ticket.used")
         device_id = device_id or key.device_id
-        known = _existing_ids(conn, [item["id"] for item in items])
+        known = existing_ids(conn, [item["id"] for item in items])
         answers = self.node.ledger.merge(items, source="downstream", device_id=device_id)
         fresh = []
         for item, answer in zip(items, answers, strict=True):
@@ -305,14 +310,3 @@ def _sold(conn: sqlite3.Connection, event_id: str, tier_name: str) -> int:
         "SELECT COUNT(*) FROM tickets WHERE event_id = ? AND tier_name = ? AND status = 'valid'",
         (event_id, tier_name),
     ).fetchone()[0]
-
-
-def _existing_ids(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(
-            r[0] for r in conn.execute(f"SELECT id FROM checkins WHERE id IN ({marks})", chunk)
-        )
-    return found

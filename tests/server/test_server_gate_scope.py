@@ -114,15 +114,20 @@ def test_another_events_resources_look_unknown(gate, api, venue, path):
     assert gate.get(path.format(id=venue.a["id"])).status_code == 200  # the gate's own event
 
 
-def test_another_events_tickets_by_id_look_unknown(gate, venue):
-    theirs = venue.b_tickets[0]["id"]
-    for path in (f"/v1/tickets/{theirs}", f"/v1/tickets/{theirs}/qr.png"):
-        error = assert_envelope(gate.get(path), 404, "not_found")
-        assert error["message"] == f"No ticket with ID {theirs} exists."
-        assert "Event B" not in error["message"]
-    ours = venue.a_tickets[0]["id"]
-    assert gate.get(f"/v1/tickets/{ours}").json()["eventId"] == venue.a["id"]
-    assert gate.get(f"/v1/tickets/{ours}/qr.png").content.startswith(b"\x89PNG")
+def test_a_gate_key_reads_no_ticket_token_of_any_event(gate, venue, api):
+    """DESIGN.md §10: the ticket by id carries its signed token and the PNG is the token, so
+    a gate key gets 403 for both, for its own event's tickets and another's alike (the same
+    answer either way: it learns nothing about which ids exist)."""
+    messages = set()
+    for ticket in (venue.b_tickets[0], venue.a_tickets[0], {"id": "tkt_nosuchticket"}):
+        for path in (f"/v1/tickets/{ticket['id']}", f"/v1/tickets/{ticket['id']}/qr.png"):
+            error = assert_envelope(gate.get(path), 403, "forbidden")
+            assert "Event B" not in error["message"] and ticket["id"] not in error["message"]
+            messages.add(error["message"])
+    assert len(messages) == 1
+    ours = venue.a_tickets[0]["id"]  # the organiser still can
+    assert api.get(f"/v1/tickets/{ours}").json()["qrPayload"] == venue.a_tickets[0]["qrPayload"]
+    assert api.get(f"/v1/tickets/{ours}/qr.png").content.startswith(b"\x89PNG")
 
 
 def test_the_gates_own_event_works_fully(gate, api, hub_node, venue):

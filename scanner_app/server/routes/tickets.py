@@ -15,7 +15,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from scanner_app.core.apikeys import ApiKey
 from scanner_app.core.errors import NotFound
-from scanner_app.server.auth import check_ticket, get_hub, request_event, require
+from scanner_app.server.auth import (
+    check_ticket,
+    check_token_reader,
+    get_hub,
+    request_event,
+    require,
+)
 from scanner_app.server.hub import Hub
 from scanner_app.server.routes import ERRORS, Cursor, Id, public_base
 from scanner_app.server.schemas import ManifestPage, Ticket, TicketIssue, TicketList
@@ -73,10 +79,12 @@ def ticket_feed(
 def get_ticket(
     ticket_id: Id,
     request: Request,
-    _: ApiKey = READ,
+    key: ApiKey = READ,
     bound: str | None = BOUND,
     hub: Hub = HUB,
 ) -> dict:
+    """The ticket with its signed token (`qrPayload`); 403 for a gate key."""
+    check_token_reader(key)
     ticket = check_ticket(bound, hub.node.tickets.get(ticket_id))
     return with_url(ticket, public_base(request, hub))
 
@@ -88,8 +96,10 @@ def get_ticket(
     summary="The ticket's QR code as PNG",
 )
 def ticket_qr(
-    ticket_id: Id, _: ApiKey = READ, bound: str | None = BOUND, hub: Hub = HUB
+    ticket_id: Id, key: ApiKey = READ, bound: str | None = BOUND, hub: Hub = HUB
 ) -> Response:
+    """403 for a gate key (the QR is the token)."""
+    check_token_reader(key)
     ticket = check_ticket(bound, hub.node.tickets.get(ticket_id))
     if not ticket.get("qrPayload"):
         raise NotFound(f"Ticket {ticket_id} was issued elsewhere; this hub has no QR for it.")
