@@ -7,7 +7,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QStackedWidget,
@@ -15,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from scanner_app.gui.widgets.plain import PlainLabel, make_plain
 from scanner_app.sync.config import SETUP_PREFIX
 
 
@@ -38,10 +38,15 @@ class FirstRunDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.pages)
         self.resize(560, 380)
+        make_plain(self)  # the form's row labels too
 
     def _choices(self) -> QWidget:
         page = QWidget()
-        title = QLabel("<h2>How will this laptop be used?</h2>")
+        title = PlainLabel("How will this laptop be used?", objectName="firstRunTitle")
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setBold(True)
+        title.setFont(font)
         self.connect_button = QPushButton("Scan at a gate: connect to a hub or Tickitz")
         self.connect_button.setObjectName("primaryButton")
         self.hub_button = QPushButton("Run as the venue hub (other gates connect here)")
@@ -59,8 +64,8 @@ class FirstRunDialog(QDialog):
 
     def _connect_page(self) -> QWidget:
         page = QWidget()
-        hint = QLabel(
-            "<b>Hold the hub's setup QR up to the camera</b>, scan it with the USB "
+        hint = PlainLabel(
+            "Hold the hub's setup QR up to the camera, scan it with the USB "
             "scanner, or paste its text. Or type the address and key by hand."
         )
         hint.setWordWrap(True)
@@ -70,7 +75,7 @@ class FirstRunDialog(QDialog):
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.event_edit = QLineEdit(placeholderText="evt_… (blank: every event)")
         self.gate_edit = QLineEdit("Gate 1")
-        self.error_label = QLabel("", objectName="firstRunError")
+        self.error_label = PlainLabel("", objectName="firstRunError")
         self.error_label.setStyleSheet("color: #FF8A80;")
         self.error_label.setWordWrap(True)
         form = QFormLayout()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import io
 from collections.abc import Sequence
 
@@ -15,7 +14,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLayout,
     QLineEdit,
     QPushButton,
@@ -24,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from scanner_app.gui.controllers.hub_controller import HubController
+from scanner_app.gui.widgets.plain import PlainLabel, make_plain
 
 QR_SCALE = 5  # pixels per module: a phone or webcam reads it from a laptop screen
 
@@ -67,7 +66,7 @@ class HubDialog(QDialog):
         self.hub = hub
         self.port = port
         self.error: str = ""
-        self.state_label = QLabel(objectName="hubState")
+        self.state_label = PlainLabel(objectName="hubState")
         self.state_label.setWordWrap(True)
         self.serve_button = QPushButton(objectName="primaryButton")
         self.serve_button.clicked.connect(self.toggle)
@@ -91,13 +90,13 @@ class HubDialog(QDialog):
         self.add_gate_button.clicked.connect(self.add_gate)
         self.set_events(events)
         self.setup_text = _readonly()
-        self.setup_hint = QLabel(
+        self.setup_hint = PlainLabel(
             "On the new gate: Welcome → Scan at a gate → hold this QR up to its camera "
             "(or copy the setup text into it)."
         )
         self.setup_hint.setWordWrap(True)
         # The QR is shown whole, never squeezed: a clipped finder pattern does not scan.
-        self.setup_qr = QLabel(objectName="setupQr")
+        self.setup_qr = PlainLabel(objectName="setupQr")
         self.setup_qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
         form = QFormLayout()
         form.addRow("Gate name", self.gate_edit)
@@ -125,6 +124,7 @@ class HubDialog(QDialog):
         hub.organiser_key_made.connect(self.organiser_key.setText)
         hub.gate_made.connect(self._show_setup)
         self._refresh()
+        make_plain(self)  # the form's row labels too
 
     def set_events(self, events: Sequence[tuple[str, str]]) -> None:
         """(event id, title) pairs; the current choice stays selected if still there."""
@@ -173,13 +173,13 @@ class HubDialog(QDialog):
             text = "Stopping…" if running else "Starting the hub…"
         elif running:
             text = (
-                f"Serving this venue at <b>{self.hub.public_url}</b> "
+                f"Serving this venue at {self.hub.public_url} "
                 "(gates on this network connect here; the dashboard is at /)."
             )
         else:
             text = "Not serving. Gates cannot reach this laptop."
         if self.error:
-            text += f"<br><span style='color:#FF8A80'>{html.escape(self.error)}</span>"
+            text += f"\n{self.error}"
         self.state_label.setText(text)
         self.serve_button.setText("Stop serving" if running else "Serve this venue")
         self.serve_button.setEnabled(not busy)

@@ -19,7 +19,6 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QMainWindow,
     QSizePolicy,
     QToolBar,
@@ -39,6 +38,7 @@ from scanner_app.gui.sounds import SoundPlayer
 from scanner_app.gui.status_model import TierCount
 from scanner_app.gui.widgets.hub_dialog import HubDialog
 from scanner_app.gui.widgets.kiosk import KioskController
+from scanner_app.gui.widgets.plain import PlainLabel
 from scanner_app.gui.widgets.preview import CameraPreview, Polygon
 from scanner_app.gui.widgets.search_panel import SearchPanel
 from scanner_app.gui.widgets.settings_dialog import SettingsDialog
@@ -91,7 +91,7 @@ class MainWindow(QMainWindow):
         self.search = SearchPanel()
         self.verdict = VerdictPanel(hold_ms=settings.verdict_hold_ms, sounds=self.sounds, tz=tz)
         self.status = StatusBar()
-        self.event_label = QLabel("", objectName="eventTitle")
+        self.event_label = PlainLabel("", objectName="eventTitle")
         self._build_layout()
         self._build_toolbar()
 

@@ -9,7 +9,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from scanner_app.gui.verdict import clock
+from scanner_app.gui.widgets.plain import PlainLabel
 
 SEARCH_DELAY_MS = 150  # wait for a pause in typing before hitting the index
 TICKET_ROLE = Qt.ItemDataRole.UserRole
@@ -69,7 +69,7 @@ class SearchPanel(QWidget):
         self.field.setClearButtonEnabled(True)
         self.results = QListWidget(objectName="searchResults")
         self.results.setAlternatingRowColors(True)
-        self.hint = QLabel("", objectName="searchHint")
+        self.hint = PlainLabel("", objectName="searchHint")
         self.hint.setWordWrap(True)
         self.checkin_button = QPushButton("Check in", objectName="primaryButton")
         self.checkin_button.setEnabled(False)

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QSpinBox,
     QVBoxLayout,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from scanner_app.gui.settings import DECODERS, Settings, address_problem
+from scanner_app.gui.widgets.plain import PlainLabel, make_plain
 
 KeyStore = Callable[[Settings, str], bool]
 
@@ -71,7 +71,7 @@ class SettingsDialog(QDialog):
         self.height_spin = _spin(120, 4320, s.camera_height)
         resolution = QHBoxLayout()
         resolution.addWidget(self.width_spin, 1)
-        resolution.addWidget(QLabel("×"))
+        resolution.addWidget(PlainLabel("×"))
         resolution.addWidget(self.height_spin, 1)
         self.decoder_combo = QComboBox()
         self.decoder_combo.addItems(DECODERS)
@@ -111,7 +111,7 @@ class SettingsDialog(QDialog):
         self.pin_edit = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
         self.pin_edit.setPlaceholderText("unchanged" if s.kiosk_pin_hash else "not set")
         self.pin_confirm = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
-        self.error_label = QLabel("", objectName="settingsError")
+        self.error_label = PlainLabel("", objectName="settingsError")
         self.error_label.setStyleSheet("color: #FF8A80;")
         self.error_label.hide()
 
@@ -141,6 +141,7 @@ class SettingsDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
+        make_plain(self)  # the form's row labels too
 
     def collect(self) -> Settings:
         """A new Settings from the form (secrets not yet applied)."""

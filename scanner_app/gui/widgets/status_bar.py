@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QWidget
 
 from scanner_app.gui.status_model import (
     StatusSnapshot,
@@ -17,6 +16,7 @@ from scanner_app.gui.status_model import (
     count_text,
     first_sync_detail,
 )
+from scanner_app.gui.widgets.plain import PlainLabel, plain_tooltip
 
 
 class StatusBar(QFrame):
@@ -32,13 +32,13 @@ class StatusBar(QFrame):
         self.setObjectName("statusBar")
         self._clock = clock
         self._snapshot = StatusSnapshot()
-        self.count_label = QLabel(objectName="count")
-        self.tiers_label = QLabel(objectName="tiers")
-        self.gate_label = QLabel(objectName="gate")
-        self.connection_label = QLabel(objectName="connection")
-        self.pending_label = QLabel(objectName="pending")
-        self.fps_label = QLabel(objectName="fps")
-        self.hub_label = QLabel(objectName="hub")
+        self.count_label = PlainLabel(objectName="count")
+        self.tiers_label = PlainLabel(objectName="tiers")
+        self.gate_label = PlainLabel(objectName="gate")
+        self.connection_label = PlainLabel(objectName="connection")
+        self.pending_label = PlainLabel(objectName="pending")
+        self.fps_label = PlainLabel(objectName="fps")
+        self.hub_label = PlainLabel(objectName="hub")
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 2, 6, 2)
         row.setSpacing(4)
@@ -69,19 +69,16 @@ class StatusBar(QFrame):
 
     def _render(self) -> None:
         s = self._snapshot
-        self.count_label.setText(f"In: <b>{count_text(s.checked_in, s.capacity)}</b>")
-        tiers = " · ".join(
-            f"{html.escape(t.name)} {count_text(t.checked_in, t.capacity)}" for t in s.tiers
-        )
+        self.count_label.setText(f"In: {count_text(s.checked_in, s.capacity)}")
+        tiers = " · ".join(f"{t.name} {count_text(t.checked_in, t.capacity)}" for t in s.tiers)
         self.tiers_label.setText(tiers)
-        tip = "<br>".join(
-            f"{html.escape(t.name)}: {count_text(t.checked_in, t.capacity)}" for t in s.tiers
-        )
-        self.count_label.setToolTip(tip or "No tiers yet")
-        self.gate_label.setText(f"Gate: <b>{html.escape(s.gate)}</b>" if s.gate else "No gate")
+        tip = "\n".join(f"{t.name}: {count_text(t.checked_in, t.capacity)}" for t in s.tiers)
+        self.count_label.setToolTip(plain_tooltip(tip or "No tiers yet"))
+        self.gate_label.setText(f"Gate: {s.gate}" if s.gate else "No gate")
         self.connection_label.setText(connection_text(s, self._clock()))
         detail = [first_sync_detail(s.first_sync)] if s.first_sync else []
-        self.connection_label.setToolTip("\n".join(filter(None, [*detail, s.sync_detail])))
+        tip = "\n".join(filter(None, [*detail, s.sync_detail]))
+        self.connection_label.setToolTip(plain_tooltip(tip))
         state = s.shown_connection
         if self.connection_label.property("state") != state:
             # Dynamic-property selectors in the QSS need a re-polish to take effect.
@@ -94,7 +91,7 @@ class StatusBar(QFrame):
         self.fps_label.setText(
             f"{s.camera_fps:.0f} fps" if s.camera_fps is not None else "No camera"
         )
-        self.hub_label.setText(f"Hub: {html.escape(s.hub_address)}" if s.hub_address else "")
+        self.hub_label.setText(f"Hub: {s.hub_address}" if s.hub_address else "")
         self.hub_label.setVisible(bool(s.hub_address))
         self._fit()
 

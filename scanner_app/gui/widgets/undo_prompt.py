@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from scanner_app.gui.controllers.node_worker import NodeThread
 from scanner_app.gui.verdict import clock
+from scanner_app.gui.widgets.plain import message_box
 from scanner_app.gui.widgets.verdict_panel import VerdictPanel
 
 
@@ -36,7 +37,7 @@ class UndoFlow(QObject):
         self._pending = dict(last)
         who = last.get("attendee_name") or last.get("ticket_id")
         when = clock(last.get("scanned_at"))
-        box = QMessageBox(
+        box = message_box(
             QMessageBox.Icon.Question,
             "Undo check-in",
             f"Undo the check-in of {who} ({last.get('tier_name') or '-'}) at {when}?\n"

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLay
 from scanner_app.gui import assets
 from scanner_app.gui.sounds import SoundPlayer
 from scanner_app.gui.verdict import READY, Kind, Verdict, verdict_for
+from scanner_app.gui.widgets.plain import PlainLabel
 
 DEFAULT_HOLD_MS = 3000
 MESSAGE_HOLD_MS = 6000  # the least time a message stays up
@@ -46,12 +47,12 @@ class VerdictPanel(QFrame):
         self._hold = QTimer(self, singleShot=True, interval=self._hold_ms)
         self._hold.timeout.connect(self.reset)
 
-        self.icon_label = QLabel(objectName="verdictIcon")
+        self.icon_label = PlainLabel(objectName="verdictIcon")
         self.icon_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.title_label = QLabel(objectName="verdictTitle")
-        self.name_label = QLabel(objectName="verdictName")
-        self.tier_label = QLabel(objectName="verdictTier")
-        self.detail_label = QLabel(objectName="verdictDetail")
+        self.title_label = PlainLabel(objectName="verdictTitle")
+        self.name_label = PlainLabel(objectName="verdictName")
+        self.tier_label = PlainLabel(objectName="verdictTier")
+        self.detail_label = PlainLabel(objectName="verdictDetail")
         for label in (self.title_label, self.name_label, self.tier_label, self.detail_label):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
             label.setWordWrap(True)
