@@ -145,7 +145,7 @@ def bench_upload(url: str, key: str, event_id: str, root: Path, count: int) -> d
     gate = Node.open(root / "gate-upload")
     queue(gate, event_id, count, "up")
     config = SyncConfig(url, (event_id,), "north")
-    engine = SyncEngine(gate, config, key, install_clock=False)
+    engine = SyncEngine(gate, config, key)
     started = time.perf_counter()
     report = engine.run_once(pull=False)
     batched_s = time.perf_counter() - started
@@ -184,7 +184,7 @@ def bench_manifest(url: str, key: str, event_id: str, root: Path, tickets: int) 
                 break
         fetch_s = time.perf_counter() - started
     gate = Node.open(root / "gate-manifest")
-    engine = SyncEngine(gate, SyncConfig(url, (event_id,), "north"), key, install_clock=False)
+    engine = SyncEngine(gate, SyncConfig(url, (event_id,), "north"), key)
     started = time.perf_counter()
     report = engine.run_once()
     pull_s = time.perf_counter() - started

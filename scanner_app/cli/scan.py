@@ -4,49 +4,28 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from scanner_app.cli.base import emit, fail, handles_errors, open_node, say
-from scanner_app.core.models import ScanResult
+from scanner_app.core.door import CheckProvider, Door
+from scanner_app.core.models import DEFAULT_GATE
 from scanner_app.core.node import Node
 from scanner_app.sync.config import SyncConfig
-from scanner_app.sync.engine import NotConfigured, SyncEngine
-from scanner_app.sync.state import SyncState
-
-ScanFunc = Callable[..., ScanResult]
-
-
-def apply_saved_clock_offset(node: Node) -> None:
-    """Door times corrected by the offset the last sync learned, as the app's scans are."""
-    config = SyncConfig.load(node)
-    if config is not None:
-        offset = SyncState(node.db, config.upstream).get_float("clock_offset_ms") or 0.0
-        node.checkin.clock_offset_ms = lambda: offset
+from scanner_app.sync.door import check_provider, door_for
 
 
 @contextmanager
-def door(node: Node, config: SyncConfig | None) -> Iterator[ScanFunc]:
-    """The scan call for this node: the local verdict, or in strict mode (`connect --strict`)
-    the upstream's first, falling back to the local one under the same check-in id."""
-    engine = None
-    if config is not None and config.strict:
-        try:
-            # No background thread: a CLI scan asks once per payload; `sync` pushes the rest.
-            engine = SyncEngine.from_node(node)
-        except NotConfigured as exc:  # the door keeps working, but the user should know
-            say(f"Warning: strict mode is on, but {exc}; deciding locally.")
-    if engine is None:
-        apply_saved_clock_offset(node)
-        yield node.checkin.scan
-        return
+def door_provider(node: Node) -> Iterator[CheckProvider]:
+    """This node's door (sync/door.py chooses: local, or strict after `connect --strict`)."""
+    provider = check_provider(node, on_warning=lambda m: say(f"Warning: {m}; deciding locally."))
     try:
-        yield engine.scan_strict  # the engine applies the saved clock offset itself
+        yield provider
     finally:
-        engine.stop()  # closes its HTTP clients and the strict worker pool
+        provider.close()  # a strict door's HTTP client and worker pool
 
 
 @click.command("scan")
@@ -54,7 +33,8 @@ def door(node: Node, config: SyncConfig | None) -> Iterator[ScanFunc]:
     "--event", "event_ids", multiple=True, required=True, help="Event(s) this gate admits."
 )
 @click.option(
-    "--gate", help="Gate name (scannedBy)  [default: the gate `connect` set, else gate-1]"
+    "--gate",
+    help=f"Gate name (scannedBy)  [default: the gate `connect` set, else {DEFAULT_GATE}]",
 )
 @click.option(
     "--exit", "exit_scan", is_flag=True, help="Exit scans (only for events with re-entry)."
@@ -112,30 +92,29 @@ def scan(
                 f"{event_id} does not allow re-entry, so it has no exit scans; "
                 "scan without --exit (or create the event with --reentry)"
             )
-    config = SyncConfig.load(node)
-    if gate is None:  # the name a gate was set up with (its setup QR) is its scannedBy
-        gate = (config.gate if config else None) or "gate-1"
-    with door(node, config) as scan_one:
+    # Without --gate, the name a gate was set up with (its setup QR) is its scannedBy.
+    door = door_for(
+        SyncConfig.load(node),
+        event_ids=event_ids,
+        direction="out" if exit_scan else "in",
+        allowed_tiers=tiers,
+        **({"gate": gate} if gate else {}),
+    )
+    with door_provider(node) as provider:
         for payload in inputs:
-            result = scan_one(
-                payload,
-                event_ids=list(event_ids),
-                gate=gate,
-                direction="out" if exit_scan else "in",
-                allowed_tiers=list(tiers) or None,
-            )
-            emit(result.to_dict())
+            emit(provider.scan(payload, door).to_dict())
             sys.stdout.flush()  # a printed verdict is a committed verdict (crash tests rely on it)
 
 
 @click.command("undo")
 @click.argument("checkin_id")
-@click.option("--gate", default="gate-1", show_default=True)
+@click.option("--gate", default=DEFAULT_GATE, show_default=True)
 @click.pass_context
 @handles_errors
 def undo(ctx: click.Context, checkin_id: str, gate: str) -> None:
     """Undo a check-in: recorded as a void entry, never deleted."""
-    emit(open_node(ctx).checkin.undo(checkin_id, gate))
+    with door_provider(open_node(ctx)) as provider:
+        emit(provider.undo(checkin_id, Door.of(gate=gate)).to_dict())
 
 
 @click.command("stats")

@@ -10,6 +10,7 @@ import click
 from scanner_app.cli.base import emit, handles_errors, open_node, say
 from scanner_app.core.apikeys import SCOPES, ApiKeyStore
 from scanner_app.core.node import Node
+from scanner_app.sync.door import check_provider
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -42,7 +43,7 @@ def serve(
         say("No API keys yet: created an organiser key with every scope. It is shown only now;")
         say("keep it somewhere safe (it opens the dashboard and creates gate keys):")
         click.echo(secret)
-    app = create_app(node, public_url=public_url)
+    app = create_app(node, public_url=public_url, provider=check_provider(node, serving=True))
     config = uvicorn_config(app, host, port, access_log)
     sock = config.bind_socket()  # bound now, so the real port is known (and --port 0 works)
     # asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP; this one has proto

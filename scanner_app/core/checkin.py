@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from scanner_app.core.errors import Conflict, NotFound, ValidationError
 from scanner_app.core.events import EventStore
 from scanner_app.core.ids import checkin_id as new_checkin_id
 from scanner_app.core.ledger import recompute_conflicts, ticket_state
-from scanner_app.core.models import DIRECTIONS, REASONS, ScanResult
+from scanner_app.core.models import DEFAULT_GATE, DIRECTIONS, REASONS, ScanResult, UndoResult
 from scanner_app.core.timeutil import Clock, iso_ms, normalize_iso, shift, utc_now
 from scanner_app.core.tokens import (
     DEFAULT_LEEWAY_SECONDS,
@@ -29,6 +30,16 @@ _INSERT = (
 )
 
 
+@dataclass(frozen=True)
+class Presented:
+    """A payload after its one token verification: verified claims (``reason`` None), or the
+    rejection (``claims`` set only when the signature verified), and when it was seen."""
+
+    observed: datetime
+    claims: TicketClaims | None
+    reason: str | None
+
+
 class CheckinService:
     """Verify locally, apply the door rules, commit, then answer. Thread-safe."""
 
@@ -40,20 +51,45 @@ class CheckinService:
         clock: Clock = utc_now,
         leeway_seconds: int = DEFAULT_LEEWAY_SECONDS,
         clock_offset_ms: Callable[[], float] = lambda: 0.0,
+        verifier: TicketVerifier | None = None,
     ) -> None:
         self.db = db
         self.events = events
         self.device_id = device_id
         self.clock = clock
+        self.leeway_seconds = leeway_seconds
+        # Door time = observed + this (the upstream's clock minus ours, DESIGN.md §5).
         self.clock_offset_ms = clock_offset_ms
-        self.verifier = TicketVerifier(events.verify_keys, leeway_seconds)
+        self.verifier = verifier or TicketVerifier(events.verify_keys, leeway_seconds)
+
+    def with_clock_offset(self, clock_offset_ms: Callable[[], float]) -> CheckinService:
+        """The same service (same verifier and key cache) with door times corrected by
+        ``clock_offset_ms``; the door's provider is built with it, nothing is patched."""
+        return CheckinService(
+            self.db,
+            self.events,
+            self.device_id,
+            self.clock,
+            self.leeway_seconds,
+            clock_offset_ms,
+            self.verifier,
+        )
+
+    def present(self, payload: str, event_ids: Collection[str] | None = None) -> Presented:
+        """Verify the token once; a door decides on what this returns (see ``decide``)."""
+        observed = self.clock()
+        try:
+            claims = self.verifier.verify(payload, event_ids, observed)
+        except TokenRejected as rejection:  # claims set only when the signature verified
+            return Presented(observed, rejection.claims, rejection.reason)
+        return Presented(observed, claims, None)
 
     def scan(
         self,
         payload: str,
         *,
         event_ids: Collection[str] | None = None,
-        gate: str = "gate-1",
+        gate: str = DEFAULT_GATE,
         direction: str = "in",
         allowed_tiers: Collection[str] | None = None,
         offline: bool = True,
@@ -62,27 +98,49 @@ class CheckinService:
     ) -> ScanResult:
         """Every scan gets a ScanResult and a committed row, admitted or not."""
         _check_direction(direction)
-        observed = self.clock()
-        context_event = next(iter(event_ids), None) if event_ids else None
-        try:
-            claims = self.verifier.verify(payload, event_ids, observed)
-        except TokenRejected as rejection:
-            ticket = rejection.claims  # only set when the signature verified
+        return self.decide(
+            self.present(payload, event_ids),
+            event_ids=event_ids,
+            gate=gate,
+            direction=direction,
+            allowed_tiers=allowed_tiers,
+            offline=offline,
+            checkin_id=checkin_id,
+            device_id=device_id,
+        )
+
+    def decide(
+        self,
+        presented: Presented,
+        *,
+        event_ids: Collection[str] | None = None,
+        gate: str = DEFAULT_GATE,
+        direction: str = "in",
+        allowed_tiers: Collection[str] | None = None,
+        offline: bool = True,
+        checkin_id: str | None = None,
+        device_id: str | None = None,
+    ) -> ScanResult:
+        """The door rules and the durable commit for a token already verified by ``present``."""
+        _check_direction(direction)
+        if presented.reason is not None:
+            ticket = presented.claims
+            context_event = next(iter(event_ids), None) if event_ids else None
             return self._commit(
                 ticket,
-                observed,
+                presented.observed,
                 gate,
                 direction,
                 offline,
                 checkin_id,
                 device_id,
-                forced_reason=rejection.reason,
+                forced_reason=presented.reason,
                 # Filed under the gate's event, so its audit trail shows wrong-event attempts.
                 event_id=context_event or (ticket.evt if ticket else None),
             )
         return self._commit(
-            claims,
-            observed,
+            presented.claims,
+            presented.observed,
             gate,
             direction,
             offline,
@@ -91,12 +149,30 @@ class CheckinService:
             allowed_tiers=allowed_tiers,
         )
 
+    def preview(
+        self,
+        presented: Presented,
+        *,
+        direction: str = "in",
+        allowed_tiers: Collection[str] | None = None,
+    ) -> str | None:
+        """The reason ``decide`` would give now (None: admit), committing nothing."""
+        if presented.reason is not None or presented.claims is None:
+            return presented.reason
+        claims = presented.claims
+        conn = self.db.read()
+        manifest = conn.execute(
+            "SELECT attendee_name, tier_name, status FROM tickets WHERE id = ?", (claims.jti,)
+        ).fetchone()
+        tier = manifest["tier_name"] if manifest else claims.tier
+        return self._rule(conn, claims, manifest, tier, direction, allowed_tiers)[0]
+
     def checkin_ticket(
         self,
         ticket_id: str,
         *,
         event_ids: Collection[str] | None = None,
-        gate: str = "gate-1",
+        gate: str = DEFAULT_GATE,
         direction: str = "in",
         allowed_tiers: Collection[str] | None = None,
     ) -> ScanResult:
@@ -309,7 +385,7 @@ class CheckinService:
             checkinId=checkin_id,
         )
 
-    def undo(self, checkin_id: str, gate: str = "gate-1") -> dict[str, Any]:
+    def undo(self, checkin_id: str, gate: str = DEFAULT_GATE) -> dict[str, Any]:
         """Void a standing check-in: a new void entry; the original row is kept."""
         with self.db.write() as conn:
             row = conn.execute("SELECT * FROM checkins WHERE id = ?", (checkin_id,)).fetchone()
@@ -353,12 +429,7 @@ class CheckinService:
             recompute_conflicts(
                 conn, row["event_id"], row["ticket_id"], bool(reentry and reentry[0])
             )
-        return {
-            "id": void_id,
-            "voids": checkin_id,
-            "ticketId": row["ticket_id"],
-            "attendeeName": row["attendee_name"],
-        }
+        return UndoResult(void_id, checkin_id, row["ticket_id"], row["attendee_name"])
 
     def last_checkin(self, gate: str | None = None) -> dict[str, Any] | None:
         """This device's most recent standing check-in (what "undo last" undoes)."""

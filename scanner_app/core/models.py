@@ -20,6 +20,7 @@ REASONS = (
     "not_checked_in",
 )
 DIRECTIONS = ("in", "out")
+DEFAULT_GATE = "gate-1"  # a door's scannedBy when nobody named it (CLI, GUI, sync)
 # Every hub response names the node (database) answering; see SyncEngine's reset handling.
 NODE_HEADER = "X-Tickitz-Node"
 
@@ -47,3 +48,16 @@ class ScanResult:
     @property
     def admitted(self) -> bool:
         return self.success and self.direction == "in"
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    """A void entry recorded for a standing check-in (the original row is kept)."""
+
+    id: str
+    voids: str
+    ticketId: str | None  # noqa: N815
+    attendeeName: str | None  # noqa: N815
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

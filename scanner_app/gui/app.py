@@ -245,7 +245,7 @@ class ScannerApp(QObject):
         for camera in self._stopping_cameras:  # still stopping from a settings change
             camera.stop()
         self.hub.stop()
-        self.window.client.set_engine(None)
+        self.window.client.set_provider(None)
         self.sync.stop(wait=True)  # after the window's last scans were queued
         self.window.shutdown()
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from scanner_app import __version__
+from scanner_app.core.door import CheckProvider
 from scanner_app.core.node import Node
 from scanner_app.server.auth import SECURITY_SCHEME
 from scanner_app.server.delivery import DeliveryWorker
@@ -32,10 +33,12 @@ def create_app(
     *,
     config: HubConfig | None = None,
     max_body: int = MAX_BODY_BYTES,
+    provider: CheckProvider | None = None,
     **options: Any,
 ) -> FastAPI:
-    """The hub's ASGI app over `node`. `options` are HubConfig fields (public_url=...)."""
-    hub = Hub(node, config or HubConfig(**options))
+    """The hub's ASGI app over `node`. `options` are HubConfig fields (public_url=...);
+    `provider` decides gates' online scans (sync.door.check_provider(node, serving=True))."""
+    hub = Hub(node, config or HubConfig(**options), provider)
     worker = DeliveryWorker(hub)
 
     @asynccontextmanager

@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 from scanner_app.core.apikeys import ApiKey, ApiKeyStore, DeviceStore
+from scanner_app.core.door import CheckProvider, Door, LocalCheckProvider
 from scanner_app.core.errors import Conflict, NotFound
 from scanner_app.core.ledger import existing_ids
 from scanner_app.core.node import Node
@@ -102,9 +103,17 @@ def _used(wire: dict[str, Any], source: str, conflict: bool = False) -> dict[str
 class Hub:
     """A node served over HTTP: its stores, limits, usage and the webhook-aware operations."""
 
-    def __init__(self, node: Node, config: HubConfig | None = None) -> None:
+    def __init__(
+        self,
+        node: Node,
+        config: HubConfig | None = None,
+        provider: CheckProvider | None = None,
+    ) -> None:
         self.node = node
         self.config = config or HubConfig()
+        # The door decision for gates' online scans: from sync.door.check_provider(node,
+        # serving=True) (the CLI and the GUI pass it); a bare Hub(node) decides the same way.
+        self.provider = provider or LocalCheckProvider(node.checkin, offline=False)
         self.keys = ApiKeyStore(node.db, node.clock)
         self.devices = DeviceStore(node.db, self.keys, node.clock)
         self.webhooks = WebhookStore(node.db, node.clock)
@@ -138,16 +147,14 @@ class Hub:
         device_id = body.get("deviceId") or key.device_id
         # CheckinService's own transaction joins this one (the group's), so the check-in,
         # its webhook and the gate's counter are committed together.
-        result = self.node.checkin.scan(
-            body["qrPayload"],
-            event_ids=[body["eventId"]],
+        door = Door(
+            event_ids=(body["eventId"],),
             gate=body["scannedBy"],
             direction=body.get("direction") or "in",
-            allowed_tiers=body.get("allowedTiers") or None,
-            offline=False,
-            checkin_id=client_id,
+            allowed_tiers=tuple(body.get("allowedTiers") or ()),
             device_id=device_id,
         )
+        result = self.provider.scan(body["qrPayload"], door, checkin_id=client_id)
         if result.admitted and self.webhooks.subscribed("ticket.used"):
             wire = {
                 "id": result.checkinId,

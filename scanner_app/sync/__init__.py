@@ -4,6 +4,7 @@ from scanner_app.sync.client import TickitzClient, api_base
 from scanner_app.sync.clock import ClockOffset
 from scanner_app.sync.config import SyncConfig, make_setup, parse_setup
 from scanner_app.sync.credentials import KeyStore
+from scanner_app.sync.door import OnlineCheckProvider, check_provider, door_for
 from scanner_app.sync.engine import NotConfigured, SyncEngine
 from scanner_app.sync.rounds import RoundReport
 from scanner_app.sync.state import SyncStatus
@@ -12,12 +13,15 @@ __all__ = [
     "ClockOffset",
     "KeyStore",
     "NotConfigured",
+    "OnlineCheckProvider",
     "RoundReport",
     "SyncConfig",
     "SyncEngine",
     "SyncStatus",
     "TickitzClient",
     "api_base",
+    "check_provider",
+    "door_for",
     "make_setup",
     "parse_setup",
 ]

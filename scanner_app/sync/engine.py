@@ -11,12 +11,11 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from scanner_app.core.models import ScanResult
 from scanner_app.core.node import Node
 from scanner_app.sync.client import MAX_BATCH, TickitzClient
 from scanner_app.sync.clock import ClockOffset
@@ -34,7 +33,6 @@ from scanner_app.sync.errors import (
 from scanner_app.sync.identity import UpstreamIdentity
 from scanner_app.sync.rounds import Puller, Pusher, RoundReport
 from scanner_app.sync.state import SyncState, SyncStatus
-from scanner_app.sync.strict import StrictScanner
 
 log = logging.getLogger(__name__)
 StatusCallback = Callable[[SyncStatus], None]
@@ -46,7 +44,7 @@ class NotConfigured(Exception):
 
 
 class SyncEngine:
-    """Push, pull, status and strict scans for one node and its one upstream."""
+    """Push, pull and status for one node and its one upstream (scans: sync/door.py)."""
 
     def __init__(
         self,
@@ -57,14 +55,13 @@ class SyncEngine:
         on_status: StatusCallback | None = None,
         push_only: bool = False,
         timeout_s: float = 10.0,
-        strict_timeout_s: float = 0.8,
         retries: int = 2,
         backoff_s: float = 1.0,
         max_backoff_s: float = 60.0,
         poll_s: float = 0.5,
         batch_size: int = MAX_BATCH,
         page_size: int = 1000,
-        install_clock: bool = True,
+        clock_offset: ClockOffset | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.node = node
@@ -75,9 +72,9 @@ class SyncEngine:
         self.max_backoff_s = max_backoff_s
         self.poll_s = poll_s
         self.state = SyncState(node.db, config.upstream)
-        self.clock = ClockOffset(self.state.get_float("clock_offset_ms") or 0.0)
-        if install_clock:  # door time = observed + the upstream's offset (DESIGN.md §5)
-            node.checkin.clock_offset_ms = self.clock.offset_ms
+        # Learned from the upstream's Date headers; the door's provider reads it (check_provider).
+        self.clock = clock_offset or ClockOffset(self.state.get_float("clock_offset_ms") or 0.0)
+        self._api_key = api_key
         self._stop = threading.Event()
         common = {
             "clock": node.clock,
@@ -85,6 +82,7 @@ class SyncEngine:
             "transport": transport,
             "sleep": self._stop.wait,  # a retry's wait ends at once when stop() is called
         }
+        self._common = common
         self.identity = UpstreamIdentity(self.state)
         self.client = TickitzClient(
             config.url,
@@ -96,12 +94,8 @@ class SyncEngine:
             on_node=self.identity.observe,
             **common,
         )
-        strict_client = TickitzClient(
-            config.url, api_key, timeout=strict_timeout_s, retries=0, **common
-        )
         self.pusher = Pusher(node, self.client, batch_size)
         self.puller = Puller(node, self.client, self.state, page_size, self._on_progress)
-        self.strict = StrictScanner(node, strict_client, strict_timeout_s, self.kick)
         self._lock = threading.Lock()  # guards the status fields below
         self._round_lock = threading.Lock()  # one round at a time (loop, CLI, GUI)
         self._wake = threading.Event()
@@ -151,7 +145,6 @@ class SyncEngine:
 
     def _close_clients(self) -> None:
         self.client.close()
-        self.strict.close()
 
     def kick(self) -> None:
         """Something was recorded: push now rather than at the next poll."""
@@ -163,57 +156,17 @@ class SyncEngine:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # --- scanning ----------------------------------------------------------------------
-    def scan(
-        self,
-        payload: str,
-        *,
-        event_ids: Collection[str] | None = None,
-        gate: str | None = None,
-        direction: str = "in",
-        allowed_tiers: Collection[str] | None = None,
-    ) -> ScanResult:
-        """The door's one call: strict when configured, else local; then push soon."""
-        events = list(event_ids or self.config.event_ids) or None
-        gate = gate or self.config.gate or "gate-1"
-        if self.config.strict:
-            return self.scan_strict(
-                payload,
-                event_ids=events,
-                gate=gate,
-                direction=direction,
-                allowed_tiers=allowed_tiers,
-            )
-        result = self.node.checkin.scan(
-            payload,
-            event_ids=events,
-            gate=gate,
-            direction=direction,
-            allowed_tiers=allowed_tiers,
+    def online_client(self, timeout_s: float) -> TickitzClient:
+        """A client for strict scans: same upstream and key, one try, a short deadline."""
+        return TickitzClient(
+            self.config.url, self._api_key, timeout=timeout_s, retries=0, **self._common
         )
-        self.kick()
-        return result
 
-    def scan_strict(
-        self,
-        payload: str,
-        *,
-        event_ids: Collection[str] | None = None,
-        gate: str | None = None,
-        direction: str = "in",
-        allowed_tiers: Collection[str] | None = None,
-    ) -> ScanResult:
-        """Ask upstream first (short deadline); else the local verdict under the same id."""
+    def upstream_unreachable(self) -> bool:
+        """The last round could not reach the upstream and the retry is not due yet (a
+        strict door then decides locally at once instead of waiting for its deadline)."""
         with self._lock:
-            offline = self._state == "offline" and time.monotonic() < self._retry_at
-        return self.strict.scan(
-            payload,
-            event_ids=list(event_ids or self.config.event_ids) or None,
-            gate=gate or self.config.gate or "gate-1",
-            direction=direction,
-            allowed_tiers=allowed_tiers,
-            skip_upstream=offline,
-        )
+            return self._state == "offline" and time.monotonic() < self._retry_at
 
     # --- rounds ------------------------------------------------------------------------
     def run_once(self, *, push: bool = True, pull: bool = True) -> RoundReport:

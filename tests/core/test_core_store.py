@@ -187,11 +187,11 @@ def test_undo_is_a_void_entry_and_the_ticket_can_be_admitted_again(node, issue, 
     assert node.checkin.last_checkin()["id"] == first.checkinId
     clock.advance(30)
     void = node.checkin.undo(first.checkinId, gate="supervisor")
-    assert void["voids"] == first.checkinId and void["ticketId"] == ticket["id"]
+    assert void.voids == first.checkinId and void.ticketId == ticket["id"]
 
     original = recorded(node, first)
-    assert original["voided_by"] == void["id"] and original["success"] == 1  # kept, marked
-    row = node.db.query_one("SELECT * FROM checkins WHERE id = ?", (void["id"],))
+    assert original["voided_by"] == void.id and original["success"] == 1  # kept, marked
+    row = node.db.query_one("SELECT * FROM checkins WHERE id = ?", (void.id,))
     assert (row["kind"], row["voids_id"], row["ticket_id"], row["gate"]) == (
         "void",
         first.checkinId,
@@ -209,7 +209,7 @@ def test_undo_is_a_void_entry_and_the_ticket_can_be_admitted_again(node, issue, 
     with pytest.raises(Conflict):
         node.checkin.undo(first.checkinId)
     with pytest.raises(ValidationError):
-        node.checkin.undo(void["id"])
+        node.checkin.undo(void.id)
     rejected = node.checkin.scan("garbage", event_ids=[event_id])
     with pytest.raises(ValidationError):
         node.checkin.undo(rejected.checkinId)
@@ -373,7 +373,7 @@ def test_clock_offset_corrects_door_time_of_scans_and_voids(node, issue, event_i
     scan = skewed.checkin.scan(issue()["qrPayload"], event_ids=[event_id])
     assert scan.checkedInAt == "2026-07-15T19:00:01.500Z"
     void = skewed.checkin.undo(scan.checkinId)
-    for checkin_id in (scan.checkinId, void["id"]):
+    for checkin_id in (scan.checkinId, void.id):
         row = node.db.query_one(
             "SELECT scanned_at, observed_at, clock_offset_ms FROM checkins WHERE id = ?",
             (checkin_id,),

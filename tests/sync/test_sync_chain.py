@@ -7,6 +7,8 @@ subprocess after `tickitz-scanner connect` to central; the gate is set up from t
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import httpx
 from click.testing import CliRunner
 from harness import HubServer, gate_key, issuer_with_event, rows, start_hub, stop_hub, wait_for
@@ -14,6 +16,7 @@ from harness import HubServer, gate_key, issuer_with_event, rows, start_hub, sto
 from scanner_app.cli import cli
 from scanner_app.core.apikeys import SCOPES, ApiKeyStore
 from scanner_app.core.node import Node
+from scanner_app.sync.door import check_provider, door_for
 from scanner_app.sync.engine import SyncEngine
 
 
@@ -65,10 +68,12 @@ def test_gate_hub_central_chain_end_to_end(tmp_path):
             assert device["key"] not in setup.output  # keys are never printed back
             gate = Node.open(gate_dir)
             engine = SyncEngine.from_node(gate, poll_s=0.05, backoff_s=0.1)
-            with engine:
+            provider = check_provider(gate, engine)
+            door = door_for(engine.config)
+            with engine, closing(provider):
                 engine.start()
                 wait_for(lambda: engine.status().last_pull_at, timeout=10)
-                admitted = [engine.scan(t["qrPayload"]) for t in tickets[:5]]
+                admitted = [provider.scan(t["qrPayload"], door) for t in tickets[:5]]
                 box_office = central.checkin.scan(tickets[6]["qrPayload"], gate="box-office")
                 central.tickets.cancel(tickets[9]["id"])
                 # Up: the gate's admissions reach central with their original identity.
@@ -84,8 +89,8 @@ def test_gate_hub_central_chain_end_to_end(tmp_path):
                     lambda: gate.tickets.lookup(tickets[9]["id"])["status"] == "cancelled",
                     timeout=15,
                 )
-                again = engine.scan(tickets[6]["qrPayload"])
-                revoked = engine.scan(tickets[9]["qrPayload"])
+                again = provider.scan(tickets[6]["qrPayload"], door)
+                revoked = provider.scan(tickets[9]["qrPayload"], door)
                 status = engine.status()
             http.close()
         finally:

@@ -17,6 +17,7 @@ from harness import (
 
 from scanner_app.core.node import Node
 from scanner_app.core.timeutil import parse_iso
+from scanner_app.sync.door import check_provider, door_for
 
 
 def test_two_offline_gates_admit_one_ticket_and_every_node_agrees_on_the_canonical_one(tmp_path):
@@ -76,11 +77,12 @@ def test_an_admission_at_one_gate_is_already_checked_in_at_another_within_a_pull
             e1.start()
             e2.start()
             wait_for(lambda: e1.status().last_pull_at and e2.status().last_pull_at)
-            admitted = e1.scan(tickets[0]["qrPayload"])  # pushed at once (kick)
+            p1, p2 = check_provider(g1, e1), check_provider(g2, e2)
+            admitted = p1.scan(tickets[0]["qrPayload"], door_for(e1.config))  # kick: push now
             started = time.monotonic()
             wait_for(lambda: admissions(g2, event_id, tickets[0]["id"]), timeout=5)
             assert time.monotonic() - started < 0.5 + 0.5  # one pull interval, plus slack
-            again = e2.scan(tickets[0]["qrPayload"])
+            again = p2.scan(tickets[0]["qrPayload"], door_for(e2.config))
         assert admitted.success
         assert again.reason == "already_checked_in" and again.firstScannedBy == "a"
         assert again.firstCheckedInAt == admitted.checkedInAt
@@ -134,7 +136,8 @@ def test_door_times_are_corrected_by_the_upstream_clock_and_a_large_skew_is_repo
         engine = engine_for(gate, server.url, gate_key(hub, event_id, "a"), event_id)
         assert engine.run_once().ok and engine.run_once().ok
         status = engine.status()
-        result = gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id])
+        provider = check_provider(gate, engine)  # door times use the engine's learned offset
+        result = provider.scan(tickets[0]["qrPayload"], door_for(engine.config))
         engine.stop()
     assert abs(status.clock_offset_ms - skew * 1000) < 1500
     assert status.clock_skew_large and any("clock" in w for w in status.warnings)

@@ -6,12 +6,14 @@ The engine backs off, recovers, and the hub ends with every check-in exactly onc
 from __future__ import annotations
 
 import time
+from contextlib import closing
 
 import pytest
 from faultproxy import FaultProxy
 from harness import HubServer, engine_for, gate_key, issuer_with_event, wait_for
 
 from scanner_app.core.node import Node
+from scanner_app.sync.door import OnlineCheckProvider, check_provider, door_for
 
 
 @pytest.fixture
@@ -134,31 +136,36 @@ def test_status_says_offline_or_degraded_with_the_reason_and_backs_off(venue):
 
 def test_strict_mode_asks_the_hub_and_falls_back_under_the_same_id(venue):
     hub, gate, event_id, tickets, proxy, key = venue
-    engine = engine_for(
-        gate, proxy.url, key, event_id, gate="north", strict=True, strict_timeout_s=0.5
-    )
+    engine = engine_for(gate, proxy.url, key, event_id, gate="north", strict=True)
     assert engine.run_once().ok
-    engine.strict.quiet_s = 0.0
-    with engine:
-        online = engine.scan(tickets[0]["qrPayload"])
+    provider = check_provider(gate, engine, deadline_s=0.5)
+    assert isinstance(provider, OnlineCheckProvider)
+    provider.quiet_s = 0.0
+    door = door_for(engine.config)
+
+    def scan(ticket):
+        return provider.scan(ticket["qrPayload"], door)
+
+    with engine, closing(provider):
+        online = scan(tickets[0])
         assert online.success and not online.offline
         assert gate.ledger.pending_count() == 0  # the hub has it already
         # The hub processes the next scan but its answer is lost: local verdict, same id.
         proxy.fail("drop_after", match="/checkin/scan")
-        fallback = engine.scan(tickets[1]["qrPayload"])
+        fallback = scan(tickets[1])
         assert fallback.success and fallback.offline
         assert fallback.checkinId in hub_ids(hub, event_id)
         # A stalled hub costs at most the strict deadline, then the door decides alone.
         proxy.fail("stall:3", match="/checkin/scan")
         started = time.monotonic()
-        slow = engine.scan(tickets[2]["qrPayload"])
+        slow = scan(tickets[2])
         assert time.monotonic() - started < 0.9 and slow.offline and slow.success
         # Right after a miss the gate does not wait on the hub for every scan.
-        engine.strict.quiet_s = 5.0
+        provider.quiet_s = 5.0
         proxy.fail("stall:3", match="/checkin/scan")
-        engine.scan(tickets[4]["qrPayload"])
+        scan(tickets[4])
         started = time.monotonic()
-        engine.scan(tickets[3]["qrPayload"])
+        scan(tickets[3])
         assert time.monotonic() - started < 0.2
         report = engine.run_once()
     assert report.ok and report.pending == 0

@@ -53,7 +53,6 @@ def test_any_schedule_converges_on_one_canonical_admission(hub, ops):
                 gate_key(hub_node, event_id, f"d{i}"),
                 event_id,
                 gate=f"d{i}",
-                install_clock=False,
             )
             for i, g in enumerate(gates)
         ]

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from scanner_app.core.apikeys import SCOPES, ApiKeyStore
 from scanner_app.core.node import Node
 from scanner_app.sync import make_setup
+from scanner_app.sync.door import check_provider
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,8 @@ class HubController(QObject):
                 assert self.public_url is not None
                 return self.public_url
             address = lan_address() if host in ("0.0.0.0", "") else host
-            server = HubServer(self.node, host=host, port=port)
+            provider = check_provider(self.node, serving=True)
+            server = HubServer(self.node, host=host, port=port, provider=provider)
             server.start()
             self.public_url = f"http://{address}:{server.port}"
             # The setup QRs must carry the LAN address, not whatever the browser used.

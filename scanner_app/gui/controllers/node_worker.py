@@ -15,21 +15,21 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from scanner_app.core.door import CheckProvider, Door
 from scanner_app.core.errors import TickitzError
 from scanner_app.core.ledger import ticket_state
 from scanner_app.core.node import Node
+from scanner_app.sync.door import check_provider
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class GateConfig:
-    """What this gate admits; replaced wholesale when the settings change."""
+    """What this gate admits (its Door) and which event its counters follow; replaced
+    wholesale when the settings change."""
 
-    gate: str = "Gate 1"
-    direction: str = "in"
-    event_ids: tuple[str, ...] = ()  # empty: every event on this node
-    allowed_tiers: tuple[str, ...] = ()  # empty: every tier
+    door: Door = Door()
     stats_event: str | None = None  # the event the counters show
 
 
@@ -48,9 +48,9 @@ class NodeWorker(QObject):
         super().__init__()
         self.node = node
         self.config = GateConfig()
-        # A SyncEngine when this gate has an upstream: scans go through it (strict mode,
-        # prompt push). Set from the GUI thread; a plain attribute swap is atomic.
-        self.engine: Any = None
+        # The door's decision path (sync/door.py chooses it): scans, manual check-ins and
+        # undo all go through it. Replaced on this thread (set_provider) when sync restarts.
+        self.provider: CheckProvider = check_provider(node, local_only=True)
         self._events: list[dict[str, Any]] = []
 
     def _fail(self, action: str, exc: Exception) -> None:
@@ -66,20 +66,19 @@ class NodeWorker(QObject):
         self.config = config
         self.refresh_events()
 
-    def _scan_kwargs(self) -> dict[str, Any]:
-        c = self.config
-        return {
-            "event_ids": list(c.event_ids) or None,
-            "gate": c.gate,
-            "direction": c.direction,
-            "allowed_tiers": list(c.allowed_tiers) or None,
-        }
+    @Slot(object)
+    def set_provider(self, provider: CheckProvider | None) -> None:
+        """Swap the decision path (None: local, as before sync started); the old one is
+        closed here, after every scan queued before the swap has used it."""
+        old = self.provider
+        self.provider = provider or check_provider(self.node, local_only=True)
+        if old is not self.provider:
+            old.close()
 
     @Slot(str, str, float)
     def scan(self, payload: str, source: str, submitted: float) -> None:
         try:
-            scan = self.engine.scan if self.engine is not None else self.node.checkin.scan
-            result = scan(payload, **self._scan_kwargs())
+            result = self.provider.scan(payload, self.config.door)
         except Exception as exc:
             self._fail("scan", exc)
             return
@@ -90,17 +89,17 @@ class NodeWorker(QObject):
     def checkin_ticket(self, ticket_id: str) -> None:
         submitted = time.perf_counter()
         try:
-            result = self.node.checkin.checkin_ticket(ticket_id, **self._scan_kwargs())
+            result = self.provider.check_in_ticket(ticket_id, self.config.door)
         except Exception as exc:
             self._fail("check-in", exc)
             return
         self.scanned.emit(result.to_dict(), "manual", submitted)
-        self._kick()
         self.refresh_stats()
 
     @Slot(str)
     def search(self, query: str) -> None:
-        event = self.config.event_ids[0] if len(self.config.event_ids) == 1 else None
+        events = self.config.door.event_ids
+        event = events[0] if len(events) == 1 else None
         try:
             rows = self.node.tickets.search(query, event_id=event, limit=50)
             for row in rows:
@@ -120,23 +119,17 @@ class NodeWorker(QObject):
 
     @Slot()
     def find_last_checkin(self) -> None:
-        self.last_checkin.emit(self.node.checkin.last_checkin(self.config.gate))
+        self.last_checkin.emit(self.node.checkin.last_checkin(self.config.door.gate))
 
     @Slot(str)
     def undo(self, checkin_id: str) -> None:
         try:
-            answer = self.node.checkin.undo(checkin_id, self.config.gate)
+            answer = self.provider.undo(checkin_id, self.config.door)
         except Exception as exc:
             self._fail("undo", exc)
             return
-        self.undone.emit(answer)
-        self._kick()
+        self.undone.emit(answer.to_dict())
         self.refresh_stats()
-
-    def _kick(self) -> None:
-        """Something new to upload: let the sync engine push now, not at its next poll."""
-        if self.engine is not None:
-            self.engine.kick()
 
     @Slot()
     def refresh_events(self) -> None:
@@ -173,6 +166,7 @@ class NodeThread(QObject):
     """Owns the worker thread. Call its methods from the GUI thread; answers are signals."""
 
     _configure = Signal(object)
+    _provider = Signal(object)
     _scan = Signal(str, str, float)
     _checkin = Signal(str)
     _search = Signal(str)
@@ -190,6 +184,7 @@ class NodeThread(QObject):
         self.worker.moveToThread(self.thread)
         # Cross-thread connections are queued: the slots run on the worker, in order.
         self._configure.connect(self.worker.configure)
+        self._provider.connect(self.worker.set_provider)
         self._scan.connect(self.worker.scan)
         self._checkin.connect(self.worker.checkin_ticket)
         self._search.connect(self.worker.search)
@@ -206,8 +201,9 @@ class NodeThread(QObject):
         """Queue a scan; ``submitted`` (perf_counter) is when the payload was seen."""
         self._scan.emit(payload, source, time.perf_counter() if submitted is None else submitted)
 
-    def set_engine(self, engine: Any) -> None:
-        self.worker.engine = engine
+    def set_provider(self, provider: CheckProvider | None) -> None:
+        """The door's decision path from now on (None: local); queued after earlier scans."""
+        self._provider.emit(provider)
 
     def checkin_ticket(self, ticket_id: str) -> None:
         self._checkin.emit(ticket_id)
@@ -234,6 +230,8 @@ class NodeThread(QObject):
             self.thread.quit()
             if not self.thread.wait(timeout_ms):
                 log.warning("Node worker did not stop within %d ms", timeout_ms)
+                return
+        self.worker.provider.close()
 
 
 def gate_config(
@@ -245,9 +243,6 @@ def gate_config(
     """Build a GateConfig from settings values; counters follow the gate's event (or,
     with none chosen, the first published event the worker finds)."""
     return GateConfig(
-        gate=gate or "Gate 1",
-        direction=direction,
-        event_ids=(event_id,) if event_id else (),
-        allowed_tiers=tuple(allowed_tiers),
+        door=Door.of((event_id,) if event_id else (), gate, direction, allowed_tiers),
         stats_event=event_id or None,
     )

@@ -14,9 +14,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from scanner_app.core.door import CheckProvider
 from scanner_app.core.node import Node
 from scanner_app.sync import KeyStore, NotConfigured, SyncConfig, SyncEngine, SyncStatus
 from scanner_app.sync.client import TickitzClient
+from scanner_app.sync.door import check_provider
 from scanner_app.sync.errors import (
     BadRequest,
     Forbidden,
@@ -53,6 +55,9 @@ class SyncController(QObject):
 
     status = Signal(dict)  # SyncStatus.to_dict(): connection, lastSyncAt, pendingUploads...
     engine_changed = Signal(object)  # the running SyncEngine, or None (standalone)
+    # The door's CheckProvider for that engine (sync.door.check_provider), made on the
+    # helper thread (it may read the key); emitted just before engine_changed.
+    provider_changed = Signal(object)
     checked = Signal(str, str, object)  # outcome, message, the SyncConfig checked
     failed = Signal(str)  # e.g. the key could not be stored
 
@@ -82,7 +87,8 @@ class SyncController(QObject):
         with self._lock:
             self._generation += 1
             generation = self._generation
-        engine = self._make(generation, None, None, None, engine_options)
+        engine, provider = self._make(generation, None, None, None, engine_options)
+        self.provider_changed.emit(provider)
         self._adopt(engine)
         return engine
 
@@ -102,14 +108,16 @@ class SyncController(QObject):
             generation = self._generation
 
         def work() -> None:
-            engine = self._make(generation, key, config, standalone, engine_options)
+            engine, provider = self._make(generation, key, config, standalone, engine_options)
             with self._lock:
                 current = generation == self._generation
             if not current:  # a newer restart began meanwhile: this engine is stale
+                provider.close()
                 if engine is not None:
                     engine.on_status = None
                     engine.stop(timeout=5.0)
                 return
+            self.provider_changed.emit(provider)
             self.engine_changed.emit(engine)
 
         thread = threading.Thread(target=work, name="sync-start", daemon=True)
@@ -123,7 +131,7 @@ class SyncController(QObject):
         config: SyncConfig | None,
         standalone: bool | None,
         options: dict[str, Any],
-    ) -> SyncEngine | None:
+    ) -> tuple[SyncEngine | None, CheckProvider]:
         try:
             if key:
                 KeyStore(self.node.data_dir, self.node.device_id).set(key)
@@ -140,9 +148,10 @@ class SyncController(QObject):
             )
         except NotConfigured as exc:
             log.info("Not syncing: %s", exc)
-            return None
+            return None, check_provider(self.node, local_only=True)
+        provider = check_provider(self.node, engine)
         engine.start()
-        return engine
+        return engine, provider
 
     def _adopt(self, engine: SyncEngine | None) -> None:  # GUI thread
         self.engine = engine

@@ -60,6 +60,7 @@ class UpstreamController(QObject):
         self._joined: str | None = None  # the setup code this gate connected with
         sync.status.connect(self._on_status)
         sync.engine_changed.connect(self._on_engine)
+        sync.provider_changed.connect(window.client.set_provider)
         sync.checked.connect(self._on_checked)
         sync.failed.connect(lambda m: window.verdict.show_message("Sync not set up", m, "warning"))
         window.key_store = self.store_key
@@ -71,7 +72,7 @@ class UpstreamController(QObject):
         """(Re)start the engine from the node's upstream, after saving what is given."""
         if not self.enabled:
             return
-        self.window.client.set_engine(None)
+        self.window.client.set_provider(None)  # local until the new engine is up
         self.sync.start_async(key=key, config=config, standalone=standalone, **self.options)
 
     def store_key(self, _settings: Settings, key: str) -> bool:
@@ -154,7 +155,6 @@ class UpstreamController(QObject):
             self.restart(key=key, standalone=True)
 
     def _on_engine(self, engine: Any) -> None:
-        self.window.client.set_engine(engine)
         if engine is None:
             self.window.status.update_fields(connection="standalone", last_sync_at=None)
 
