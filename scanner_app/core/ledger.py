@@ -211,12 +211,47 @@ def row_to_wire(row: sqlite3.Row) -> dict[str, Any]:
     return wire
 
 
+# What a node may learn again about a check-in id it already holds (see _supersedes).
+_CONTENT = ("ticket_id", "device_id", "gate", "scanned_at", "direction", "success", "reason",
+            "kind", "voids_id")  # fmt: skip
+
+
+def _supersedes(
+    existing: sqlite3.Row, row: dict[str, Any], source: str, local_device: str | None
+) -> bool:
+    """One id, one version on every node (DESIGN.md §5), even after a late strict scan.
+
+    - From downstream: a gate's upload replaces the row this node stored when it answered
+      that gate's online (strict) scan under the same id. The gate uploads an id only when
+      it never got that answer and showed its own verdict, so the gate's version (its door
+      time, its verdict) is the one that happened; it must come from that same device.
+    - From upstream: the upstream's current version of a row this node only pulled.
+    """
+    if all(existing[name] == row[name] for name in _CONTENT):
+        return False  # a resend: idempotent, nothing changes
+    if source == "upstream":
+        return existing["source"] == "upstream" and existing["event_id"] == row["event_id"]
+    return (
+        existing["source"] == "local"
+        and existing["kind"] == "scan"
+        and row["kind"] == "scan"
+        and existing["device_id"] == row["device_id"]
+        and bool(row["device_id"])
+        and existing["device_id"] != local_device  # never this node's own door's rows
+        and existing["event_id"] == row["event_id"]
+        and existing["ticket_id"] in (None, row["ticket_id"])
+    )
+
+
 class Ledger:
     """Merges check-ins made on other nodes; serves this node's check-ins by cursor."""
 
-    def __init__(self, db: Database, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, db: Database, clock: Clock = utc_now, local_device: str | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.local_device = local_device  # this node's own device id (its door's rows)
 
     def merge(
         self, items: list[Any], *, source: str, device_id: str | None = None
@@ -234,16 +269,34 @@ class Ledger:
         with self.db.write() as conn:
             known = existing_ids(conn, [row["id"] for row in rows])
             touched: set[tuple[str, str]] = set()
+            seen: set[str] = set()
             for row in rows:
+                replaced = None
+                if row["id"] in seen:
+                    continue  # a repeat inside the batch changes nothing
+                seen.add(row["id"])
                 if row["id"] in known:
-                    continue  # idempotent: a resend (or a repeat inside the batch) changes nothing
-                known.add(row["id"])
+                    existing = conn.execute(
+                        "SELECT * FROM checkins WHERE id = ?", (row["id"],)
+                    ).fetchone()
+                    if not _supersedes(existing, row, source, self.local_device):
+                        continue  # idempotent: a resend changes nothing
+                    replaced = existing
+                    # Delete + insert: a new seq, so the feed carries the new version again.
+                    conn.execute("DELETE FROM checkins WHERE id = ?", (row["id"],))
+                    if existing["ticket_id"] and existing["ticket_id"] != row["ticket_id"]:
+                        touched.add((existing["event_id"], existing["ticket_id"]))
                 if row["ticket_id"] and (row["tier_name"] is None or row["attendee_name"] is None):
                     _fill_from_manifest(conn, row)
                 conn.execute(
                     _INSERT_REMOTE,
                     {**row, "source": source, "received_at": now, "pushed_at": pushed_at},
                 )
+                if replaced is not None and replaced["voided_by"]:
+                    conn.execute(
+                        "UPDATE checkins SET voided_by = ? WHERE id = ?",
+                        (replaced["voided_by"], row["id"]),
+                    )
                 if row["voids_id"]:
                     _apply_void(conn, row)
                 if row["ticket_id"]:

@@ -32,7 +32,7 @@ class Node:
         self.device_id = self._setting_or_create("device_id", lambda: short_id("dev"))
         self.events = EventStore(db, clock)
         self.tickets = TicketBook(db, self.events, clock)
-        self.ledger = Ledger(db, clock)
+        self.ledger = Ledger(db, clock, self.device_id)
         self.reports = Reports(db)
         self.checkin = CheckinService(
             db, self.events, self.device_id, clock, leeway_seconds, clock_offset_ms

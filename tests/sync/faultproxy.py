@@ -8,6 +8,8 @@ planned fault whose path filter matches:
   500         answer 500 with the seed's error envelope
   429:N       answer 429 with `Retry-After: N`
   stall:S     hold the request S seconds without answering, then close
+  late:S      hold the request S seconds, then forward it (the client has given up by then)
+  rewrite     forward, then answer the upstream's JSON as `rewrite(answer)` (a MITM)
 
 The proxy runs its own asyncio loop in a thread, so tests stay synchronous.
 """
@@ -19,7 +21,9 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -41,6 +45,7 @@ class FaultProxy:
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task] = set()
+        self.rewrite: Callable[[Any], Any] = lambda answer: answer
 
     @property
     def url(self) -> str:
@@ -122,6 +127,10 @@ class FaultProxy:
                 fault = self._next_fault(f"{method} {path}")
                 if fault == "drop":
                     return
+                if fault.startswith("late"):
+                    await asyncio.sleep(float(fault.split(":")[1]))
+                    await self._forward(lines, body)
+                    return
                 if fault.startswith("stall"):
                     await asyncio.sleep(float(fault.split(":")[1]))
                     return
@@ -132,6 +141,8 @@ class FaultProxy:
                 answer = await self._forward(lines, body)
                 if fault == "drop_after" or not answer:
                     return
+                if fault == "rewrite":
+                    answer = _rewritten(answer, self.rewrite)
                 writer.write(answer)
                 await writer.drain()
                 return  # the upstream said Connection: close; so do we
@@ -156,6 +167,13 @@ class FaultProxy:
             return b""
         finally:
             up_writer.close()
+
+
+def _rewritten(answer: bytes, rewrite: Callable[[Any], Any]) -> bytes:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = [ln for ln in head.split(b"\r\n") if not ln.lower().startswith(b"content-length")]
+    new = json.dumps(rewrite(json.loads(body))).encode()
+    return b"\r\n".join([*lines, b"Content-Length: %d" % len(new)]) + b"\r\n\r\n" + new
 
 
 def _synthetic(fault: str) -> bytes:
