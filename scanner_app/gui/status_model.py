@@ -1,8 +1,5 @@
-"""The status bar's input: a plain snapshot any layer can fill (no Qt here).
-
-The sync engine and hub will publish dicts; ``StatusSnapshot.from_mapping`` accepts
-either snake_case or camelCase keys so they need not import the GUI.
-"""
+"""The status bar's input: a plain snapshot (no Qt here), filled from typed values
+(``SyncStatus``, stats); the connection is sync's own ``ConnectionState``."""
 
 from __future__ import annotations
 
@@ -11,9 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-# "problem": the upstream answers but refuses something (a revoked key, a 5xx, check-ins
-# it will not take): unlike "offline", waiting will not fix it; someone must look.
-CONNECTION_STATES = ("online", "offline", "problem", "syncing", "standalone")
+from scanner_app.sync.state import ConnectionState, SyncStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +52,7 @@ class StatusSnapshot:
     checked_in: int = 0
     capacity: int | None = None
     tiers: tuple[TierCount, ...] = ()
-    connection: str = "standalone"  # one of CONNECTION_STATES
+    connection: ConnectionState = ConnectionState.STANDALONE
     last_sync_at: float | None = None  # unix time of the last successful sync
     pending_uploads: int = 0
     camera_fps: float | None = None
@@ -66,16 +61,31 @@ class StatusSnapshot:
     first_sync: FirstSync | None = None  # set while an event's first download runs
 
     def __post_init__(self) -> None:
-        if isinstance(self.first_sync, Mapping):  # as SyncStatus.to_dict() sends it
+        if isinstance(self.first_sync, Mapping):  # as SyncStatus.first_sync holds it
             object.__setattr__(self, "first_sync", FirstSync.from_mapping(self.first_sync))
+        object.__setattr__(self, "connection", ConnectionState(self.connection))
 
     @property
-    def shown_connection(self) -> str:
+    def shown_connection(self) -> ConnectionState:
         """The state the connection label shows (and is coloured by)."""
-        return "syncing" if self.first_sync is not None else self.connection
+        if self.first_sync is not None:
+            return ConnectionState.SYNCING
+        return self.connection
 
     def with_changes(self, **changes: Any) -> StatusSnapshot:
         return replace(self, **changes)
+
+    def with_sync(self, status: SyncStatus) -> StatusSnapshot:
+        """This snapshot with the sync engine's status in it (the one translation)."""
+        detail = "; ".join(filter(None, [status.reason, *status.warnings]))
+        return replace(
+            self,
+            connection=status.state,
+            last_sync_at=status.last_sync_at,
+            pending_uploads=status.pending,
+            sync_detail=detail or None,
+            first_sync=FirstSync.from_mapping(status.first_sync) if status.first_sync else None,
+        )
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> StatusSnapshot:
@@ -148,9 +158,11 @@ def connection_text(snapshot: StatusSnapshot, now: float | None = None) -> str:
     if snapshot.first_sync is not None:
         return first_sync_text(snapshot.first_sync)
     state = snapshot.connection
-    if state == "standalone":
+    if state is ConnectionState.STANDALONE:
         return "Standalone"
-    if state == "syncing":
+    if state is ConnectionState.SYNCING:
         return "Syncing…"
-    label = {"online": "Online", "problem": "Sync problem"}.get(state, "Offline")
+    label = {ConnectionState.ONLINE: "Online", ConnectionState.PROBLEM: "Sync problem"}.get(
+        state, "Offline"
+    )
     return f"{label} · synced {age_text(snapshot.last_sync_at, now)}"

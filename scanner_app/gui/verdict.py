@@ -1,16 +1,16 @@
 """ScanResult -> what the door shows and plays. Pure Python (no Qt) so it is unit-testable.
 
-Input is the scan-result dict of DESIGN.md section 4 (camelCase keys). Every verdict
+Input is the frozen ScanResult (DESIGN.md section 4) as the node worker emits it. Every verdict
 carries an icon and a title as well as a colour, so it reads without colour vision.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from enum import StrEnum
-from typing import Any
+
+from scanner_app.core.models import ScanResult
 
 
 class Kind(StrEnum):
@@ -118,24 +118,22 @@ def clock(iso: str | None, tz: tzinfo | None = None) -> str:
     return moment.astimezone(tz).strftime("%H:%M")
 
 
-def _text(result: Mapping[str, Any], key: str) -> str:
-    value = result.get(key)
+def _text(value: object) -> str:
     return str(value) if value not in (None, "") else ""
 
 
-def verdict_for(result: Mapping[str, Any], tz: tzinfo | None = None) -> Verdict:
-    """Map a ScanResult dict to the verdict to display."""
-    name = _text(result, "attendeeName")
-    tier = _text(result, "tierName")
-    offline = bool(result.get("offline"))
-    reason = result.get("reason")
-    if result.get("success"):
-        if result.get("direction") == "out":
-            at = clock(result.get("checkedInAt"), tz)
+def verdict_for(result: ScanResult, tz: tzinfo | None = None) -> Verdict:
+    """Map a ScanResult to the verdict to display."""
+    name = _text(result.attendeeName)
+    tier = _text(result.tierName)
+    offline = bool(result.offline)
+    reason = result.reason
+    if result.success:
+        at = clock(result.checkedInAt, tz)
+        if result.direction == "out":
             return Verdict(Kind.EXIT, TITLES[Kind.EXIT], _join("Exit", at), name, tier, offline)
-        at = clock(result.get("checkedInAt"), tz)
         return Verdict(Kind.ADMIT, TITLES[Kind.ADMIT], _join("Admitted", at), name, tier, offline)
-    if result.get("alreadyCheckedIn") or reason == "already_checked_in":
+    if result.alreadyCheckedIn or reason == "already_checked_in":
         return Verdict(
             Kind.ALREADY, TITLES[Kind.ALREADY], _first_admitted(result, tz), name, tier, offline
         )
@@ -146,13 +144,13 @@ def _join(label: str, at: str) -> str:
     return f"{label} {at}" if at else label
 
 
-def _first_admitted(result: Mapping[str, Any], tz: tzinfo | None) -> str:
+def _first_admitted(result: ScanResult, tz: tzinfo | None) -> str:
     """'First admitted 19:32 at Gate 2', degrading gracefully when fields are missing."""
     text = "First admitted"
-    at = clock(result.get("firstCheckedInAt"), tz)
+    at = clock(result.firstCheckedInAt, tz)
     if at:
         text += f" {at}"
-    where = _text(result, "firstScannedBy")
+    where = _text(result.firstScannedBy)
     if where:
         text += f" at {where}"
     return text if (at or where) else "Already checked in"

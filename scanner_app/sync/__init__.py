@@ -7,10 +7,11 @@ from scanner_app.sync.credentials import KeyStore
 from scanner_app.sync.door import OnlineCheckProvider, check_provider, door_for
 from scanner_app.sync.engine import NotConfigured, SyncEngine
 from scanner_app.sync.rounds import RoundReport
-from scanner_app.sync.state import SyncStatus
+from scanner_app.sync.state import ConnectionState, SyncStatus
 
 __all__ = [
     "ClockOffset",
+    "ConnectionState",
     "KeyStore",
     "NotConfigured",
     "OnlineCheckProvider",

@@ -32,7 +32,7 @@ from scanner_app.sync.errors import (
 )
 from scanner_app.sync.identity import UpstreamIdentity
 from scanner_app.sync.rounds import Puller, Pusher, RoundReport
-from scanner_app.sync.state import SyncState, SyncStatus
+from scanner_app.sync.state import ConnectionState, SyncState, SyncStatus
 
 log = logging.getLogger(__name__)
 StatusCallback = Callable[[SyncStatus], None]
@@ -100,7 +100,7 @@ class SyncEngine:
         self._round_lock = threading.Lock()  # one round at a time (loop, CLI, GUI)
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._state, self._reason = "offline", "not contacted yet"
+        self._state, self._reason = ConnectionState.OFFLINE, "not contacted yet"
         self._syncing = False
         self._failures = 0
         self._retry_at = 0.0  # monotonic
@@ -166,7 +166,7 @@ class SyncEngine:
         """The last round could not reach the upstream and the retry is not due yet (a
         strict door then decides locally at once instead of waiting for its deadline)."""
         with self._lock:
-            return self._state == "offline" and time.monotonic() < self._retry_at
+            return self._state is ConnectionState.OFFLINE and time.monotonic() < self._retry_at
 
     # --- rounds ------------------------------------------------------------------------
     def run_once(self, *, push: bool = True, pull: bool = True) -> RoundReport:
@@ -252,7 +252,7 @@ class SyncEngine:
             self._failures = 0
             self._retry_at = 0.0
             self._warnings = tuple(warnings + skew)
-            self._state = "degraded" if warnings else "online"
+            self._state = ConnectionState.PROBLEM if warnings else ConnectionState.ONLINE
             self._reason = "; ".join(warnings) or None
 
     def _failed(self, exc: SyncError, report: RoundReport) -> None:
@@ -265,7 +265,9 @@ class SyncEngine:
                 delay = self.max_backoff_s  # a wrong key will not fix itself in a second
             delay = max(delay, exc.retry_after or 0.0)
             self._retry_at = time.monotonic() + delay
-            self._state = "offline" if isinstance(exc, Unreachable) else "degraded"
+            self._state = (
+                ConnectionState.OFFLINE if isinstance(exc, Unreachable) else ConnectionState.PROBLEM
+            )
             self._reason = _describe(exc)
         log.info("Sync failed (%s); next attempt in %.1f s", self._reason, delay)
 

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from scanner_app.core.db import Database
 
-STATES = ("online", "offline", "degraded")
+
+class ConnectionState(StrEnum):
+    """A node's link to its upstream: what the engine knows and the status bar shows."""
+
+    STANDALONE = "standalone"  # no upstream: nothing to sync
+    SYNCING = "syncing"  # an event's first download is running (shown over the state)
+    ONLINE = "online"
+    OFFLINE = "offline"  # the upstream cannot be reached; waiting fixes it
+    PROBLEM = "problem"  # it answers but refuses something (a key, a 5xx, rows): look
 
 
 class SyncState:
@@ -57,7 +66,7 @@ class SyncStatus:
     """A thread-safe snapshot: plain values, safe to hand to another thread."""
 
     upstream: str
-    state: str  # online | offline | degraded
+    state: ConnectionState  # ONLINE, OFFLINE or PROBLEM
     reason: str | None  # why offline or degraded (None when online)
     syncing: bool  # a round is running now
     pending: int  # check-ins not yet acknowledged upstream
@@ -78,15 +87,11 @@ class SyncStatus:
         return max(times) if times else None
 
     def to_dict(self) -> dict[str, Any]:
-        """camelCase, plus the keys gui.status_model.StatusSnapshot.from_mapping reads."""
+        """camelCase for the CLI and JSON edges (the GUI takes the dataclass itself)."""
         data = {_camel(k): v for k, v in asdict(self).items()}
+        data["state"] = str(self.state.value)
         data["warnings"] = list(self.warnings)
         data["lastSyncAt"] = self.last_sync_at
-        data["pendingUploads"] = self.pending
-        if self.first_sync is not None:
-            data["connection"] = "syncing"
-        else:
-            data["connection"] = "online" if self.state == "online" else "offline"
         return data
 
 

@@ -58,7 +58,7 @@ def test_reel_reaches_the_verdict_panel_for_every_outcome(make_app, qtbot, node,
         scanner.shutdown()
     assert len(seen) == len(scenario.samples)  # one scan per ticket: debounce works
     for sample, (result, source, title, detail, colour) in zip(scenario.samples, seen, strict=True):
-        verdict = "admit" if result["success"] else result["reason"]
+        verdict = "admit" if result.success else result.reason
         assert verdict == sample.expected, sample.label
         assert source == "camera"
         assert colour == COLOURS[title]
@@ -90,7 +90,7 @@ def test_missing_camera_says_so_and_the_door_still_works(make_app, qtbot, node, 
         assert scanner.window.status.fps_label.text() == "No camera"
         with qtbot.waitSignal(scanner.window.scan_displayed, timeout=3000) as blocker:
             scanner.window.submit_payload(scenario.ticket_payloads[0], "wedge")
-        assert blocker.args[0]["success"] is True
+        assert blocker.args[0].success is True
     finally:
         scanner.shutdown()
 

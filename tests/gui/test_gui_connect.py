@@ -73,7 +73,7 @@ def test_scanning_a_hub_setup_qr_joins_it(make_app, qtbot, node, tmp_path, hub):
         qtbot.waitUntil(lambda: node.events.list() != [], timeout=10_000)
         with qtbot.waitSignal(scanner.window.scan_displayed, timeout=5000) as blocker:
             scanner.window.submit_payload(scenario.ticket_payloads[0], "camera")
-        assert blocker.args[0]["success"] is True
+        assert blocker.args[0].success is True
         # Still in front of the camera: seen again after the debounce, it must not
         # reconnect (restart sync, store the key again) every few seconds.
         assert scanner.join_upstream(setup) is False

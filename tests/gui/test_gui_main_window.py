@@ -55,7 +55,7 @@ def test_every_demo_sample_reaches_the_verdict_panel(qtbot, window, scenario):
     }
     for sample in scenario.samples:
         result = scan_and_wait(qtbot, window, sample.payload)
-        expected = "admit" if result["success"] else result["reason"]
+        expected = "admit" if result.success else result.reason
         assert expected == sample.expected, sample.label
         assert window.verdict.title_label.text() == titles.get(sample.expected, "REJECTED")
     assert window.last_latency_ms is not None and window.last_latency_ms < 500
@@ -97,7 +97,7 @@ def test_search_and_manual_checkin(qtbot, window):
     with qtbot.waitSignal(window.scan_displayed, timeout=3000) as blocker:
         qtbot.mouseClick(window.search.checkin_button, Qt.MouseButton.LeftButton)
     result, source, _ = blocker.args
-    assert (source, result["success"], result["attendeeName"]) == ("manual", True, "Grace Hopper")
+    assert (source, result.success, result.attendeeName) == ("manual", True, "Grace Hopper")
     assert window.verdict.name_label.text() == "Grace Hopper"
     # Staff see who is in before checking someone in by hand (the list said nothing).
     qtbot.waitUntil(lambda: "IN since" in window.search.results.item(0).text(), timeout=3000)
@@ -131,7 +131,7 @@ def test_undo_last_checkin_with_confirmation(qtbot, window, scenario, node):
     )
     qtbot.waitUntil(lambda: window.verdict.title_label.text() == "Check-in undone", timeout=3000)
     # Undone for real: the same ticket is admitted again.
-    assert scan_and_wait(qtbot, window, payload)["success"] is True
+    assert scan_and_wait(qtbot, window, payload).success is True
 
 
 def test_undo_declined_changes_nothing(qtbot, window, scenario):
@@ -140,7 +140,7 @@ def test_undo_declined_changes_nothing(qtbot, window, scenario):
     window.search.undo_button.click()
     qtbot.waitUntil(lambda: window.undo.box is not None and window.undo.box.isVisible())
     window.undo.box.button(QMessageBox.StandardButton.No).click()
-    assert scan_and_wait(qtbot, window, payload)["reason"] == "already_checked_in"
+    assert scan_and_wait(qtbot, window, payload).reason == "already_checked_in"
 
 
 def test_kiosk_hides_settings_and_needs_pin(qtbot, window):
@@ -160,7 +160,7 @@ def test_kiosk_hides_search_and_manual_checkin_but_still_scans(qtbot, window, sc
     assert window.search.isVisible()
     window.enter_kiosk()
     assert not window.search.isVisible()  # unattended: no attendee lookup or hand check-in
-    assert scan_and_wait(qtbot, window, scenario.samples[0].payload)["success"] is True
+    assert scan_and_wait(qtbot, window, scenario.samples[0].payload).success is True
     window.kiosk.leave()
     assert window.search.isVisible()
 

@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from scanner_app.core.demo_data import build_demo
+from scanner_app.core.models import ScanResult
 from scanner_app.gui.settings import Settings
 from scanner_app.gui.widgets.first_run_dialog import FirstRunDialog
 from scanner_app.gui.widgets.status_bar import StatusBar
@@ -101,7 +102,7 @@ def test_a_markup_name_never_paints_a_green_admit_in_a_red_verdict(qtbot):
     panel.resize(900, 300)
     panel.show()
     qtbot.waitExposed(panel)
-    panel.show_result(REJECTED)
+    panel.show_result(ScanResult(**REJECTED))
     assert panel.name_label.text() == HOSTILE  # shown literally, tags and all
     assert panel.tier_label.text() == REJECTED["tierName"]
     assert green_pixels(panel) == 0

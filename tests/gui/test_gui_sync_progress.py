@@ -48,7 +48,7 @@ def colour(label) -> str:
 
 def test_first_sync_progress_is_shown_and_reverts_when_done(bar):
     progress = {"eventId": "evt_x", "phase": "tickets", "done": 12_000, "estimatedTotal": 100_000}
-    bar.set_snapshot(sync_status(progress).to_dict())
+    bar.set_snapshot(bar.snapshot.with_sync(sync_status(progress)))
     label = bar.connection_label
     assert label.isVisible()
     assert label.text() == "First sync 12% (12,000 / ~100,000 tickets)"
@@ -56,7 +56,7 @@ def test_first_sync_progress_is_shown_and_reverts_when_done(bar):
     assert "evt_x" in label.toolTip() and "about 100,000" in label.toolTip()
     assert bar.snapshot.first_sync == FirstSync("evt_x", 12_000, 100_000)
 
-    bar.set_snapshot(sync_status(None, last_pull_at=NOW - 2).to_dict())
+    bar.set_snapshot(bar.snapshot.with_sync(sync_status(None, last_pull_at=NOW - 2)))
     assert label.text() == "Online · synced just now"
     assert label.property("state") == "online" and colour(label) == "#81C784"
     assert label.toolTip() == ""
@@ -97,7 +97,7 @@ def test_progress_fits_a_full_bar_at_laptop_width(bar, qtbot):
 
 
 def test_a_real_first_sync_drives_the_bar(bar, tmp_path):
-    """The engine's own status callbacks, as SyncStatus.to_dict() sends them to the GUI."""
+    """The engine's own status callbacks, the SyncStatus values the GUI gets."""
     hub = Node.open(tmp_path / "hub")
     event = hub.events.create(
         {"title": "Big Night", "tiers": [{"name": "GA", "price": 0, "quantity": 300}]}
@@ -111,7 +111,7 @@ def test_a_real_first_sync_drives_the_bar(bar, tmp_path):
         shown: list[str] = []
 
         def on_status(status: SyncStatus) -> None:
-            bar.set_snapshot(status.to_dict())
+            bar.set_snapshot(bar.snapshot.with_sync(status))
             shown.append(bar.connection_label.text())
 
         config = SyncConfig(server.url, (event["id"],), "North")
@@ -160,13 +160,13 @@ def test_the_app_shows_a_first_sync_from_its_own_engine(make_app, qtbot, tmp_pat
     )
     status = scanner.window.status
     shown: list[str] = []
-    update_fields = status.update_fields
+    set_snapshot = status.set_snapshot
 
-    def recording(**fields):
-        update_fields(**fields)
+    def recording(snapshot):
+        set_snapshot(snapshot)
         shown.append(status.connection_label.text())
 
-    status.update_fields = recording
+    status.set_snapshot = recording
     scanner.start()
     try:
         qtbot.waitUntil(lambda: status.connection_label.text().startswith("Online"), timeout=15_000)

@@ -6,6 +6,7 @@ from datetime import UTC, timedelta, timezone
 
 import pytest
 
+from scanner_app.core.models import ScanResult
 from scanner_app.gui.verdict import READY, REASON_TEXT, STYLES, Kind, clock, verdict_for
 
 CLOSED_VOCABULARY = {
@@ -40,7 +41,7 @@ def result(**fields):
         "offline": True,
     }
     base.update(fields)
-    return base
+    return ScanResult(**base)
 
 
 def test_vocabulary_is_complete_and_plain():

@@ -7,6 +7,7 @@ from datetime import UTC
 import pytest
 from PySide6.QtGui import QColor
 
+from scanner_app.core.models import ScanResult
 from scanner_app.gui.sounds import SoundPlayer
 from scanner_app.gui.widgets.verdict_panel import VerdictPanel
 
@@ -63,7 +64,7 @@ def background(widget) -> str:
 )
 def test_outcome_paints_colour_icon_and_words(panel, scan, colour, title, name, detail, sound):
     assert background(panel) == "#37474F"  # Ready is neutral
-    panel.show_result(scan)
+    panel.show_result(ScanResult(**scan))
     assert background(panel) == colour
     assert panel.title_label.text() == title
     assert panel.name_label.text() == name
@@ -75,16 +76,16 @@ def test_outcome_paints_colour_icon_and_words(panel, scan, colour, title, name, 
 
 
 def test_text_colour_contrasts_with_background(panel):
-    panel.show_result(ALREADY)
+    panel.show_result(ScanResult(**ALREADY))
     text = panel.title_label.palette().color(panel.title_label.foregroundRole())
     assert text == QColor("#1A1A1A")  # dark on amber; white would be unreadable
-    panel.show_result(ADMIT)
+    panel.show_result(ScanResult(**ADMIT))
     text = panel.title_label.palette().color(panel.title_label.foregroundRole())
     assert text == QColor("#FFFFFF")
 
 
 def test_name_and_tier_in_large_type(panel):
-    panel.show_result(ADMIT)
+    panel.show_result(ScanResult(**ADMIT))
     assert panel.name_label.font().pixelSize() >= 40
     assert panel.title_label.font().pixelSize() >= 60
     assert panel.tier_label.text() == "VIP"
@@ -92,7 +93,7 @@ def test_name_and_tier_in_large_type(panel):
 
 
 def test_fonts_grow_with_the_panel(panel, qtbot):
-    panel.show_result(ADMIT)
+    panel.show_result(ScanResult(**ADMIT))
     small = panel.name_label.font().pixelSize()
     panel.resize(1800, 700)
     qtbot.waitUntil(lambda: panel.name_label.font().pixelSize() > small)
@@ -100,7 +101,7 @@ def test_fonts_grow_with_the_panel(panel, qtbot):
 
 def test_returns_to_ready_after_hold(panel, qtbot):
     panel.hold_ms = 80
-    panel.show_result(ADMIT)
+    panel.show_result(ScanResult(**ADMIT))
     assert panel.is_holding()
     qtbot.waitUntil(lambda: panel.title_label.text() == "Ready", timeout=2000)
     assert background(panel) == "#37474F"
@@ -108,8 +109,8 @@ def test_returns_to_ready_after_hold(panel, qtbot):
 
 
 def test_next_result_replaces_immediately_and_restarts_hold(panel):
-    panel.show_result(ADMIT)
-    panel.show_result(REVOKED)
+    panel.show_result(ScanResult(**ADMIT))
+    panel.show_result(ScanResult(**REVOKED))
     assert panel.title_label.text() == "REJECTED"
     assert background(panel) == "#C62828"
     assert panel.is_holding()
@@ -117,7 +118,7 @@ def test_next_result_replaces_immediately_and_restarts_hold(panel):
 
 def test_verdict_shown_signal(panel, qtbot):
     with qtbot.waitSignal(panel.verdict_shown) as blocker:
-        panel.show_result(ADMIT)
+        panel.show_result(ScanResult(**ADMIT))
     assert blocker.args[0].title == "ADMIT"
 
 
@@ -135,5 +136,5 @@ def test_a_message_goes_back_to_ready(panel, qtbot, monkeypatch):
     panel.show_message("Check-in undone", "Ada Lovelace", icon="exit")
     assert panel.is_holding()
     qtbot.waitUntil(lambda: panel.title_label.text() == "Ready", timeout=2000)
-    panel.show_result(ADMIT)  # a verdict keeps its own hold time
+    panel.show_result(ScanResult(**ADMIT))  # a verdict keeps its own hold time
     assert panel._hold.interval() == 50

@@ -162,11 +162,11 @@ def test_key_store_prefers_a_real_keyring_one_entry_per_node(tmp_path, monkeypat
 
 def test_the_status_snapshot_feeds_the_gui_status_bar_as_is():
     from scanner_app.gui.status_model import StatusSnapshot
-    from scanner_app.sync.state import SyncStatus
+    from scanner_app.sync.state import ConnectionState, SyncStatus
 
     status = SyncStatus(
         upstream="http://hub/v1",
-        state="degraded",
+        state=ConnectionState.PROBLEM,
         reason="upstream error 500",
         syncing=False,
         pending=7,
@@ -177,11 +177,14 @@ def test_the_status_snapshot_feeds_the_gui_status_bar_as_is():
         clock_skew_large=False,
         first_sync=None,
     )
-    snapshot = StatusSnapshot.from_mapping(status.to_dict())
+    snapshot = StatusSnapshot().with_sync(status)
+    # One state, spelled once: the engine's PROBLEM is the bar's "Sync problem".
     assert (snapshot.connection, snapshot.pending_uploads, snapshot.last_sync_at) == (
-        "offline",
+        ConnectionState.PROBLEM,
         7,
         160.0,
     )
+    assert snapshot.sync_detail == "upstream error 500"
     syncing = dataclasses.replace(status, first_sync={"eventId": "evt_1", "done": 1})
-    assert StatusSnapshot.from_mapping(syncing.to_dict()).connection == "syncing"
+    assert StatusSnapshot().with_sync(syncing).shown_connection is ConnectionState.SYNCING
+    assert status.to_dict()["state"] == "problem"  # the CLI/JSON edge: plain strings

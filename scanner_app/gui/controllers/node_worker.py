@@ -36,10 +36,10 @@ class GateConfig:
 class NodeWorker(QObject):
     """Lives on the worker thread; each slot is one request from the GUI."""
 
-    scanned = Signal(dict, str, float)  # ScanResult dict, source, perf_counter at submit
+    scanned = Signal(object, str, float)  # ScanResult, source, perf_counter at submit
     searched = Signal(str, list)  # query, ticket dicts
     last_checkin = Signal(object)  # dict or None: what "undo last" would undo
-    undone = Signal(dict)
+    undone = Signal(object)  # UndoResult
     stats = Signal(dict)  # reports.stats(...) plus "pendingUploads" and "eventTitle"
     events = Signal(list)  # the node's events (dicts as events.list() gives them)
     failed = Signal(str, str)  # action, plain-words message
@@ -82,7 +82,7 @@ class NodeWorker(QObject):
         except Exception as exc:
             self._fail("scan", exc)
             return
-        self.scanned.emit(result.to_dict(), source, submitted)
+        self.scanned.emit(result, source, submitted)
         self.refresh_stats()
 
     @Slot(str)
@@ -93,7 +93,7 @@ class NodeWorker(QObject):
         except Exception as exc:
             self._fail("check-in", exc)
             return
-        self.scanned.emit(result.to_dict(), "manual", submitted)
+        self.scanned.emit(result, "manual", submitted)
         self.refresh_stats()
 
     @Slot(str)
@@ -128,7 +128,7 @@ class NodeWorker(QObject):
         except Exception as exc:
             self._fail("undo", exc)
             return
-        self.undone.emit(answer.to_dict())
+        self.undone.emit(answer)
         self.refresh_stats()
 
     @Slot()

@@ -53,7 +53,7 @@ def check_upstream(node: Node, config: SyncConfig, key: str) -> tuple[str, str]:
 class SyncController(QObject):
     """Runs the node's SyncEngine (if it has an upstream) and re-emits its status."""
 
-    status = Signal(dict)  # SyncStatus.to_dict(): connection, lastSyncAt, pendingUploads...
+    status = Signal(object)  # the engine's SyncStatus, as it is
     engine_changed = Signal(object)  # the running SyncEngine, or None (standalone)
     # The door's CheckProvider for that engine (sync.door.check_provider), made on the
     # helper thread (it may read the key); emitted just before engine_changed.
@@ -177,4 +177,4 @@ class SyncController(QObject):
 
     def _on_status(self, generation: int, status: SyncStatus) -> None:  # the sync thread
         if generation == self._generation:
-            self.status.emit(status.to_dict())
+            self.status.emit(status)

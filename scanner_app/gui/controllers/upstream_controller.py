@@ -17,7 +17,7 @@ from scanner_app.core.errors import ValidationError
 from scanner_app.gui.controllers.sync_controller import SyncController
 from scanner_app.gui.settings import Settings, address_problem
 from scanner_app.gui.widgets.main_window import MainWindow
-from scanner_app.sync import SyncConfig, parse_setup
+from scanner_app.sync import ConnectionState, SyncConfig, SyncStatus, parse_setup
 
 log = logging.getLogger(__name__)
 SYNC_FIELDS = ("upstream_url", "event_id", "gate_name", "sync_interval_s", "strict_online")
@@ -156,22 +156,15 @@ class UpstreamController(QObject):
 
     def _on_engine(self, engine: Any) -> None:
         if engine is None:
-            self.window.status.update_fields(connection="standalone", last_sync_at=None)
+            self.window.status.update_fields(
+                connection=ConnectionState.STANDALONE, last_sync_at=None
+            )
 
-    def _on_status(self, status: dict) -> None:
-        synced = status.get("lastSyncAt")
+    def _on_status(self, status: SyncStatus) -> None:
+        synced = status.last_sync_at
         if synced is not None and synced != self.window.status.snapshot.last_sync_at:
             # A round finished: it may have brought the event, tickets or other gates'
             # check-ins, so the event title and the counters are read again.
             self.window.client.refresh_events()
-        connection = status.get("connection", "offline")
-        if connection == "offline" and status.get("state") == "degraded":
-            connection = "problem"  # answered, but refused: say so, not "Offline"
-        detail = "; ".join(filter(None, [status.get("reason"), *status.get("warnings", [])]))
-        self.window.status.update_fields(
-            connection=connection,
-            last_sync_at=synced,
-            pending_uploads=status.get("pendingUploads", 0),
-            sync_detail=detail or None,
-            first_sync=status.get("firstSync"),
-        )
+        bar = self.window.status
+        bar.set_snapshot(bar.snapshot.with_sync(status))

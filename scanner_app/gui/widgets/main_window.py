@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from scanner_app.core.models import ScanResult
 from scanner_app.core.node import Node
 from scanner_app.gui import assets
 from scanner_app.gui.controllers.camera_bridge import CameraBridge
@@ -56,7 +57,7 @@ class MainWindow(QMainWindow):
     """The gate's window. ``submit_payload`` is the one entry for camera/wedge/typed scans."""
 
     # ScanResult dict, source ("camera", "wedge", "typed", "manual"), submit->shown ms
-    scan_displayed = Signal(dict, str, float)
+    scan_displayed = Signal(object, str, float)  # ScanResult, source, latency ms
     settings_changed = Signal(object, object)  # old Settings, new Settings
     setup_scanned = Signal(str)  # a hub's "tickitz-setup:" QR seen by camera or wedge
 
@@ -222,7 +223,7 @@ class MainWindow(QMainWindow):
     def set_camera_message(self, text: str) -> None:
         self.camera_view.set_message(text)
 
-    def _on_scanned(self, result: dict, source: str, submitted: float) -> None:
+    def _on_scanned(self, result: ScanResult, source: str, submitted: float) -> None:
         self.verdict.show_result(result)
         self.last_latency_ms = (time.perf_counter() - submitted) * 1000
         self.scan_displayed.emit(result, source, self.last_latency_ms)

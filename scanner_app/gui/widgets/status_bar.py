@@ -17,6 +17,7 @@ from scanner_app.gui.status_model import (
     first_sync_detail,
 )
 from scanner_app.gui.widgets.plain import PlainLabel, plain_tooltip
+from scanner_app.sync.state import ConnectionState
 
 
 class StatusBar(QFrame):
@@ -79,7 +80,7 @@ class StatusBar(QFrame):
         detail = [first_sync_detail(s.first_sync)] if s.first_sync else []
         tip = "\n".join(filter(None, [*detail, s.sync_detail]))
         self.connection_label.setToolTip(plain_tooltip(tip))
-        state = s.shown_connection
+        state = s.shown_connection.value  # a plain str: the QSS selector compares it
         if self.connection_label.property("state") != state:
             # Dynamic-property selectors in the QSS need a re-polish to take effect.
             self.connection_label.setProperty("state", state)
@@ -87,7 +88,7 @@ class StatusBar(QFrame):
             self.connection_label.style().polish(self.connection_label)
         self.pending_label.setText(f"Pending: {s.pending_uploads:,}")
         # Without an upstream nothing is ever uploaded: "pending" would only alarm people.
-        self.pending_label.setVisible(s.connection != "standalone")
+        self.pending_label.setVisible(s.connection is not ConnectionState.STANDALONE)
         self.fps_label.setText(
             f"{s.camera_fps:.0f} fps" if s.camera_fps is not None else "No camera"
         )

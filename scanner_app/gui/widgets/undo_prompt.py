@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from scanner_app.core.models import UndoResult
 from scanner_app.gui.controllers.node_worker import NodeThread
 from scanner_app.gui.verdict import clock
 from scanner_app.gui.widgets.plain import message_box
@@ -55,6 +56,6 @@ class UndoFlow(QObject):
         if answer == QMessageBox.StandardButton.Yes and pending:
             self.client.undo(pending["id"])
 
-    def _done(self, answer: dict) -> None:
-        who = answer.get("attendeeName") or answer.get("ticketId") or ""
+    def _done(self, answer: UndoResult) -> None:
+        who = answer.attendeeName or answer.ticketId or ""
         self.verdict.show_message("Check-in undone", who, icon="exit")

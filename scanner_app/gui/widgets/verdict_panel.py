@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import tzinfo
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from scanner_app.core.models import ScanResult
 from scanner_app.gui import assets
 from scanner_app.gui.sounds import SoundPlayer
 from scanner_app.gui.verdict import READY, Kind, Verdict, verdict_for
@@ -22,7 +21,7 @@ MESSAGE_HOLD_MS = 6000  # the least time a message stays up
 class VerdictPanel(QFrame):
     """Shows the latest verdict, then falls back to Ready after ``hold_ms``.
 
-    ``show_result`` takes a ScanResult dict (DESIGN.md section 4). A new result replaces
+    ``show_result`` takes a ScanResult (DESIGN.md section 4). A new result replaces
     the current one immediately and restarts the hold timer.
     """
 
@@ -87,8 +86,8 @@ class VerdictPanel(QFrame):
         """True while a verdict is on screen waiting to return to Ready."""
         return self._hold.isActive()
 
-    def show_result(self, result: Mapping[str, Any]) -> Verdict:
-        """Display a ScanResult dict, play its sound and start the hold timer."""
+    def show_result(self, result: ScanResult) -> Verdict:
+        """Display a ScanResult, play its sound and start the hold timer."""
         return self.show_verdict(verdict_for(result, self._tz))
 
     def show_verdict(self, verdict: Verdict) -> Verdict:
