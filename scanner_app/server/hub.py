@@ -34,6 +34,8 @@ class HubConfig:
     webhook_timeout: float = 5.0
     deliver_webhooks: bool = True
     usage_flush_seconds: float = 15.0
+    # Webhooks to loopback/link-local/private addresses (serve --allow-private-webhooks).
+    allow_private_webhooks: bool = False
 
 
 class Usage:
