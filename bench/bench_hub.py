@@ -38,7 +38,19 @@ P99_BUDGET_MS = 100.0
 
 def start_hub(data_dir: Path) -> tuple[subprocess.Popen, str, str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "scanner_app", "--data-dir", str(data_dir), "serve", "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "scanner_app",
+            "--data-dir",
+            str(data_dir),
+            "serve",
+            "--port",
+            "0",
+            # 100 simulated gates share 127.0.0.1; a venue's gates have an address each.
+            "--max-client-connections",
+            "256",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -26,16 +26,36 @@ def first_organiser_key(node: Node) -> str | None:
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True)
 @click.option("--public-url", help="Hub address put in gates' setup QR (e.g. the LAN address).")
 @click.option("--access-log", is_flag=True, help="Log every request (method, path, status).")
+@click.option(
+    "--max-client-connections",
+    type=click.IntRange(1, 100_000),
+    default=64,
+    show_default=True,
+    help="Open connections allowed per client address (gates behind one NAT need more).",
+)
+@click.option(
+    "--allow-private-webhooks",
+    is_flag=True,
+    help="Let webhooks reach loopback, link-local and private addresses (the venue's own "
+    "receiver); refused by default.",
+)
 @click.pass_context
 @handles_errors
 def serve(
-    ctx: click.Context, host: str, port: int, public_url: str | None, access_log: bool
+    ctx: click.Context,
+    host: str,
+    port: int,
+    public_url: str | None,
+    access_log: bool,
+    max_client_connections: int,
+    allow_private_webhooks: bool,
 ) -> None:
     """Run this node as the venue hub: the /v1 API and the dashboard, until Ctrl-C/SIGTERM."""
     import uvicorn  # noqa: PLC0415 (the server stack loads only for this command)
 
     from scanner_app.server.app import create_app  # noqa: PLC0415
     from scanner_app.server.runner import uvicorn_config  # noqa: PLC0415
+    from scanner_app.server.sockets import SocketLimits  # noqa: PLC0415
 
     node = open_node(ctx)
     secret = first_organiser_key(node)
@@ -43,8 +63,14 @@ def serve(
         say("No API keys yet: created an organiser key with every scope. It is shown only now;")
         say("keep it somewhere safe (it opens the dashboard and creates gate keys):")
         click.echo(secret)
-    app = create_app(node, public_url=public_url, provider=check_provider(node, serving=True))
-    config = uvicorn_config(app, host, port, access_log)
+    app = create_app(
+        node,
+        public_url=public_url,
+        provider=check_provider(node, serving=True),
+        allow_private_webhooks=allow_private_webhooks,
+    )
+    limits = SocketLimits(per_client=max_client_connections)
+    config = uvicorn_config(app, host, port, access_log, limits)
     sock = config.bind_socket()  # bound now, so the real port is known (and --port 0 works)
     # asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP; this one has proto
     # 0, so without it every response waits ~40 ms (Nagle vs delayed ACK). Accepted sockets

@@ -15,6 +15,7 @@ from scanner_app.core.db import Database
 from scanner_app.core.errors import NotFound, ValidationError
 from scanner_app.core.ids import short_id
 from scanner_app.core.timeutil import Clock, iso_ms, utc_now
+from scanner_app.core.validate import refuse_controls
 
 KEY_PREFIX = "tk_live_"
 SCOPES = (
@@ -249,6 +250,7 @@ class DeviceStore:
         for field, value in (("name", name), ("gate", gate), ("eventId", event_id)):
             if not isinstance(value, str) or not value.strip() or len(value) > 100:
                 raise ValidationError(f"{field} must be 1..100 characters", field=field)
+            refuse_controls(value, field)
         device_id = short_id("dev")
         with self.db.write() as conn:
             if conn.execute("SELECT 1 FROM events WHERE id = ?", (event_id,)).fetchone() is None:

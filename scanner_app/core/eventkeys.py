@@ -9,6 +9,7 @@ here, final) or `upstream` (the upstream's JWKS dropped it; undone if it comes b
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from scanner_app.core.db import Database
 from scanner_app.core.errors import Conflict, NotFound, ValidationError
 from scanner_app.core.keys import SigningKey, VerifyKey, generate_signing_key, parse_jwks
 from scanner_app.core.timeutil import Clock, iso_ms
+
+log = logging.getLogger(__name__)
 
 # How long a cached key set is trusted before the store is read again. Another process (the
 # CLI retiring a key, a sync) changes the file behind this one's back: within this long the
@@ -100,8 +103,13 @@ class EventKeys:
         # Reuse parsed keys: the once-a-second refresh should cost a query, not key parsing.
         keys = {r["kid"]: previous[r["kid"]] for r in active if r["kid"] in previous}
         new = [json.loads(r["public_jwk"]) for r in active if r["kid"] not in keys]
-        if new:
-            keys.update((k.kid, k) for k in parse_jwks({"keys": new}))
+        for jwk in new:
+            # One at a time: a key stored before a check existed (a small-order Ed25519 key)
+            # is left out with a warning, its tickets unknown_key, the others still verify.
+            try:
+                keys.update((k.kid, k) for k in parse_jwks({"keys": [jwk]}))
+            except ValidationError as exc:
+                log.warning("event %s: stored key left out: %s", event_id, exc.message)
         with self._cache_lock:
             self._key_cache[event_id] = (time.monotonic(), keys)
         return keys

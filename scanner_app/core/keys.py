@@ -19,6 +19,23 @@ SUPPORTED_ALGS = ("EdDSA", "ES256")
 PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 
+_ED25519_P = 2**255 - 19
+# The encodings of Ed25519's eight small-order points, sign bit cleared (libsodium's
+# `has_small_order` list). With such a public key, R = identity and S = 0 "verifies" any
+# message: one imported key would admit forged tickets.
+_SMALL_ORDER = frozenset(
+    bytes.fromhex(h)
+    for h in (
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    )
+)
+
 # RFC 7638: the required members of each key type, in lexicographic order.
 _THUMBPRINT_MEMBERS = {"OKP": ("crv", "kty", "x"), "EC": ("crv", "kty", "x", "y")}
 
@@ -68,17 +85,68 @@ def public_jwk(public_key: PublicKey) -> dict[str, Any]:
     return jwk
 
 
+def _coordinate(jwk: dict[str, Any], member: str, kid: str) -> bytes:
+    """A 32-byte base64url member, in its one canonical spelling."""
+    value = jwk.get(member)
+    if not isinstance(value, str) or len(value) != 43:
+        raise ValidationError(
+            f"invalid key {kid}: {member} must be 32 bytes, base64url", field="keys"
+        )
+    try:
+        raw = base64.urlsafe_b64decode(value + "=")
+    except ValueError:
+        raise ValidationError(
+            f"invalid key {kid}: {member} is not base64url", field="keys"
+        ) from None
+    if _b64url(raw) != value:
+        raise ValidationError(
+            f"invalid key {kid}: {member} is not canonical base64url", field="keys"
+        )
+    return raw
+
+
+def _check_ed25519(jwk: dict[str, Any], kid: str) -> None:
+    raw = _coordinate(jwk, "x", kid)
+    unsigned = raw[:31] + bytes([raw[31] & 0x7F])
+    if unsigned in _SMALL_ORDER:
+        raise ValidationError(
+            f"invalid key {kid}: a small-order Ed25519 point (it would verify forgeries)",
+            field="keys",
+        )
+    if int.from_bytes(unsigned, "little") >= _ED25519_P:
+        raise ValidationError(
+            f"invalid key {kid}: a non-canonical Ed25519 encoding (y >= 2^255-19)",
+            field="keys",
+        )
+
+
 def load_public_jwk(jwk: dict[str, Any]) -> tuple[str, PublicKey]:
-    """Parse one JWK into (alg, key). Private members are refused: keys travel public."""
+    """Parse one JWK into (alg, key). Private members are refused: keys travel public.
+
+    Ed25519 keys that are small-order points or not canonically encoded, and EC keys that
+    are not a point of P-256 (the point at infinity has no x/y; (0, 0) and off-curve
+    points are refused), fail with a message naming the key.
+    """
     if not isinstance(jwk, dict):
         raise ValidationError("each key must be a JSON object", field="keys")
     if "d" in jwk:
         raise ValidationError("a JWKS must not carry private keys", field="keys")
     alg = alg_for_jwk(jwk)
+    kid = str(jwk.get("kid"))[:40]
+    if alg == "EdDSA":
+        _check_ed25519(jwk, kid)
+    else:
+        for member in ("x", "y"):
+            _coordinate(jwk, member, kid)
     try:
         raw = json.dumps(jwk)
         key = OKPAlgorithm.from_jwk(raw) if alg == "EdDSA" else ECAlgorithm.from_jwk(raw)
     except Exception as exc:  # PyJWT raises several types for bad key material
+        if alg == "ES256":
+            raise ValidationError(
+                f"invalid key {kid}: x/y is not a point on P-256 (or is the point at infinity)",
+                field="keys",
+            ) from exc
         raise ValidationError(f"invalid key material: {exc}", field="keys") from exc
     return alg, key  # type: ignore[return-value]
 

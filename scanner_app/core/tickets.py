@@ -87,6 +87,7 @@ class TicketBook:
         ):
             if value is not None and (not isinstance(value, str) or len(value) > limit):
                 raise ValidationError(f"{field} must be at most {limit} characters", field=field)
+            v.refuse_controls(value, field)
         event = self.events.get(event_id)
         if event["status"] != "published":
             status = event["status"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,33 @@ from scanner_app.core.errors import ValidationError
 from scanner_app.core.timeutil import normalize_iso
 
 _CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z")
+
+
+# Bidirectional embeddings, overrides and isolates: they reorder what is shown around them
+# (a name that reads "ADMIT" backwards), so they count as control characters in names.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def control_character(value: str, multiline: bool = False) -> str | None:
+    """The first control character in ``value`` (None if none). ``multiline`` text (a
+    description) may hold newlines and tabs, nothing else."""
+    for char in value:
+        if char in _BIDI or unicodedata.category(char) == "Cc":
+            if multiline and char in "\n\r\t":
+                continue
+            return char
+    return None
+
+
+def refuse_controls(value: str | None, field: str, multiline: bool = False) -> str | None:
+    """``value`` unchanged, or ValidationError naming the field and the character."""
+    if value is not None:
+        char = control_character(value, multiline)
+        if char is not None:
+            raise ValidationError(
+                f"{field} must not contain control characters (U+{ord(char):04X})", field=field
+            )
+    return value
 
 
 def require_object(value: Any, field: str = "body") -> dict[str, Any]:
@@ -31,6 +59,7 @@ def text(
         raise ValidationError(f"{field} must be a non-empty string", field=field)
     if len(value) > max_length:
         raise ValidationError(f"{field} is longer than {max_length} characters", field=field)
+    refuse_controls(value, field, multiline=max_length > 1000)
     return value.strip()
 
 

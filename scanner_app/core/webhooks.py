@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from scanner_app.core.addresses import check_target_host
 from scanner_app.core.db import Database
 from scanner_app.core.errors import NotFound, ValidationError
 from scanner_app.core.ids import checkin_id, short_id
@@ -37,10 +38,11 @@ def _webhook_json(row: sqlite3.Row, with_secret: bool = False) -> dict[str, Any]
     return data
 
 
-def check_url(url: Any) -> str:
+def check_url(url: Any, allow_private: bool = False) -> str:
     """An absolute http(s) URL whose host a client can actually look up, or ValidationError.
 
-    The delivery worker would otherwise meet the bad host on every retry.
+    The delivery worker would otherwise meet the bad host on every retry. Loopback,
+    link-local, multicast and private targets are refused unless ``allow_private``.
     """
     if not isinstance(url, str) or len(url) > 2000:
         raise ValidationError("url must be an http(s) URL", field="url")
@@ -57,6 +59,7 @@ def check_url(url: Any) -> str:
         raise ValidationError("url must be an absolute http:// or https:// URL", field="url")
     if not valid_host(host):
         raise ValidationError(f"url has an invalid host name: {host[:80]}", field="url")
+    check_target_host(host, allow_private)
     return url
 
 
@@ -71,9 +74,11 @@ class WebhookStore:
         self.on_enqueue: list[Any] = []  # callables poked after a commit that queued work
 
     # --- endpoints -----------------------------------------------------------------------
-    def register(self, url: str, events: list[str]) -> dict[str, Any]:
+    def register(
+        self, url: str, events: list[str], *, allow_private: bool = False
+    ) -> dict[str, Any]:
         """A new endpoint; the answer carries the signing secret (shown here only)."""
-        url = check_url(url)
+        url = check_url(url, allow_private)
         if not isinstance(events, list) or not events:
             raise ValidationError("events must be a non-empty list", field="events")
         unknown = [e for e in events if e not in EVENT_TYPES]

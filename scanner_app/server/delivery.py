@@ -15,6 +15,7 @@ import time
 
 import httpx
 
+from scanner_app.core.addresses import RefusedTarget, resolve_target
 from scanner_app.server.hub import Hub
 
 log = logging.getLogger("scanner_app.server.webhooks")
@@ -62,16 +63,24 @@ class DeliveryWorker:
         self._flush_usage()
 
     def _run(self) -> None:
-        with httpx.Client(timeout=self.config.webhook_timeout, follow_redirects=False) as client:
+        # No proxies from the environment: the worker connects to the address it checked.
+        with httpx.Client(
+            timeout=self.config.webhook_timeout, follow_redirects=False, trust_env=False
+        ) as client:
             while not self._stop.is_set():
+                wait = _IDLE_WAIT
+                # Anything (a bad row, a locked or full database, in the wait computation
+                # too) is logged and retried: a dead worker stops deliveries and key-usage
+                # writes until a restart.
                 try:
                     if self.config.deliver_webhooks:
                         self._deliver_due(client)
                     if time.monotonic() - self._last_flush >= self.config.usage_flush_seconds:
                         self._flush_usage()
-                except Exception:  # a bad row or a locked database must not kill the worker
+                    wait = self._wait_seconds()
+                except Exception:
                     log.exception("webhook worker iteration failed")
-                self._wake.wait(self._wait_seconds())
+                self._wake.wait(wait)
                 self._wake.clear()
 
     def _wait_seconds(self) -> float:
@@ -101,27 +110,50 @@ class DeliveryWorker:
             SIGNATURE_HEADER: sign(delivery["secret"], body, int(time.time())),
             "Tickitz-Delivery": delivery["id"],
         }
+        # The delivery log is readable with a webhooks:write key: it says "delivery failed"
+        # and, if the receiver answered, its status - never why a connection failed (refused
+        # / timed out / reset would map the network). The hub's own log has the detail.
         try:
-            response = client.post(delivery["url"], content=body, headers=headers)
-        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+            request = self._pinned_request(client, delivery["url"], body, headers)
+            response = client.send(request)
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, RefusedTarget) as exc:
             # InvalidURL and the idna codec's UnicodeError are not HTTPErrors; uncaught,
             # one bad row would stop every delivery queued behind it.
-            error = f"{type(exc).__name__}: {exc}"[:500]
+            detail = f"{type(exc).__name__}: {exc}"[:300]
+            error = "delivery failed"
         else:
             if 200 <= response.status_code < 300:
                 self.hub.webhooks.mark_delivered(delivery["id"])
                 return
-            error = f"HTTP {response.status_code}"
+            detail = error = f"delivery failed: HTTP {response.status_code}"
         base, cap = self.config.webhook_backoff
         delay = backoff(delivery["attempts"] + 1, base, cap)
         log.info(
             "webhook %s to %s failed (%s); retry in %.1fs",
             delivery["id"],
             delivery["url"],
-            error,
+            detail,
             delay,
         )
         self.hub.webhooks.mark_failed(delivery["id"], error, delay)
+
+    def _pinned_request(
+        self, client: httpx.Client, url: str, body: bytes, headers: dict[str, str]
+    ) -> httpx.Request:
+        """The request to ``url`` sent to the one address its host resolved to and that
+        passed the check (no second lookup, so no DNS rebinding). The Host header and, for
+        https, the TLS server name and certificate check still use the host name."""
+        target = httpx.URL(url)
+        port = target.port or (443 if target.scheme == "https" else 80)
+        address = resolve_target(target.host, port, self.config.allow_private_webhooks)
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+        return client.build_request(
+            "POST",
+            target.copy_with(host=address),
+            content=body,
+            headers={**headers, "Host": target.netloc.decode("ascii")},
+            extensions=extensions,
+        )
 
     def _flush_usage(self) -> None:
         self._last_flush = time.monotonic()

@@ -34,6 +34,8 @@ class HubConfig:
     webhook_timeout: float = 5.0
     deliver_webhooks: bool = True
     usage_flush_seconds: float = 15.0
+    # Webhooks to loopback/link-local/private addresses (serve --allow-private-webhooks).
+    allow_private_webhooks: bool = False
 
 
 class Usage:
@@ -121,6 +123,7 @@ class Hub:
         self.usage = Usage()
         self._poke = False
         self.writer = GroupWriter(node.db, after_commit=self._after_commit)
+        self._device_gates: dict[str, str] = {}
 
     def now(self) -> str:
         return iso_ms(self.node.clock())
@@ -144,12 +147,12 @@ class Hub:
                 if row["event_id"] != body["eventId"]:
                     raise Conflict(f"Check-in id {client_id} is already used.")
                 return _stored_result(row)
-        device_id = body.get("deviceId") or key.device_id
+        device_id, gate = self._attribution(key, body.get("deviceId"), body["scannedBy"])
         # CheckinService's own transaction joins this one (the group's), so the check-in,
         # its webhook and the gate's counter are committed together.
         door = Door(
             event_ids=(body["eventId"],),
-            gate=body["scannedBy"],
+            gate=gate,
             direction=body.get("direction") or "in",
             allowed_tiers=tuple(body.get("allowedTiers") or ()),
             device_id=device_id,
@@ -192,6 +195,9 @@ class Hub:
         """Merge uploaded check-ins (idempotent by id); new admissions fire ticket.used."""
         hooked = self.webhooks.subscribed("ticket.used")
         device_id = device_id or key.device_id
+        if key.device_id:  # a gate speaks for itself only: see _attribution
+            device_id, gate = self._attribution(key, None, "")
+            items = [{**item, "deviceId": device_id, "scannedBy": gate} for item in items]
         known = existing_ids(conn, [item["id"] for item in items])
         answers = self.node.ledger.merge(items, source="downstream", device_id=device_id)
         fresh = []
@@ -208,6 +214,18 @@ class Hub:
         if key.device_id and fresh:
             DeviceStore.count_received(conn, key.device_id, len(fresh), self.now())
         return answers
+
+    def _attribution(self, key: ApiKey, device_id: str | None, gate: str) -> tuple[str | None, str]:
+        """(deviceId, gate) of a check-in: a gate device's key is its device and gate,
+        whatever the body says (a gate could otherwise file its scans under another gate);
+        other keys (an organiser, a hub forwarding its gates) keep the body's."""
+        if not key.device_id:
+            return device_id, gate
+        known = self._device_gates.get(key.device_id)
+        if known is None:  # a device's gate never changes: read once
+            known = self.devices.get(key.device_id)["gate"]
+            self._device_gates[key.device_id] = known
+        return key.device_id, known
 
     def _after_commit(self) -> None:
         if self._poke:  # only the writer thread touches the flag

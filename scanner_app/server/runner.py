@@ -12,6 +12,7 @@ import uvicorn.config
 
 from scanner_app.core.node import Node
 from scanner_app.server.app import create_app
+from scanner_app.server.sockets import SocketLimits, guarded_protocol
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -25,9 +26,17 @@ def _log_config() -> dict[str, Any]:
     return config
 
 
-def uvicorn_config(app: Any, host: str, port: int, access_log: bool = False) -> uvicorn.Config:
+def uvicorn_config(
+    app: Any,
+    host: str,
+    port: int,
+    access_log: bool = False,
+    limits: SocketLimits | None = None,
+) -> uvicorn.Config:
     return uvicorn.Config(
         app,
+        # Read deadlines and connection caps (slowloris): see server/sockets.py.
+        http=guarded_protocol(limits or SocketLimits()),
         host=host,
         port=port,
         log_config=_log_config(),
@@ -57,12 +66,14 @@ class HubServer:
         port: int = DEFAULT_PORT,
         *,
         access_log: bool = False,
+        socket_limits: SocketLimits | None = None,
         **app_options: Any,
     ) -> None:
         self.node = node
         self.host = host
         self.app = create_app(node, **app_options)
-        self.server = uvicorn.Server(uvicorn_config(self.app, host, port, access_log))
+        config = uvicorn_config(self.app, host, port, access_log, socket_limits)
+        self.server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
     @property

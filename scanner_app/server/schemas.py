@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from scanner_app.core.models import REASONS
 from scanner_app.core.timeutil import normalize_iso
+from scanner_app.core.validate import control_character
 from scanner_app.core.webhooks import EVENT_TYPES
 
 
@@ -29,9 +30,19 @@ def _whole(value: Any) -> Any:
     return value
 
 
+def _plain(value: str) -> str:
+    char = control_character(value)
+    if char is not None:
+        raise ValueError(f"must not contain control characters (U+{ord(char):04X})")
+    return value
+
+
 def _text(max_length: int) -> Any:
-    """A string with at least one non-blank character (the core strips and re-checks)."""
-    return Annotated[str, Field(min_length=1, max_length=max_length, pattern=r"\S")]
+    """A string with at least one non-blank character and no control characters (the core
+    strips and re-checks)."""
+    return Annotated[
+        str, Field(min_length=1, max_length=max_length, pattern=r"\S"), AfterValidator(_plain)
+    ]
 
 
 Text64 = _text(64)
@@ -122,7 +133,7 @@ class Jwks(BaseModel):
 # --- tickets ------------------------------------------------------------------------------
 class TicketIssue(Strict):
     tierName: Text100  # noqa: N815
-    attendeeName: Annotated[str, Field(max_length=200)] | None = None  # noqa: N815
+    attendeeName: Annotated[str, Field(max_length=200), AfterValidator(_plain)] | None = None  # noqa: N815
     quantity: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=1000)] = 1
 
 
@@ -203,8 +214,8 @@ class CheckinIn(Strict):
     deviceId: Text100 | None = None  # noqa: N815
     kind: Literal["scan", "manual", "void"] | None = None
     voids: Text64 | None = None
-    attendeeName: Annotated[str, Field(max_length=200)] | None = None  # noqa: N815
-    tierName: Annotated[str, Field(max_length=100)] | None = None  # noqa: N815
+    attendeeName: Annotated[str, Field(max_length=200), AfterValidator(_plain)] | None = None  # noqa: N815
+    tierName: Annotated[str, Field(max_length=100), AfterValidator(_plain)] | None = None  # noqa: N815
 
 
 class BatchRequest(Strict):

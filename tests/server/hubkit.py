@@ -14,7 +14,13 @@ import httpx
 from scanner_app.core.apikeys import SCOPES
 from scanner_app.server import HubServer
 
-FAST_WEBHOOKS = {"webhook_backoff": (0.2, 0.8), "webhook_timeout": 2.0, "usage_flush_seconds": 0.3}
+# The receivers run on 127.0.0.1, allowed as `serve --allow-private-webhooks` does.
+FAST_WEBHOOKS = {
+    "webhook_backoff": (0.2, 0.8),
+    "webhook_timeout": 2.0,
+    "usage_flush_seconds": 0.3,
+    "allow_private_webhooks": True,
+}
 
 
 def make_key(server: HubServer, scopes=SCOPES, name="test", **rates) -> str:

@@ -27,7 +27,9 @@ HUB = Depends(get_hub)
 def create_webhook(body: WebhookCreate, _: ApiKey = WEBHOOKS, hub: Hub = HUB) -> dict[str, Any]:
     """Deliveries are POSTed with `Tickitz-Signature: t=<unix>,v1=<hex HMAC-SHA256 of
     "<t>.<raw body>" with the secret>`; the body is {id, type, createdAt, data}."""
-    return hub.webhooks.register(body.url, list(body.events))
+    return hub.webhooks.register(
+        body.url, list(body.events), allow_private=hub.config.allow_private_webhooks
+    )
 
 
 @router.get("", response_model=WebhookList, summary="List webhooks")
