@@ -1,18 +1,41 @@
-# Two commands from a fresh clone: `make demo` and `make test`. Both create .venv on first use.
+# Two commands from a fresh clone: `make demo` and `make test`. Both install the missing
+# Debian/Ubuntu packages first (as root or with passwordless sudo; otherwise they stop and print
+# the one `apt-get install` line), then create .venv on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+DIST_STAMP := $(VENV)/.dist-stamp
+SYSTEM_PACKAGES := bash packaging/linux/ensure-system-packages.sh
+# python3-venv joins the list only while there is no venv and this Python cannot make one
+# (Debian's python3 lacks ensurepip without it).
+NEEDS_VENV_PACKAGE = $(if $(wildcard $(BIN)/python),,$(if $(shell $(PYTHON) -c \
+	'import ensurepip, venv' 2>/dev/null && echo ok),,-- python3-venv))
 
-.PHONY: demo demo-terminal test lint bench screenshots clean
+.PHONY: demo demo-terminal test lint bench screenshots dist wheel clean \
+	system-app system-test system-dist
 
-$(STAMP): pyproject.toml
+system-app:
+	@$(SYSTEM_PACKAGES) app $(NEEDS_VENV_PACKAGE)
+
+system-test:
+	@$(SYSTEM_PACKAGES) app test $(NEEDS_VENV_PACKAGE)
+
+system-dist:
+	@$(SYSTEM_PACKAGES) app dist $(NEEDS_VENV_PACKAGE)
+
+# Order-only: the system check runs every time but does not force a reinstall of the venv.
+$(STAMP): pyproject.toml | system-app
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+$(DIST_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,dist]'
+	@touch $(DIST_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/tickitz-scanner demo
@@ -24,7 +47,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check scanner_app tests bench tools
 	$(BIN)/lint-imports
 
-test: lint
+test: system-test lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q
 
 bench: $(STAMP)
@@ -32,6 +55,16 @@ bench: $(STAMP)
 
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python tools/screenshots.py docs/screenshots
+
+# The one-folder desktop bundle for this OS: dist/tickitz-scanner/tickitz-scanner.
+dist: system-dist $(DIST_STAMP)
+	$(BIN)/pyinstaller --noconfirm --log-level WARN \
+		--distpath dist --workpath build/pyinstaller packaging/tickitz-scanner.spec
+	@du -sh dist/tickitz-scanner
+
+# The wheel and sdist in dist/ (what `pipx install dist/tickitz_scanner-*.whl` takes).
+wheel: $(DIST_STAMP)
+	$(BIN)/python -m build --outdir dist .
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -10,6 +10,8 @@ import pytest
 
 from scanner_app.core.node import Node
 
+pytest_plugins = ["system_libs"]  # tests/system_libs.py: names a missing system library
+
 START = datetime(2026, 7, 15, 19, 0, 0, tzinfo=UTC)
 
 

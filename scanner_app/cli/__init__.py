@@ -8,10 +8,13 @@ from scanner_app import __version__
 from scanner_app.cli.base import HOME_ENV
 from scanner_app.cli.demo import demo
 from scanner_app.cli.events import event_group
+from scanner_app.cli.paths import paths, start_logging
 from scanner_app.cli.scan import export, scan, stats, undo
 from scanner_app.cli.serve import keys_group, serve
 from scanner_app.cli.sync import connect, sync
 from scanner_app.cli.tickets import tickets_group
+
+LOGGED_COMMANDS = (None, "demo", "serve", "sync")
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,12 +26,17 @@ from scanner_app.cli.tickets import tickets_group
     help=f"Where this node keeps its database (env {HOME_ENV}; default: the user data dir).",
 )
 @click.option("--kiosk", is_flag=True, help="Start the desktop app in kiosk mode.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug detail in the terminal and log file.")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: str | None, kiosk: bool) -> None:
+def cli(ctx: click.Context, data_dir: str | None, kiosk: bool, verbose: bool) -> None:
     """Tickitz Scanner: the offline door scanner and venue hub for Tickitz events.
 
     With no command, starts the desktop app.
     """
+    # The log file is for what runs for hours (app, demo, hub); one-shot commands answer on
+    # the terminal. --verbose turns it on for any command.
+    if verbose or ctx.invoked_subcommand in LOGGED_COMMANDS:
+        start_logging(ctx, verbose, chatty=ctx.invoked_subcommand in (None, "demo"))
     if ctx.invoked_subcommand is None:
         from scanner_app.cli.app import run_app  # noqa: PLC0415 (Qt loads only for the GUI)
 
@@ -47,6 +55,7 @@ for command in (
     sync,
     serve,
     keys_group,
+    paths,
 ):
     cli.add_command(command)
 

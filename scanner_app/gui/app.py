@@ -29,6 +29,7 @@ from scanner_app.gui.controllers.hub_controller import HubController
 from scanner_app.gui.controllers.sync_controller import SyncController
 from scanner_app.gui.controllers.upstream_controller import UpstreamController
 from scanner_app.gui.controllers.wedge_filter import WedgeFilter
+from scanner_app.gui.diagnostics import add_copy_action
 from scanner_app.gui.settings import Settings, default_path
 from scanner_app.gui.sounds import SoundPlayer
 from scanner_app.gui.widgets.first_run_dialog import FirstRunDialog
@@ -61,12 +62,21 @@ def quit_on_signals(app: QApplication) -> None:
     """Ctrl-C in the terminal and SIGTERM (a service manager, `kill`) close the app the
     normal way: the last scans are flushed, the hub stops, the demo's folder is removed."""
 
+    received: list[int] = []
+
     def close(signum: int, _frame: object) -> None:
-        log.info("%s received: closing", signal.Signals(signum).name)
         # exit(), not quit(): quit() asks every window first, and the kiosk window refuses
         # without its PIN - right for the public at the door, wrong for the OS shutting down.
+        # No logging here: the handler can run in the middle of a write to stderr, and a
+        # second write from it raises "reentrant call", so the app never exited.
+        received.append(signum)
         app.exit(0)
 
+    def say_why() -> None:
+        if received:
+            log.info("%s received: closing", signal.Signals(received[-1]).name)
+
+    app.aboutToQuit.connect(say_why)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, close)
     # Python runs a signal handler only between bytecodes, never while Qt's C++ loop
@@ -121,6 +131,10 @@ class ScannerApp(QObject):
         self.hub.changed.connect(lambda url: self.window.status.update_fields(hub_address=url))
         self.window.settings_changed.connect(self._on_settings_changed)
         self.window.attach_hub(self.hub)
+        self.diagnostics_action = add_copy_action(self)
+        # Once each, for the log a person sends and for the bundle's smoke test (.ci/run).
+        self._camera_ready_logged = False
+        self.window.scan_displayed.connect(self._log_first_verdict)
         self._closing = False
         self.first_run: FirstRunDialog | None = None
         self.demo_requested = False
@@ -150,7 +164,20 @@ class ScannerApp(QObject):
             source, self.settings.decoder, debounce_seconds=self.debounce_seconds, parent=self
         )
         self.window.attach_camera(self.camera)
+        if not self._camera_ready_logged:
+            self.camera.frame.connect(self._log_camera_ready)
         self.camera.start()
+
+    def _log_camera_ready(self) -> None:
+        if not self._camera_ready_logged:
+            self._camera_ready_logged = True
+            seconds = time.perf_counter() - self.started_at
+            log.info("Camera ready: first frame shown %.2f s after the window was built", seconds)
+
+    def _log_first_verdict(self, result: dict, source: str, latency_ms: float) -> None:
+        self.window.scan_displayed.disconnect(self._log_first_verdict)
+        outcome = "admit" if result.get("success") else result.get("reason")
+        log.info("First verdict shown: %s (%s, %.0f ms)", outcome, source, latency_ms)
 
     def stop_camera(self, *, wait: bool = False) -> None:
         """Detach the camera and stop it. Stopping joins the capture thread, which can
