@@ -51,10 +51,8 @@ def serve(
     allow_private_webhooks: bool,
 ) -> None:
     """Run this node as the venue hub: the /v1 API and the dashboard, until Ctrl-C/SIGTERM."""
-    import uvicorn  # noqa: PLC0415 (the server stack loads only for this command)
-
     from scanner_app.server.app import create_app  # noqa: PLC0415
-    from scanner_app.server.runner import uvicorn_config  # noqa: PLC0415
+    from scanner_app.server.runner import HubUvicorn, uvicorn_config  # noqa: PLC0415
     from scanner_app.server.sockets import SocketLimits  # noqa: PLC0415
 
     node = open_node(ctx)
@@ -63,11 +61,16 @@ def serve(
         say("No API keys yet: created an organiser key with every scope. It is shown only now;")
         say("keep it somewhere safe (it opens the dashboard and creates gate keys):")
         click.echo(secret)
+    from scanner_app.cli.sync import start_upstream_sync  # noqa: PLC0415
+
+    upstream = start_upstream_sync(node)  # a hub with an upstream forwards to it (chaining)
     app = create_app(
         node,
         public_url=public_url,
         provider=check_provider(node, serving=True),
         allow_private_webhooks=allow_private_webhooks,
+        upstream=upstream,
+        bind_host=host,
     )
     limits = SocketLimits(per_client=max_client_connections)
     config = uvicorn_config(app, host, port, access_log, limits)
@@ -77,19 +80,16 @@ def serve(
     # inherit the option from the listener.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     bound = sock.getsockname()[1]
-    server = uvicorn.Server(config)
+    server = HubUvicorn(config)
     # uvicorn handles SIGINT/SIGTERM while it runs: it stops accepting, finishes requests in
     # flight, and the lifespan stops the webhook worker; every answered check-in is already
     # committed. These handlers cover the moments around that: a signal during startup
     # still stops the hub, and the signal uvicorn re-raises at the end becomes a plain exit 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda _number, _frame: setattr(server, "should_exit", True))
+        signal.signal(signum, lambda number, frame: server.handle_exit(number, frame))
     if host not in ("127.0.0.1", "localhost", "::1"):
         say(f"Listening on {host}: gates on the network can reach this hub.")
     say(f"Tickitz hub on http://{host}:{bound} (dashboard at /). Stop with Ctrl-C.")
-    from scanner_app.cli.sync import start_upstream_sync  # noqa: PLC0415
-
-    upstream = start_upstream_sync(node)  # a hub with an upstream forwards to it (chaining)
     try:
         server.run(sockets=[sock])
     finally:

@@ -289,6 +289,17 @@ class DeviceStore:
             (count, at, device_id),
         )
 
+    @staticmethod
+    def record_report(
+        conn: sqlite3.Connection, device_id: str, pending: int | None, version: str | None, at: str
+    ) -> None:
+        """What the gate said about itself on its last sync (a field left out keeps its value)."""
+        conn.execute(
+            "UPDATE devices SET pending = COALESCE(?, pending),"
+            " app_version = COALESCE(?, app_version), reported_at = ? WHERE id = ?",
+            (pending, version, at, device_id),
+        )
+
 
 _DEVICE_SQL = "SELECT d.*, k.revoked_at FROM devices d JOIN api_keys k ON k.id = d.key_id"
 
@@ -304,4 +315,7 @@ def _device_json(row: sqlite3.Row) -> dict[str, Any]:
         "lastSeenAt": row["last_seen_at"],
         "checkinsReceived": row["checkins_received"],
         "revoked": row["revoked_at"] is not None,
+        "pending": row["pending"],
+        "appVersion": row["app_version"],
+        "reportedAt": row["reported_at"],
     }

@@ -181,6 +181,20 @@ def _v5_key_retirement(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v6_gate_reports(db: sqlite_utils.Database) -> None:
+    # What a gate last said about itself on a sync (the dashboard's "pending" and version):
+    # NULL until it reports, so "unknown" is not shown as 0. The index serves the live view
+    # (arrivals per 5 minutes, scans per minute: time ranges within an event).
+    db.executescript(
+        """
+        ALTER TABLE devices ADD COLUMN pending INTEGER;
+        ALTER TABLE devices ADD COLUMN app_version TEXT;
+        ALTER TABLE devices ADD COLUMN reported_at TEXT;
+        CREATE INDEX checkins_event_time ON checkins (event_id, scanned_at);
+        """
+    )
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[Migration] = [
     _v1_core,
@@ -188,4 +202,5 @@ MIGRATIONS: list[Migration] = [
     _v3_server_and_sync,
     _v4_hub_counters,
     _v5_key_retirement,
+    _v6_gate_reports,
 ]

@@ -140,6 +140,8 @@ class Reports:
 
 
 def _csv_safe(value: Any) -> Any:
+    if isinstance(value, bool):  # as in the JSON export, not Python's True/False
+        return "true" if value else "false"
     # OWASP's list: tab and carriage return start formulas too in some spreadsheet apps.
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value

@@ -18,7 +18,13 @@ from scanner_app.core.ids import checkin_id, short_id
 from scanner_app.core.timeutil import Clock, iso_ms, utc_now
 from scanner_app.core.validate import valid_host
 
-EVENT_TYPES = ("ticket.used", "ticket.created", "booking.cancelled", "event.sold_out")
+EVENT_TYPES = (
+    "ticket.used",
+    "ticket.created",
+    "booking.cancelled",
+    "event.sold_out",
+    "checkin.conflict",  # one ticket admitted at two doors: both gates and door times
+)
 MAX_WEBHOOKS = 50
 # A delivery is retried with growing delays and given up after this many attempts.
 MAX_ATTEMPTS = 15

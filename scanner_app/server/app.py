@@ -13,11 +13,21 @@ from scanner_app import __version__
 from scanner_app.core.door import CheckProvider
 from scanner_app.core.node import Node
 from scanner_app.server.auth import SECURITY_SCHEME
+from scanner_app.server.central import CentralSync, Upstream
 from scanner_app.server.delivery import DeliveryWorker
 from scanner_app.server.errors import MAX_BODY_BYTES, install_error_handlers
 from scanner_app.server.guard import Guard
 from scanner_app.server.hub import Hub, HubConfig
-from scanner_app.server.routes import checkin, dashboard, devices, events, tickets, webhooks
+from scanner_app.server.routes import (
+    checkin,
+    dashboard,
+    dashboard_api,
+    devices,
+    events,
+    tickets,
+    webhooks,
+)
+from scanner_app.server.sessions import SessionStore
 
 OPENAPI_URL = "/v1/openapi.json"
 DESCRIPTION = (
@@ -34,11 +44,17 @@ def create_app(
     config: HubConfig | None = None,
     max_body: int = MAX_BODY_BYTES,
     provider: CheckProvider | None = None,
+    upstream: Upstream | None = None,
+    bind_host: str | None = None,
+    sessions: SessionStore | None = None,
     **options: Any,
 ) -> FastAPI:
     """The hub's ASGI app over `node`. `options` are HubConfig fields (public_url=...);
-    `provider` decides gates' online scans (sync.door.check_provider(node, serving=True))."""
+    `provider` decides gates' online scans (sync.door.check_provider(node, serving=True));
+    `upstream`: the hub's own sync engine, for the dashboard's "Sync to central";
+    `bind_host`: the address it listens on (the dashboard warns about loopback)."""
     hub = Hub(node, config or HubConfig(**options), provider)
+    sessions = sessions or SessionStore()
     worker = DeliveryWorker(hub)
 
     @asynccontextmanager
@@ -47,6 +63,7 @@ def create_app(
         try:
             yield
         finally:
+            hub.changes.close()
             hub.writer.stop()  # requests have finished; commit whatever is still queued
             worker.stop()
 
@@ -61,10 +78,13 @@ def create_app(
     )
     app.state.hub = hub
     app.state.worker = worker
+    app.state.sessions = sessions
+    app.state.central = CentralSync(upstream)
+    app.state.bind_host = bind_host
     install_error_handlers(app)
-    for module in (events, tickets, checkin, devices, webhooks, dashboard):
+    for module in (events, tickets, checkin, devices, webhooks, dashboard, dashboard_api):
         app.include_router(module.router)
-    app.add_middleware(Guard, hub=hub, max_body=max_body)
+    app.add_middleware(Guard, hub=hub, max_body=max_body, sessions=sessions)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -41,7 +41,7 @@ async def _read_body(receive: Receive) -> bytes:
 class FastRoutes:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
-        self.routes: dict[str, Callable[[bytes, Any, str | None], Awaitable[Any]]] = {
+        self.routes: dict[str, Callable[[bytes, Any, str | None, Scope], Awaitable[Any]]] = {
             "/v1/checkin/scan": self._scan,
             "/v1/checkin/batch": self._batch,
         }
@@ -71,7 +71,7 @@ class FastRoutes:
             key = authorize(principal, "checkin:write")
             raw = await _read_body(receive)
             route = self.routes[scope["path"]]
-            return 200, await route(raw, key, principal.event_id), {}
+            return 200, await route(raw, key, principal.event_id, scope), {}
         except ApiError as exc:
             return exc.status, (exc.code, exc.message, exc.field), exc.headers
         except BodyTooLarge as exc:
@@ -85,13 +85,16 @@ class FastRoutes:
                 message = f"{exc.field}: {message}"
             return exc.status, (exc.code, message, exc.field), {}
 
-    async def _scan(self, raw: bytes, key: Any, bound: str | None) -> dict[str, Any]:
+    async def _scan(self, raw: bytes, key: Any, bound: str | None, _: Scope) -> dict[str, Any]:
         body = ScanRequest.model_validate_json(raw)
         check_scan(bound, body.eventId)
         return await self.hub.scan_async(body.model_dump(exclude_none=True), key)
 
-    async def _batch(self, raw: bytes, key: Any, bound: str | None) -> dict[str, Any]:
+    async def _batch(self, raw: bytes, key: Any, bound: str | None, scope: Scope) -> dict:
         body = BatchRequest.model_validate_json(raw)
         items = [item.model_dump(exclude_none=True) for item in body.checkins]
         check_batch(bound, items)
-        return {"data": await self.hub.batch_async(body.deviceId, items, key)}
+        answers = await self.hub.batch_async(body.deviceId, items, key)
+        agent = next((v for k, v in scope["headers"] if k == b"user-agent"), b"")
+        await self.hub.report_async(key, body.pending, agent.decode("latin-1"))
+        return {"data": answers}

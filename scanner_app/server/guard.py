@@ -18,6 +18,8 @@ from scanner_app.server.auth import KeyCache, identify
 from scanner_app.server.errors import MAX_BODY_BYTES, BodyTooLarge, envelope
 from scanner_app.server.fastpath import FastRoutes
 from scanner_app.server.hub import Hub
+from scanner_app.server.sessions import SessionStore
+from scanner_app.server.signin import session_principal
 
 _NODE_HEADER = NODE_HEADER.lower().encode()
 log = logging.getLogger("scanner_app.server")
@@ -28,9 +30,16 @@ def new_request_id() -> str:
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, hub: Hub, max_body: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        hub: Hub,
+        max_body: int = MAX_BODY_BYTES,
+        sessions: SessionStore | None = None,
+    ) -> None:
         self.app = app
         self.hub = hub
+        self.sessions = sessions or SessionStore()
         self.max_body = max_body
         self.keys = KeyCache()
         # Which database answers: a gate that sees this change knows its cursors are void.
@@ -44,13 +53,29 @@ class Guard:
         request_id = new_request_id()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        authorization = length = None
+        authorization = length = cookie = csrf = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value
             elif name == b"content-length":
                 length = value
-        principal = identify(self.hub, authorization, self.keys)
+            elif name == b"cookie":
+                cookie = value
+            elif name == b"x-csrf-token":
+                csrf = value
+        refusal = None
+        if authorization is None and cookie is not None:  # the dashboard (sessions.py)
+            principal, refusal = session_principal(
+                self.hub,
+                self.sessions,
+                cookie,
+                csrf,
+                scope.get("method", "GET"),
+                state,
+                scope.get("path", ""),
+            )
+        else:
+            principal = identify(self.hub, authorization, self.keys)
         state["principal"] = principal
         key = principal.key if principal.problem is None else None
         if key is not None:
@@ -70,6 +95,9 @@ class Guard:
         if not decision.allowed:
             message = f"Too many requests; retry in {decision.retry_after} s."
             await _send_error(send, 429, "rate_limited", message, request_id, extra)
+            return
+        if refusal is not None:
+            await _send_error(send, 403, "forbidden", refusal, request_id, extra)
             return
         if length is not None:
             try:

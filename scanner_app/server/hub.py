@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -19,11 +20,15 @@ from scanner_app.core.ledger import existing_ids
 from scanner_app.core.node import Node
 from scanner_app.core.timeutil import iso_ms
 from scanner_app.core.webhooks import WebhookStore
+from scanner_app.server import conflict_hook
+from scanner_app.server.live import ChangeSignal
 from scanner_app.server.ratelimit import RateLimiter
 from scanner_app.server.writer import GroupWriter
 
 _SOLD_OUT_MARK = "webhooks.sold_out."
 SETUP_SCHEME = "tickitz-setup:"
+_AGENT_VERSION = re.compile(r"tickitz-scanner/([0-9A-Za-z.+_-]{1,40})")
+DESK_GATE = "dashboard"  # the gate name of check-ins made from the organiser's dashboard
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,8 @@ class Hub:
         self.limiter = RateLimiter()
         self.usage = Usage()
         self._poke = False
+        self.changes = ChangeSignal()  # the dashboard's live view listens (live.py)
+        self._reported: dict[str, tuple[int | None, str | None]] = {}
         self.writer = GroupWriter(node.db, after_commit=self._after_commit)
         self._device_gates: dict[str, str] = {}
 
@@ -199,7 +206,11 @@ class Hub:
             device_id, gate = self._attribution(key, None, "")
             items = [{**item, "deviceId": device_id, "scannedBy": gate} for item in items]
         known = existing_ids(conn, [item["id"] for item in items])
+        watch = self.webhooks.subscribed("checkin.conflict")
+        clashes = conflict_hook.standing(conn, items) if watch else set()
         answers = self.node.ledger.merge(items, source="downstream", device_id=device_id)
+        for data in conflict_hook.new_conflicts(conn, items, clashes) if watch else ():
+            self._poke |= bool(self.webhooks.enqueue(conn, "checkin.conflict", data))
         fresh = []
         for item, answer in zip(items, answers, strict=True):
             if item["id"] not in known:
@@ -227,7 +238,57 @@ class Hub:
             self._device_gates[key.device_id] = known
         return key.device_id, known
 
+    # --- the organiser's desk (dashboard): the same door rules as a gate's ------------------
+    def manual_checkin(
+        self, ticket_id: str, event_id: str, direction: str = "in", gate: str = DESK_GATE
+    ) -> dict[str, Any]:
+        """A check-in by ticket id (no token) through the hub's check provider (a gate's door
+        rules), committed with its ticket.used webhook."""
+        return self.writer.run(partial(self._manual, ticket_id, event_id, direction, gate))
+
+    def _manual(
+        self, ticket_id: str, event_id: str, direction: str, gate: str, conn: sqlite3.Connection
+    ) -> dict[str, Any]:
+        door = Door(event_ids=(event_id,), gate=gate, direction=direction)
+        result = self.provider.check_in_ticket(ticket_id, door)
+        if result.admitted and self.webhooks.subscribed("ticket.used"):
+            wire = {
+                "id": result.checkinId,
+                "ticketId": result.ticketId,
+                "eventId": result.eventId,
+                "attendeeName": result.attendeeName,
+                "tierName": result.tierName,
+                "scannedAt": result.checkedInAt,
+                "scannedBy": result.scannedBy,
+                "deviceId": self.node.device_id,
+            }
+            self._poke |= bool(self.webhooks.enqueue(conn, "ticket.used", _used(wire, "manual")))
+        return dict(vars(result))
+
+    def undo(self, checkin_id: str, gate: str = DESK_GATE) -> dict[str, Any]:
+        """Void a standing check-in (a new void row; the original is kept)."""
+        door = Door(gate=gate)
+        return self.writer.run(lambda _conn: self.provider.undo(checkin_id, door).to_dict())
+
+    async def report_async(self, key: ApiKey, pending: int | None, agent: str | None) -> None:
+        """Keep what a gate says about itself on a sync: its pending count and app version."""
+        if key.device_id is None:
+            return
+        match = _AGENT_VERSION.search(agent or "")
+        report = (pending, match.group(1) if match else None)
+        if report == (None, None) or self._reported.get(key.device_id) == report:
+            return  # unchanged: no write
+        self._reported[key.device_id] = report
+        work = partial(self._report, key.device_id, *report)
+        await asyncio.wrap_future(self.writer.submit(work))
+
+    def _report(
+        self, device_id: str, pending: int | None, version: str | None, conn: sqlite3.Connection
+    ) -> None:
+        DeviceStore.record_report(conn, device_id, pending, version, self.now())
+
     def _after_commit(self) -> None:
+        self.changes.notify()
         if self._poke:  # only the writer thread touches the flag
             self._poke = False
             self.webhooks.poke()
@@ -273,6 +334,7 @@ class Hub:
                 )
                 self._check_sold_out(conn, row["event_id"], row["tier_name"])
         self.webhooks.poke()
+        self.changes.notify()
         return self.node.tickets.get(ticket_id)
 
     def _check_sold_out(self, conn: sqlite3.Connection, event_id: str, tier_name: str) -> None:
@@ -315,6 +377,7 @@ class Hub:
         device, key = self.devices.create(name, event_id, gate)
         url = url.rstrip("/")
         payload = setup_payload(url, key, device["eventId"], device["gate"])
+        self.changes.notify()
         return {**device, "key": key, "url": url, "setupPayload": payload}
 
     # --- feeds ---------------------------------------------------------------------------

@@ -51,6 +51,21 @@ def uvicorn_config(
     )
 
 
+class HubUvicorn(uvicorn.Server):
+    """uvicorn that first ends the dashboard's live streams when told to stop: open streams
+    would otherwise hold a graceful shutdown for its whole timeout."""
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        end_streams(self.config.app)
+        super().handle_exit(sig, frame)
+
+
+def end_streams(app: Any) -> None:
+    hub = getattr(getattr(app, "state", None), "hub", None)
+    if hub is not None:
+        hub.changes.close()
+
+
 class HubServer:
     """uvicorn serving `create_app(node)`; port 0 picks a free port (see `.port` after start).
 
@@ -71,9 +86,10 @@ class HubServer:
     ) -> None:
         self.node = node
         self.host = host
+        app_options.setdefault("bind_host", host)
         self.app = create_app(node, **app_options)
         config = uvicorn_config(self.app, host, port, access_log, socket_limits)
-        self.server = uvicorn.Server(config)
+        self.server = HubUvicorn(config)
         self._thread: threading.Thread | None = None
 
     @property
@@ -118,6 +134,7 @@ class HubServer:
 
     def stop(self, timeout: float = 15.0) -> None:
         """Finish in-flight requests, stop the webhook worker, return when the thread is done."""
+        end_streams(self.app)
         self.server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout)

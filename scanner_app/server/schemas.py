@@ -221,6 +221,8 @@ class CheckinIn(Strict):
 class BatchRequest(Strict):
     deviceId: Text100 | None = None  # noqa: N815
     checkins: Annotated[list[CheckinIn], Field(max_length=500)]
+    # The uploader's check-ins still waiting after this batch (the dashboard's "pending").
+    pending: Annotated[int, Field(ge=0, le=10**9)] | None = None
 
 
 class BatchAnswer(BaseModel):
@@ -317,12 +319,17 @@ class Device(BaseModel):
     lastSeenAt: str | None  # noqa: N815
     checkinsReceived: int  # noqa: N815
     revoked: bool
+    # As the gate last reported them on a batch upload (None until it does).
+    pending: int | None = None
+    appVersion: str | None = None  # noqa: N815
+    reportedAt: str | None = None  # noqa: N815
 
 
 class DeviceCreated(Device):
     key: str
     url: str
     setupPayload: str  # noqa: N815
+    enrolExpiresAt: str | None = None  # noqa: N815 - a v2 enrolment code's expiry (trust)
 
 
 class DeviceList(BaseModel):

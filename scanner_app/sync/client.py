@@ -173,13 +173,17 @@ class TickitzClient:
         """Every node's check-ins since `after`: {data, nextCursor, hasMore}."""
         return self._page(f"/events/{event_id}/checkins", after, limit)
 
-    def batch(self, device_id: str, checkins: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Upload <= 500 check-ins; idempotent by id upstream, so safe to resend."""
+    def batch(
+        self, device_id: str, checkins: list[dict[str, Any]], pending: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Upload <= 500 check-ins; idempotent by id upstream, so safe to resend. `pending`:
+        how many this node still holds after the batch (the hub's dashboard shows it)."""
         if len(checkins) > MAX_BATCH:
             raise ValueError(f"at most {MAX_BATCH} check-ins per batch")
-        body = self._request(
-            "POST", "/checkin/batch", json={"deviceId": device_id, "checkins": checkins}
-        )
+        payload: dict[str, Any] = {"deviceId": device_id, "checkins": checkins}
+        if pending is not None:
+            payload["pending"] = max(0, pending)
+        body = self._request("POST", "/checkin/batch", json=payload)
         return _items(body, keys=("data", "results", "checkins"))
 
     def scan(self, body: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:

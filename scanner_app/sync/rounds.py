@@ -112,7 +112,9 @@ class Pusher:
         """
         while batch:
             try:
-                return self.client.batch(self.node.device_id, [_wire(c) for c in batch])
+                # What is left after this batch, as the hub's dashboard shows per gate.
+                left = self.node.ledger.pending_count() - len(batch)
+                return self.client.batch(self.node.device_id, [_wire(c) for c in batch], left)
             except BadRequest as exc:
                 named = _refused_rows(batch, exc.field)
                 if named is None:

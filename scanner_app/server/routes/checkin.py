@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from scanner_app.core.apikeys import ApiKey
 from scanner_app.server.auth import check_batch, check_scan, get_hub, request_event, require
@@ -49,14 +49,22 @@ async def scan(
 
 @router.post("/v1/checkin/batch", response_model=BatchResponse, summary="Upload check-ins")
 async def batch(
-    body: BatchRequest, key: ApiKey = CHECKIN, bound: str | None = BOUND, hub: Hub = HUB
+    body: BatchRequest,
+    request: Request,
+    key: ApiKey = CHECKIN,
+    bound: str | None = BOUND,
+    hub: Hub = HUB,
 ) -> dict[str, Any]:
     """At most 500 check-ins, all validated before any is stored; idempotent by `id`.
     The earliest door time is the canonical admission; later ones come back `conflict`.
-    A gate's key may upload only its own event's check-ins (400 naming the item otherwise)."""
+    A gate's key may upload only its own event's check-ins (400 naming the item otherwise).
+    `pending` (optional): how many check-ins the gate still holds after this batch; with the
+    app version in its User-Agent it is shown per gate on the dashboard."""
     items = [item.model_dump(exclude_none=True) for item in body.checkins]
     check_batch(bound, items)
-    return {"data": await hub.batch_async(body.deviceId, items, key)}
+    answers = await hub.batch_async(body.deviceId, items, key)
+    await hub.report_async(key, body.pending, request.headers.get("user-agent"))
+    return {"data": answers}
 
 
 @router.get("/v1/events/{event_id}/checkins", response_model=CheckinPage, summary="Check-ins feed")

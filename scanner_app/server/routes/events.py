@@ -14,6 +14,7 @@ import re
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
 
 from scanner_app.core.apikeys import ApiKey
 from scanner_app.server.auth import get_hub, request_event, require
@@ -94,10 +95,29 @@ def event_conflicts(event_id: Id, _: ApiKey = REPORTS, hub: Hub = HUB) -> dict[s
 )
 def export_csv(event_id: Id, _: ApiKey = REPORTS, hub: Hub = HUB) -> Response:
     hub.node.events.get(event_id)
-    # Imported event ids are free text: keep the header value plain.
-    filename = re.sub(r"[^A-Za-z0-9_.-]", "_", event_id) + "-checkins.csv"
     return Response(
         hub.node.reports.export_csv(event_id),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": _attachment(event_id, "csv")},
     )
+
+
+@router.get(
+    "/{event_id}/export.json",
+    response_class=JSONResponse,
+    summary="Every check-in as JSON",
+    responses={200: {"content": {"application/json": {"schema": {"type": "array"}}}}},
+)
+def export_json(event_id: Id, _: ApiKey = REPORTS, hub: Hub = HUB) -> JSONResponse:
+    """The CSV export's rows as one JSON array (booleans as true/false)."""
+    hub.node.events.get(event_id)
+    return JSONResponse(
+        hub.node.reports.checkins(event_id),
+        headers={"Content-Disposition": _attachment(event_id, "json")},
+    )
+
+
+def _attachment(event_id: str, extension: str) -> str:
+    # Imported event ids are free text: keep the header value plain.
+    filename = re.sub(r"[^A-Za-z0-9_.-]", "_", event_id) + f"-checkins.{extension}"
+    return f'attachment; filename="{filename}"'

@@ -1,0 +1,214 @@
+"""The organiser dashboard in a real browser (Debian's chromium under Playwright) against
+the real hub under uvicorn: sign-in, live scans, gates, tickets, exports, sign-out, both sizes."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+from browserkit import DESKTOP, PHONE, horizontal_overflow, launch, sign_in
+from hubkit import client_for, create_event, issue
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+expect = sync_api.expect
+# The page's CSP forbids eval, so waits use locators (Playwright's own world), not
+# wait_for_function; page.evaluate runs over the DevTools protocol and is not affected.
+WATCH = """() => new Promise((resolve) => {
+  const target = document.getElementById('checkedIn');
+  new MutationObserver(() => {
+    if (target.textContent === '1') window.__shownAt = Date.now();
+  }).observe(target, {childList: true, characterData: true, subtree: true});
+  resolve(true);
+})"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        opened = launch(playwright)
+        yield opened
+        opened.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+    opened = context.new_page()
+    opened.set_default_timeout(10_000)
+    yield opened
+    context.close()  # closes the live stream before the hub stops
+
+
+@pytest.fixture
+def gate(api, event):
+    device = api.post(
+        "/v1/devices", json={"name": "North laptop", "gate": "north-1", "eventId": event["id"]}
+    ).json()
+    return device
+
+
+def _scan(hub, key, event_id, payload, gate="north-1"):
+    with client_for(hub, key) as client:
+        body = {"qrPayload": payload, "eventId": event_id, "scannedBy": gate}
+        response = client.post("/v1/checkin/scan", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def test_a_gate_key_is_refused_with_a_clear_message(page, hub, gate):
+    page.goto(hub.url + "/")
+    page.fill("#keyInput", gate["key"])
+    page.click("#loginButton")
+    expect(page.locator("#loginError")).to_contain_text("gate's key")
+    assert page.is_hidden("#app")
+    assert page.context.cookies() == []
+
+
+def test_a_scan_shows_without_reload_and_sign_out_clears_the_page(page, hub, org_key, api,
+                                                                    event, gate):
+    tickets = issue(api, event["id"], quantity=2, name="<b>Ada</b>")
+    sign_in(page, hub.url, org_key)
+    expect(page.locator("#checkedIn")).to_have_text("0")
+    assert "2 valid tickets sold" in page.text_content("#checkedInOf")
+    cookie = page.context.cookies()[0]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    stored = page.evaluate("JSON.stringify([{...localStorage}, {...sessionStorage}])")
+    assert org_key not in stored and org_key not in page.url
+    page.evaluate("window.__marker = 1")  # gone if the page reloads
+    page.evaluate(WATCH)
+
+    started = time.time()  # the browser's Date.now() reads the same machine's clock
+    _scan(hub, gate["key"], event["id"], tickets[0]["qrPayload"])
+    expect(page.locator("#checkedIn")).to_have_text("1", timeout=5000)
+    delay = page.evaluate("window.__shownAt") / 1000 - started
+    print(f"scan-to-screen delay: {delay * 1000:.0f} ms")
+    assert delay < 1.0, f"the scan took {delay:.2f} s to show"
+    assert page.evaluate("window.__marker") == 1  # no reload
+    row = page.text_content("#recent tr")
+    assert "<b>Ada</b>" in row and "Admitted" in row and "north-1" in row  # text, not markup
+    assert page.locator("#recent b").count() == 0
+
+    page.click("#signOut")
+    page.wait_for_selector("#login:not([hidden])")
+    assert page.text_content("#checkedIn") == "–"
+    assert page.locator("#recent tr").count() == 0
+    assert page.context.cookies() == []
+    status = page.evaluate("fetch('/dashboard/session').then((r) => r.status)")
+    assert status == 401
+
+
+def test_the_session_cookie_is_refused_without_csrf_and_after_sign_out(hub, org_key, event):
+    with httpx.Client(base_url=hub.url, timeout=10) as browser_like:
+        signed = browser_like.post("/dashboard/session", json={"key": org_key})
+        assert signed.status_code == 200
+        assert "HttpOnly" in signed.headers["set-cookie"]
+        csrf = signed.json()["csrfToken"]
+        body = {"name": "x", "gate": "g", "eventId": event["id"]}
+        refused = browser_like.post("/v1/devices", json=body)
+        assert refused.status_code == 403 and "CSRF" in refused.json()["error"]["message"]
+        assert browser_like.get("/v1/devices").json()["data"] == []  # nothing was made
+        made = browser_like.post("/v1/devices", json=body, headers={"X-CSRF-Token": csrf})
+        assert made.status_code == 201
+        cookie = browser_like.cookies["tickitz_session"]
+        assert browser_like.delete(
+            "/dashboard/session", headers={"X-CSRF-Token": csrf}
+        ).status_code == 204
+    # The old cookie, replayed, opens nothing: the session ended on the hub.
+    replay = httpx.get(
+        hub.url + "/v1/events", cookies={"tickitz_session": cookie}, timeout=10
+    )
+    assert replay.status_code == 401
+
+
+def test_add_gate_once_with_its_setup_code_and_revoke_it(page, hub, org_key, api, event):
+    sign_in(page, hub.url, org_key)
+    page.click("nav button[data-view=gates]")
+    assert page.is_visible("#loopbackWarning")  # this hub listens on 127.0.0.1
+    page.fill("#gateName", "South laptop")
+    page.fill("#gateGate", "south-2")
+    page.click("#gateButton")
+    page.click("#gateButton", force=True, no_wait_after=True)  # an impatient second click
+    page.wait_for_selector("#setup img")
+    assert page.evaluate(
+        "document.querySelector('#setup img').naturalWidth > 100"
+    )  # a real PNG from the hub
+    expect(page.locator("#gateRows tr")).to_have_count(1)
+    expect(page.locator("#gateRows tr")).to_contain_text("south-2")
+    row = page.text_content("#gateRows tr")
+    assert "south-2" in row and "never seen" in row
+    assert len(api.get("/v1/devices").json()["data"]) == 1  # one gate, not two
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#gateRows button")
+    expect(page.locator("#gateRows tr")).to_contain_text("revoked")
+    assert api.get("/v1/devices").json()["data"][0]["revoked"] is True
+
+
+def test_search_check_in_by_hand_undo_and_cancel(page, hub, org_key, api, event):
+    issue(api, event["id"], name="Grace Hopper")
+    issue(api, event["id"], name="Alan Turing")
+    sign_in(page, hub.url, org_key)
+    page.click("nav button[data-view=tickets]")
+    page.fill("#searchInput", "grac")
+    page.click("#searchForm button")
+    page.wait_for_selector("#results li button")
+    assert page.locator("#results li").count() == 1
+    page.click("#results li button")
+    page.wait_for_selector("#ticketCard:not([hidden])")
+    assert page.text_content("#ticketName") == "Grace Hopper"
+    assert "Never scanned" in page.text_content("#history")
+
+    page.click("#checkinButton")
+    expect(page.locator("#history")).to_contain_text("by hand")
+    assert "Checked in" in page.text_content("#ticketFacts")
+    page.click("#checkinButton")  # the same rules as a gate: a second admission is refused
+    expect(page.locator("#ticketError")).to_contain_text("Already checked in")
+
+    page.click("#history button:has-text('Undo')")
+    expect(page.locator("#history")).to_contain_text("undone")
+    assert "Not checked in" in page.text_content("#ticketFacts")
+    assert api.get(f"/v1/events/{event['id']}/stats").json()["checkedIn"] == 0
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#cancelButton")
+    expect(page.locator("#ticketFacts")).to_contain_text("Cancelled")
+    ticket_id = page.text_content("#ticketFacts dd")
+    assert api.get(f"/v1/tickets/{ticket_id}").json()["status"] == "cancelled"
+
+
+def test_exports_csv_and_json(page, hub, org_key, api, event, gate, tmp_path):
+    ticket = issue(api, event["id"], name="=HYPERLINK(\"x\")")[0]
+    _scan(hub, gate["key"], event["id"], ticket["qrPayload"])
+    sign_in(page, hub.url, org_key)
+    page.click("nav button[data-view=export]")
+    with page.expect_download() as csv_download:
+        page.click("#csvLink")
+    csv_text = open(csv_download.value.path(), encoding="utf-8").read()
+    lines = csv_text.splitlines()
+    assert lines[0].startswith("checkinId,") and len(lines) == 2
+    assert ",true," in lines[1] and "True" not in lines[1]  # booleans as true/false
+    assert "'=HYPERLINK" in lines[1]  # formula-safe
+    with page.expect_download() as json_download:
+        page.click("#jsonLink")
+    rows = json.loads(open(json_download.value.path(), encoding="utf-8").read())
+    assert rows[0]["success"] is True and rows[0]["attendeeName"] == '=HYPERLINK("x")'
+    assert "no central upstream" in page.text_content("#syncInfo")
+
+
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["1366x768", "390x844"])
+def test_every_view_fits_without_sideways_scroll(browser, hub, org_key, api, event, gate, size):
+    tickets = issue(api, event["id"], quantity=3, name="Maximilian Alexander Wolfeschlegel")
+    for ticket in tickets[:2]:
+        _scan(hub, gate["key"], event["id"], ticket["qrPayload"], gate="north-entrance-long-1")
+    context = browser.new_context(viewport=size)
+    page = context.new_page()
+    try:
+        sign_in(page, hub.url, org_key)
+        expect(page.locator("#checkedIn")).to_have_text("2")
+        for view in ("event", "gates", "tickets", "export"):
+            page.click(f"nav button[data-view={view}]")
+            assert horizontal_overflow(page) <= 0, view
+    finally:
+        context.close()
