@@ -63,6 +63,18 @@ def test_the_dashboard_never_renders_data_as_html(hub):
     """Attendee and gate names are attacker-controlled; the page must write them as text."""
     page = httpx.get(hub.url + "/").text
     script = "".join(re.findall(r"<script[^>]*>(.*?)</script>", page, re.S))
+    # ... and the modules it loads from the hub (ES module imports: "./name.js").
+    pending = re.findall(r'<script[^>]+src="(/[^"]+)"', page)
+    seen: set[str] = set()
+    while pending:
+        path = pending.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        source = httpx.get(hub.url + path).text
+        script += source
+        base = path.rsplit("/", 1)[0]
+        pending += [f"{base}/{name}" for name in re.findall(r'from "\./([\w-]+\.js)"', source)]
     assert script, "the dashboard has no script to review"
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in script, sink

@@ -23,15 +23,16 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
 
 
-def sign_in(page, url: str, key: str) -> None:
+def sign_in(page, url: str, key: str, event_id: str | None = None) -> None:
+    """Sign in through the form and, on a hub with several events, pick `event_id`."""
     page.goto(url + "/")
     page.fill("#keyInput", key)
     page.click("#loginButton")
     page.wait_for_selector("#app:not([hidden])")
+    if event_id is not None:
+        page.select_option("#eventSelect", event_id)
 
 
 def horizontal_overflow(page) -> int:
     """How far the page is wider than the window (0: no sideways scroll)."""
-    return page.evaluate(
-        "document.scrollingElement.scrollWidth - window.innerWidth"
-    )
+    return page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")

@@ -9,7 +9,10 @@ import time
 import httpx
 import pytest
 from browserkit import DESKTOP, PHONE, horizontal_overflow, launch, sign_in
-from hubkit import client_for, create_event, issue
+from hubkit import FAST_WEBHOOKS, client_for, issue, make_key
+
+from scanner_app.core.node import Node
+from scanner_app.server import HubServer
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 expect = sync_api.expect
@@ -22,6 +25,27 @@ WATCH = """() => new Promise((resolve) => {
   }).observe(target, {childList: true, characterData: true, subtree: true});
   resolve(true);
 })"""
+
+
+# One hub and one browser for the module (each test has its own event and browser context):
+# starting them per test cost most of the time.
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    with Node.open(tmp_path_factory.mktemp("dashboard-hub")) as node:
+        server = HubServer(node, port=0, **FAST_WEBHOOKS).start()
+        yield server
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def org_key(hub) -> str:
+    return make_key(hub, rate_limit=100_000, rate_burst=100_000)
+
+
+@pytest.fixture(scope="module")
+def api(hub, org_key):
+    with client_for(hub, org_key) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +90,11 @@ def test_a_gate_key_is_refused_with_a_clear_message(page, hub, gate):
     assert page.context.cookies() == []
 
 
-def test_a_scan_shows_without_reload_and_sign_out_clears_the_page(page, hub, org_key, api,
-                                                                    event, gate):
+def test_a_scan_shows_without_reload_and_sign_out_clears_the_page(
+    page, hub, org_key, api, event, gate
+):
     tickets = issue(api, event["id"], quantity=2, name="<b>Ada</b>")
-    sign_in(page, hub.url, org_key)
+    sign_in(page, hub.url, org_key, event["id"])
     expect(page.locator("#checkedIn")).to_have_text("0")
     assert "2 valid tickets sold" in page.text_content("#checkedInOf")
     cookie = page.context.cookies()[0]
@@ -108,22 +133,22 @@ def test_the_session_cookie_is_refused_without_csrf_and_after_sign_out(hub, org_
         body = {"name": "x", "gate": "g", "eventId": event["id"]}
         refused = browser_like.post("/v1/devices", json=body)
         assert refused.status_code == 403 and "CSRF" in refused.json()["error"]["message"]
-        assert browser_like.get("/v1/devices").json()["data"] == []  # nothing was made
+        listed = browser_like.get("/v1/devices", params={"eventId": event["id"]}).json()
+        assert listed["data"] == []  # nothing was made
         made = browser_like.post("/v1/devices", json=body, headers={"X-CSRF-Token": csrf})
         assert made.status_code == 201
         cookie = browser_like.cookies["tickitz_session"]
-        assert browser_like.delete(
-            "/dashboard/session", headers={"X-CSRF-Token": csrf}
-        ).status_code == 204
+        assert (
+            browser_like.delete("/dashboard/session", headers={"X-CSRF-Token": csrf}).status_code
+            == 204
+        )
     # The old cookie, replayed, opens nothing: the session ended on the hub.
-    replay = httpx.get(
-        hub.url + "/v1/events", cookies={"tickitz_session": cookie}, timeout=10
-    )
+    replay = httpx.get(hub.url + "/v1/events", cookies={"tickitz_session": cookie}, timeout=10)
     assert replay.status_code == 401
 
 
 def test_add_gate_once_with_its_setup_code_and_revoke_it(page, hub, org_key, api, event):
-    sign_in(page, hub.url, org_key)
+    sign_in(page, hub.url, org_key, event["id"])
     page.click("nav button[data-view=gates]")
     assert page.is_visible("#loopbackWarning")  # this hub listens on 127.0.0.1
     page.fill("#gateName", "South laptop")
@@ -138,18 +163,20 @@ def test_add_gate_once_with_its_setup_code_and_revoke_it(page, hub, org_key, api
     expect(page.locator("#gateRows tr")).to_contain_text("south-2")
     row = page.text_content("#gateRows tr")
     assert "south-2" in row and "never seen" in row
-    assert len(api.get("/v1/devices").json()["data"]) == 1  # one gate, not two
+    gates = api.get("/v1/devices", params={"eventId": event["id"]}).json()["data"]
+    assert len(gates) == 1  # one gate, not two
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#gateRows button")
     expect(page.locator("#gateRows tr")).to_contain_text("revoked")
-    assert api.get("/v1/devices").json()["data"][0]["revoked"] is True
+    gates = api.get("/v1/devices", params={"eventId": event["id"]}).json()["data"]
+    assert gates[0]["revoked"] is True
 
 
 def test_search_check_in_by_hand_undo_and_cancel(page, hub, org_key, api, event):
     issue(api, event["id"], name="Grace Hopper")
     issue(api, event["id"], name="Alan Turing")
-    sign_in(page, hub.url, org_key)
+    sign_in(page, hub.url, org_key, event["id"])
     page.click("nav button[data-view=tickets]")
     page.fill("#searchInput", "grac")
     page.click("#searchForm button")
@@ -179,9 +206,9 @@ def test_search_check_in_by_hand_undo_and_cancel(page, hub, org_key, api, event)
 
 
 def test_exports_csv_and_json(page, hub, org_key, api, event, gate, tmp_path):
-    ticket = issue(api, event["id"], name="=HYPERLINK(\"x\")")[0]
+    ticket = issue(api, event["id"], name='=HYPERLINK("x")')[0]
     _scan(hub, gate["key"], event["id"], ticket["qrPayload"])
-    sign_in(page, hub.url, org_key)
+    sign_in(page, hub.url, org_key, event["id"])
     page.click("nav button[data-view=export]")
     with page.expect_download() as csv_download:
         page.click("#csvLink")
@@ -205,7 +232,7 @@ def test_every_view_fits_without_sideways_scroll(browser, hub, org_key, api, eve
     context = browser.new_context(viewport=size)
     page = context.new_page()
     try:
-        sign_in(page, hub.url, org_key)
+        sign_in(page, hub.url, org_key, event["id"])
         expect(page.locator("#checkedIn")).to_have_text("2")
         for view in ("event", "gates", "tickets", "export"):
             page.click(f"nav button[data-view={view}]")

@@ -18,6 +18,7 @@ ROUTES = [
     ("GET", "/v1/events/{event_id}/stats", "bookings:read"),
     ("GET", "/v1/events/{event_id}/conflicts", "bookings:read"),
     ("GET", "/v1/events/{event_id}/export.csv", "bookings:read"),
+    ("GET", "/v1/events/{event_id}/export.json", "bookings:read"),
     ("POST", "/v1/events/{event_id}/tickets", "bookings:write"),
     ("GET", "/v1/events/{event_id}/tickets", "bookings:read"),
     ("GET", "/v1/tickets/{ticket_id}", "bookings:read"),

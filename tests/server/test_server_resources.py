@@ -179,10 +179,21 @@ def test_dashboard_is_self_contained(api):
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         html = page.text
         assert not re.search(r"(src|href)=[\"']?https?://", html)  # no CDN: works offline
-        assert "sessionStorage" in html and "/v1/events" in html and "export.csv" in html
         policy = page.headers["content-security-policy"]
         assert "default-src 'none'" in policy and "unsafe-inline" not in policy
-        assert "innerHTML" not in html  # data from gates is shown as text only
+        assert "<script>" not in html  # no inline script: script-src 'self' only
+    assets = re.findall(r'(?:src|href)="(/dashboard/assets/[^"]+)"', api.get("/").text)
+    assert {"/dashboard/assets/app.js", "/dashboard/assets/style.css"} <= set(assets)
+    scripts = ""
+    for name in ("app.js", "api.js", "dom.js", "live.js", "gates.js", "tickets.js", "exports.js"):
+        served = api.get(f"/dashboard/assets/{name}")
+        assert served.status_code == 200 and "javascript" in served.headers["content-type"]
+        scripts += served.text
+    assert "innerHTML" not in scripts  # data from gates is shown as text only
+    assert "sessionStorage" not in scripts and "Authorization" not in scripts  # no key kept
+    assert "/live" in scripts and "export.json" in scripts and "export.csv" in scripts
+    assert api.get("/favicon.ico").headers["content-type"] == "image/svg+xml"
+    assert api.get("/dashboard/assets/nope.js").status_code == 404
 
 
 def test_openapi_document(api):

@@ -49,7 +49,8 @@ export async function addGate(eventId) {
   if (button.disabled) return; // a second click while the first is pending
   showError("gateError", null);
   const name = $("gateName").value.trim(), gate = $("gateGate").value.trim();
-  const url = $("gateUrl").value.trim();
+  let url = $("gateUrl").value.trim();
+  if (url && !/^[a-z]+:\/\//i.test(url)) url = "http://" + url; // "192.168.1.20:8765"
   if (!name || !gate) {
     showError("gateError", new Error("Give the laptop a name and the gate it stands at."));
     return;

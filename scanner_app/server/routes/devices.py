@@ -43,7 +43,9 @@ def list_devices(
 @router.delete("/v1/devices/{device_id}", response_model=Device, summary="Revoke a gate")
 def revoke_device(device_id: Id, _: ApiKey = ORGANISER, hub: Hub = HUB) -> dict[str, Any]:
     """The gate's key stops working at once (a lost or stolen laptop)."""
-    return hub.devices.revoke(device_id)
+    device = hub.devices.revoke(device_id)
+    hub.changes.notify()  # the dashboard's gate list shows it at once
+    return device
 
 
 @router.post("/v1/qr.png", response_class=Response, responses=PNG, summary="Render a QR code")
