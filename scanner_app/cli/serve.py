@@ -16,6 +16,18 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 
 
+def lan_address() -> str | None:
+    """This machine's address on its default route (what a phone on the Wi-Fi opens). A UDP
+    "connect" only picks the interface; nothing is sent."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("10.255.255.255", 1))
+            address = probe.getsockname()[0]
+    except OSError:
+        return None
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
 def first_organiser_key(node: Node) -> str | None:
     """A new all-scopes organiser key when the node has none; None when it has one."""
     return ApiKeyStore(node.db, node.clock).ensure_organiser()
@@ -89,6 +101,9 @@ def serve(
         signal.signal(signum, lambda number, frame: server.handle_exit(number, frame))
     if host not in ("127.0.0.1", "localhost", "::1"):
         say(f"Listening on {host}: gates on the network can reach this hub.")
+        lan = lan_address() if host in ("0.0.0.0", "::") else host
+        if lan:
+            say(f"Dashboard for phones and laptops on this network: http://{lan}:{bound}/")
     say(f"Tickitz hub on http://{host}:{bound} (dashboard at /). Stop with Ctrl-C.")
     try:
         server.run(sockets=[sock])

@@ -54,8 +54,9 @@ function freshness() {
 export function renderOverview(data, showTicket) {
   const capacity = data.capacity;
   $("checkedIn").textContent = data.checkedIn;
-  const parts = [data.sold + " valid " + (data.sold === 1 ? "ticket" : "tickets") + " sold"];
-  if (capacity) parts.push("capacity " + capacity + " (" + percent(data.checkedIn, capacity) + " in)");
+  const parts = ["of " + data.sold + " valid " + (data.sold === 1 ? "ticket" : "tickets") +
+    " sold" + (data.sold ? " (" + percent(data.checkedIn, data.sold) + ")" : "")];
+  if (capacity) parts.push("capacity " + capacity + " (" + percent(data.checkedIn, capacity) + ")");
   $("checkedInOf").textContent = parts.join(" · ");
   const base = capacity || data.sold;
   $("checkedInBar").style.width = base ? Math.min(100, (100 * data.checkedIn) / base) + "%" : "0";
@@ -65,6 +66,7 @@ export function renderOverview(data, showTicket) {
   const refused = Object.values(data.rejected).reduce((a, b) => a + b, 0);
   $("refusedTotal").textContent = plural(refused, "refusal");
   $("conflictCount").textContent = data.conflicts.length;
+  $("conflictCount").closest(".card").classList.toggle("flag", data.conflicts.length > 0);
 
   fillRows($("tiers"), data.byTier, (t) => [t.tierName, t.checkedIn,
     t.quantity === null ? "no limit" : t.quantity], "No tiers");
@@ -74,8 +76,9 @@ export function renderOverview(data, showTicket) {
   fillRows($("byGate"), [...gates].sort(), (gate) => [gate, admitted.get(gate) || 0,
     rates.has(gate) ? rates.get(gate).perMinute : 0,
     rates.has(gate) ? rates.get(gate).lastMinute : 0], "No scans yet");
-  fillRows($("recent"), data.recent, (s) => [localTime(s.scannedAt),
-    ticketCell(s, showTicket), s.scannedBy, outcome(s)], "No scans yet");
+  // The gate also goes under the outcome: on a phone the gate column is hidden.
+  fillRows($("recent"), data.recent.slice(0, 15), (s) => [localTime(s.scannedAt),
+    ticketCell(s, showTicket), s.scannedBy, {...outcome(s), sub: s.scannedBy}], "No scans yet");
   fillRows($("rejected"), Object.entries(data.rejected),
     ([reason, n]) => [reasonText(reason), n], "Nothing refused");
   fillRows($("conflicts"), data.conflicts, (c) => [ticketCell(c, showTicket),
@@ -97,7 +100,9 @@ function ticketCell(scan, showTicket) {
 // Bars drawn as SVG from the data (no chart library: the venue may have no internet).
 export function drawChart(box, arrivals) {
   if (!arrivals.length) { box.replaceChildren(el("p", "No arrivals yet.", "muted")); return; }
-  const width = 640, height = 170, left = 34, bottom = 22, top = 8;
+  // Drawn at the box's own width, so labels keep their size on a phone.
+  const width = Math.max(280, Math.round(box.clientWidth || 640));
+  const height = 170, left = 34, bottom = 22, top = 8;
   const peak = Math.max(...arrivals.map((a) => a.admitted), 1);
   const step = (width - left) / arrivals.length;
   const chart = svg("svg", {viewBox: `0 0 ${width} ${height}`, role: "img",
@@ -111,7 +116,7 @@ export function drawChart(box, arrivals) {
   };
   label(left - 4, top + 10, String(peak), "end");
   label(left - 4, height - bottom, "0", "end");
-  const every = Math.max(1, Math.ceil(arrivals.length / 6));
+  const every = Math.max(1, Math.ceil(arrivals.length / Math.floor((width - left) / 70)));
   arrivals.forEach((bucket, index) => {
     const barHeight = ((height - bottom - top) * bucket.admitted) / peak;
     const bar = svg("rect", {x: left + index * step + 1, y: height - bottom - barHeight,
