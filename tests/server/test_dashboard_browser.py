@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 from browserkit import DESKTOP, PHONE, horizontal_overflow, launch, sign_in
-from hubkit import FAST_WEBHOOKS, client_for, issue, make_key
+from hubkit import FAST_WEBHOOKS, client_for, create_event, issue, make_key
 
 from scanner_app.core.node import Node
 from scanner_app.server import HubServer
@@ -239,3 +239,24 @@ def test_every_view_fits_without_sideways_scroll(browser, hub, org_key, api, eve
             assert horizontal_overflow(page) <= 0, view
     finally:
         context.close()
+
+
+def test_a_hub_that_goes_away_shows_a_banner_with_the_age_of_the_figures(browser, tmp_path):
+    with Node.open(tmp_path / "hub") as node:
+        server = HubServer(node, port=0).start()
+        key = make_key(server)
+        with client_for(server, key) as own:
+            event = create_event(own)
+        context = browser.new_context(viewport=PHONE)
+        page = context.new_page()
+        try:
+            sign_in(page, server.url, key, event["id"])
+            expect(page.locator("#checkedIn")).to_have_text("0")
+            assert page.is_hidden("#banner")
+            server.stop()
+            expect(page.locator("#banner")).to_contain_text("cannot be reached", timeout=5000)
+            assert " ago)" in page.text_content("#banner")
+            assert page.text_content("#checkedIn") == "0"  # the last figures stay, marked old
+        finally:
+            context.close()
+            server.stop()

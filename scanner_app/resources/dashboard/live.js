@@ -5,6 +5,7 @@ import {$, ago, el, fillRows, localTime, outcome, plural, reasonText, svg} from 
 const STALE_MS = 12000; // two missed heartbeats (the hub sends one every 5 s)
 let source = null;
 let lastMessage = 0;
+let lost = false; // the stream broke: the banner shows at once, not after missed heartbeats
 let lastFigures = null;
 let hooks = {onOverview: () => {}, onEnded: () => {}, onLost: () => {}};
 let watchdog = null;
@@ -16,14 +17,17 @@ export function startLive(eventId, callbacks) {
   source = new EventSource("/dashboard/api/events/" + enc(eventId) + "/live");
   source.addEventListener("overview", (message) => {
     lastMessage = Date.now();
+    lost = false;
     const data = JSON.parse(message.data);
     lastFigures = data.generatedAt;
     hooks.onOverview(data);
     freshness();
   });
-  source.addEventListener("ping", () => { lastMessage = Date.now(); freshness(); });
+  source.addEventListener("ping", () => { lastMessage = Date.now(); lost = false; freshness(); });
   source.addEventListener("ended", () => hooks.onEnded());
   source.addEventListener("error", () => {
+    lost = true; // EventSource reconnects by itself; until it does the figures are old
+    freshness();
     // Closed for good (a 401/404 answer) or the hub went away: the session check says which.
     if (source && source.readyState === EventSource.CLOSED) hooks.onLost(eventId);
   });
@@ -33,6 +37,7 @@ export function startLive(eventId, callbacks) {
 export function stopLive() {
   if (source) source.close();
   source = null;
+  lost = false;
   clearInterval(watchdog);
   lastFigures = null;
   $("banner").hidden = true;
@@ -40,7 +45,7 @@ export function stopLive() {
 
 function freshness() {
   const banner = $("banner");
-  const stale = Date.now() - lastMessage > STALE_MS;
+  const stale = lost || Date.now() - lastMessage > STALE_MS;
   banner.hidden = !stale;
   if (stale) {
     banner.textContent = "The hub cannot be reached. These figures are from " +
