@@ -18,6 +18,7 @@ import numpy as np
 Point = tuple[float, float]
 
 DECODER_NAMES: tuple[str, ...] = ("zxing", "pyzbar", "opencv")
+DECODER_CHOICES: tuple[str, ...] = ("auto", *DECODER_NAMES)  # what settings may name
 
 ZBAR_HELP = (
     "pyzbar needs the zbar shared library: install it with `apt-get install libzbar0` "
@@ -231,6 +232,6 @@ def make_raw_decoder(name: str) -> BaseDecoder:
     try:
         factory = _FACTORIES[name]
     except KeyError:
-        choices = ", ".join(("auto", *DECODER_NAMES))
+        choices = ", ".join(DECODER_CHOICES)
         raise ValueError(f"unknown decoder {name!r}; choose one of: {choices}") from None
     return factory()

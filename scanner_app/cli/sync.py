@@ -14,11 +14,10 @@ import click
 from scanner_app.cli.base import emit, fail, handles_errors, open_node, say
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.node import Node
-from scanner_app.sync.client import TickitzClient
 from scanner_app.sync.config import DEFAULT_INTERVAL_S, SyncConfig, parse_setup
 from scanner_app.sync.credentials import ENV_KEY, KeyStore
 from scanner_app.sync.engine import NotConfigured, SyncEngine
-from scanner_app.sync.errors import BadRequest, Forbidden, NotFound, SyncError, Unauthorized
+from scanner_app.sync.probe import ProbeOutcome, probe_upstream
 from scanner_app.sync.rounds import RoundReport
 from scanner_app.sync.state import SyncStatus
 
@@ -100,20 +99,10 @@ def connect(
 
 def _check(node: Node, config: SyncConfig, key: str) -> bool:
     """True if the upstream answered; a refused key or unknown event changes nothing."""
-    with TickitzClient(config.url, key, timeout=5.0, retries=0, clock=node.clock) as client:
-        try:
-            if config.event_ids:
-                for event_id in config.event_ids:
-                    client.get_event(event_id)
-            else:
-                client.list_events()
-        except (Unauthorized, Forbidden) as exc:
-            fail(f"the upstream refused the key ({exc.status} {exc.code}): {exc.message}")
-        except (NotFound, BadRequest) as exc:
-            fail(f"the upstream does not know that event: {exc.message}")
-        except SyncError:
-            return False
-    return True
+    probe = probe_upstream(config, key, clock=node.clock)
+    if probe.outcome is ProbeOutcome.REFUSED:
+        fail(probe.message)
+    return probe.outcome is ProbeOutcome.OK
 
 
 @click.command("sync")

@@ -12,7 +12,12 @@ from scanner_app.core.db import Database
 from scanner_app.core.errors import Conflict, NotFound, ValidationError
 from scanner_app.core.events import EventStore
 from scanner_app.core.ids import checkin_id as new_checkin_id
-from scanner_app.core.ledger import recompute_conflicts, ticket_state
+from scanner_app.core.ledger import (
+    allows_reentry,
+    insert_checkin,
+    recompute_conflicts,
+    ticket_state,
+)
 from scanner_app.core.models import DEFAULT_GATE, DIRECTIONS, REASONS, ScanResult, UndoResult
 from scanner_app.core.timeutil import Clock, iso_ms, normalize_iso, shift, utc_now
 from scanner_app.core.tokens import (
@@ -20,13 +25,6 @@ from scanner_app.core.tokens import (
     TicketClaims,
     TicketVerifier,
     TokenRejected,
-)
-
-_INSERT = (
-    "INSERT INTO checkins (id, event_id, ticket_id, device_id, gate, scanned_at, observed_at,"
-    " clock_offset_ms, direction, success, reason, kind, voids_id, attendee_name, tier_name,"
-    " first_checked_in_at, first_scanned_by, source, received_at, pushed_at)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'local',?,?)"
 )
 
 
@@ -250,29 +248,25 @@ class CheckinService:
                         conn, claims, manifest, tier, direction, allowed_tiers
                     )
             success = reason is None
-            conn.execute(
-                _INSERT,
-                (
-                    checkin_id,
-                    event_id or "",
-                    claims.jti if claims else None,
-                    device_id or self.device_id,
-                    gate,
-                    door_time,
-                    iso_ms(observed),
-                    round(offset),
-                    direction,
-                    int(success),
-                    reason,
-                    kind,
-                    None,
-                    name,
-                    tier,
-                    first_at,
-                    first_by,
-                    iso_ms(self.clock()),
-                    None,
-                ),
+            insert_checkin(
+                conn,
+                id=checkin_id,
+                event_id=event_id or "",
+                ticket_id=claims.jti if claims else None,
+                device_id=device_id or self.device_id,
+                gate=gate,
+                scanned_at=door_time,
+                observed_at=iso_ms(observed),
+                clock_offset_ms=round(offset),
+                direction=direction,
+                success=int(success),
+                reason=reason,
+                kind=kind,
+                attendee_name=name,
+                tier_name=tier,
+                first_checked_in_at=first_at,
+                first_scanned_by=first_by,
+                received_at=iso_ms(self.clock()),
             )
         return ScanResult(
             success=success,
@@ -336,38 +330,30 @@ class CheckinService:
         with self.db.write() as conn:
             if conn.execute("SELECT 1 FROM checkins WHERE id = ?", (checkin_id,)).fetchone():
                 raise Conflict(f"Check-in {checkin_id} is already recorded.")
-            conn.execute(
-                _INSERT,
-                (
-                    checkin_id,
-                    event_id,
-                    ticket_id,
-                    self.device_id,
-                    gate,
-                    door_time,
-                    iso_ms(observed),
-                    0,
-                    direction,
-                    int(success),
-                    reason,
-                    "scan",
-                    None,
-                    answer.get("attendeeName"),
-                    answer.get("tierName"),
-                    first_at,
-                    first_by,
-                    now,
-                    now,
-                ),
+            insert_checkin(
+                conn,
+                id=checkin_id,
+                event_id=event_id,
+                ticket_id=ticket_id,
+                device_id=self.device_id,
+                gate=gate,
+                scanned_at=door_time,
+                observed_at=iso_ms(observed),
+                direction=direction,
+                success=int(success),
+                reason=reason,
+                attendee_name=answer.get("attendeeName"),
+                tier_name=answer.get("tierName"),
+                first_checked_in_at=first_at,
+                first_scanned_by=first_by,
+                received_at=now,
+                pushed_at=now,
             )
             conn.execute(
                 "UPDATE checkins SET upstream_status = 'recorded' WHERE id = ?", (checkin_id,)
             )
             if success and ticket_id:
-                reentry = conn.execute(
-                    "SELECT allow_reentry FROM events WHERE id = ?", (event_id,)
-                ).fetchone()
-                recompute_conflicts(conn, event_id, ticket_id, bool(reentry and reentry[0]))
+                recompute_conflicts(conn, event_id, ticket_id, allows_reentry(conn, event_id))
         return ScanResult(
             success=success,
             alreadyCheckedIn=reason == "already_checked_in",
@@ -398,37 +384,28 @@ class CheckinService:
             observed = self.clock()
             offset = self.clock_offset_ms()
             void_id = new_checkin_id()
-            conn.execute(
-                _INSERT,
-                (
-                    void_id,
-                    row["event_id"],
-                    row["ticket_id"],
-                    self.device_id,
-                    gate,
-                    iso_ms(shift(observed, offset)),
-                    iso_ms(observed),
-                    round(offset),
-                    row["direction"],
-                    1,
-                    None,
-                    "void",
-                    checkin_id,
-                    row["attendee_name"],
-                    row["tier_name"],
-                    None,
-                    None,
-                    iso_ms(observed),
-                    None,
-                ),
+            insert_checkin(
+                conn,
+                id=void_id,
+                event_id=row["event_id"],
+                ticket_id=row["ticket_id"],
+                device_id=self.device_id,
+                gate=gate,
+                scanned_at=iso_ms(shift(observed, offset)),
+                observed_at=iso_ms(observed),
+                clock_offset_ms=round(offset),
+                direction=row["direction"],
+                success=1,
+                reason=None,
+                kind="void",
+                voids_id=checkin_id,
+                attendee_name=row["attendee_name"],
+                tier_name=row["tier_name"],
+                received_at=iso_ms(observed),
             )
             conn.execute("UPDATE checkins SET voided_by = ? WHERE id = ?", (void_id, checkin_id))
-            reentry = conn.execute(
-                "SELECT allow_reentry FROM events WHERE id = ?", (row["event_id"],)
-            ).fetchone()
-            recompute_conflicts(
-                conn, row["event_id"], row["ticket_id"], bool(reentry and reentry[0])
-            )
+            event_id = row["event_id"]
+            recompute_conflicts(conn, event_id, row["ticket_id"], allows_reentry(conn, event_id))
         return UndoResult(void_id, checkin_id, row["ticket_id"], row["attendee_name"])
 
     def last_checkin(self, gate: str | None = None) -> dict[str, Any] | None:

@@ -18,13 +18,37 @@ _ROW_COLUMNS = (
     " direction, success, reason, kind, voids_id, attendee_name, tier_name, source,"
     " received_at, pushed_at"
 )
-_INSERT_REMOTE = (
-    "INSERT INTO checkins (id, event_id, ticket_id, device_id, gate, scanned_at, observed_at,"
-    " direction, success, reason, kind, voids_id, attendee_name, tier_name, source, received_at,"
-    " pushed_at) VALUES (:id, :event_id, :ticket_id, :device_id, :gate, :scanned_at, :scanned_at,"
-    " :direction, :success, :reason, :kind, :voids_id, :attendee_name, :tier_name, :source,"
-    " :received_at, :pushed_at)"
+# The one check-in row insert (local scans, voids, strict answers, merged remote rows).
+_ROW_DEFAULTS: dict[str, Any] = {
+    "observed_at": None,  # None: the door time
+    "clock_offset_ms": 0,
+    "kind": "scan",
+    "voids_id": None,
+    "attendee_name": None,
+    "tier_name": None,
+    "first_checked_in_at": None,
+    "first_scanned_by": None,
+    "source": "local",
+    "pushed_at": None,
+}
+_INSERT_COLUMNS = (
+    "id", "event_id", "ticket_id", "device_id", "gate", "scanned_at", "observed_at",
+    "clock_offset_ms", "direction", "success", "reason", "kind", "voids_id", "attendee_name",
+    "tier_name", "first_checked_in_at", "first_scanned_by", "source", "received_at", "pushed_at",
+)  # fmt: skip
+_INSERT = (
+    f"INSERT INTO checkins ({', '.join(_INSERT_COLUMNS)})"
+    f" VALUES ({', '.join(':' + c for c in _INSERT_COLUMNS)})"
 )
+
+
+def insert_checkin(conn: sqlite3.Connection, **row: Any) -> None:
+    """Insert one check-in row: id, event_id, ticket_id, device_id, gate, scanned_at,
+    direction, success, reason and received_at are required; the rest default."""
+    values = {**_ROW_DEFAULTS, **row}
+    if values["observed_at"] is None:
+        values["observed_at"] = values["scanned_at"]
+    conn.execute(_INSERT, {name: values[name] for name in _INSERT_COLUMNS})
 
 
 @dataclass(frozen=True)
@@ -60,6 +84,12 @@ def ticket_state(
         first_at=anchor["scanned_at"] if anchor else None,
         first_by=anchor["gate"] if anchor else None,
     )
+
+
+def allows_reentry(conn: sqlite3.Connection, event_id: str) -> bool:
+    """The event's re-entry rule (entry and exit alternate); False for an unknown event."""
+    row = conn.execute("SELECT allow_reentry FROM events WHERE id = ?", (event_id,)).fetchone()
+    return bool(row and row["allow_reentry"])
 
 
 def recompute_conflicts(
@@ -288,10 +318,7 @@ class Ledger:
                         touched.add((existing["event_id"], existing["ticket_id"]))
                 if row["ticket_id"] and (row["tier_name"] is None or row["attendee_name"] is None):
                     _fill_from_manifest(conn, row)
-                conn.execute(
-                    _INSERT_REMOTE,
-                    {**row, "source": source, "received_at": now, "pushed_at": pushed_at},
-                )
+                insert_checkin(conn, **row, source=source, received_at=now, pushed_at=pushed_at)
                 if replaced is not None and replaced["voided_by"]:
                     conn.execute(
                         "UPDATE checkins SET voided_by = ? WHERE id = ?",
@@ -302,13 +329,8 @@ class Ledger:
                 if row["ticket_id"]:
                     touched.add((row["event_id"], row["ticket_id"]))
             for event_id, ticket_id in touched:
-                recompute_conflicts(conn, event_id, ticket_id, self._reentry(conn, event_id))
+                recompute_conflicts(conn, event_id, ticket_id, allows_reentry(conn, event_id))
             return [answer_for(conn, row["id"]) for row in rows]
-
-    @staticmethod
-    def _reentry(conn: sqlite3.Connection, event_id: str) -> bool:
-        row = conn.execute("SELECT allow_reentry FROM events WHERE id = ?", (event_id,)).fetchone()
-        return bool(row and row["allow_reentry"])
 
     def feed(self, event_id: str, after: str | None = None, limit: int = 500) -> dict[str, Any]:
         """Every node's check-ins for an event, in the order this node stored them."""

@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 from scanner_app.core.db import Database
+from scanner_app.core.tickets import sold_count
 
 _STANDING = "success = 1 AND kind != 'void' AND voided_by IS NULL"
 EXPORT_COLUMNS = (
@@ -65,9 +66,7 @@ class Reports:
         scans = self.db.query_one(
             "SELECT COUNT(*) FROM checkins WHERE event_id = ? AND kind != 'void'", (event_id,)
         )[0]
-        tickets = self.db.query_one(
-            "SELECT COUNT(*) FROM tickets WHERE event_id = ? AND status = 'valid'", (event_id,)
-        )[0]
+        tickets = sold_count(self.db.read(), event_id)
         inside = checked_in
         if event is not None and event["allow_reentry"]:
             inside = self._inside(event_id)

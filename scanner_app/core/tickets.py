@@ -43,6 +43,14 @@ def _next_seq(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets").fetchone()[0]
 
 
+def sold_count(conn: sqlite3.Connection, event_id: str, tier_name: str | None = None) -> int:
+    """Valid (not cancelled) tickets of an event, or of one of its tiers."""
+    sql = "SELECT COUNT(*) FROM tickets WHERE event_id = ? AND status = 'valid'"
+    if tier_name is None:
+        return conn.execute(sql, (event_id,)).fetchone()[0]
+    return conn.execute(sql + " AND tier_name = ?", (event_id, tier_name)).fetchone()[0]
+
+
 class TicketBook:
     """Tickets of every event on this node; the manifest that gates pull."""
 
@@ -102,11 +110,7 @@ class TicketBook:
         now = iso_ms(issued_at)
         with self.db.write() as conn:
             # Counted inside the write lock so two box offices cannot oversell the last seat.
-            sold = conn.execute(
-                "SELECT COUNT(*) FROM tickets WHERE event_id = ? AND tier_name = ?"
-                " AND status = 'valid'",
-                (event_id, tier_name),
-            ).fetchone()[0]
+            sold = sold_count(conn, event_id, tier_name)
             if tier["quantity"] is not None and sold + quantity > tier["quantity"]:
                 left = max(tier["quantity"] - sold, 0)
                 raise SoldOut(f"Tier {tier_name!r} has {left} tickets left, {quantity} asked.")

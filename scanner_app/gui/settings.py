@@ -21,13 +21,14 @@ from typing import Any
 
 import platformdirs
 
+from scanner_app.camera.decoders import DECODER_CHOICES
+from scanner_app.core.models import DEFAULT_GATE
 from scanner_app.sync.client import api_base
 from scanner_app.sync.config import DEFAULT_INTERVAL_S
 
 log = logging.getLogger(__name__)
 
 APP_NAME = "tickitz-scanner"
-DECODERS = ("auto", "zxing", "pyzbar", "opencv")
 DIRECTIONS = ("in", "out")
 # scrypt cost: ~50 ms and 16 MiB per check; slow enough to make PIN guessing offline dear.
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -43,7 +44,7 @@ class Settings:
     camera_width: int = 1280
     camera_height: int = 720
     decoder: str = "auto"
-    gate_name: str = "Gate 1"
+    gate_name: str = DEFAULT_GATE
     event_id: str = ""
     allowed_tiers: list[str] = field(default_factory=list)  # empty: every tier
     direction: str = "in"  # "out" scans exits (events with re-entry)
@@ -125,7 +126,7 @@ def _valid(name: str, value: Any, default: Any) -> bool:
     if not isinstance(value, str):
         return False
     if name == "decoder":
-        return value in DECODERS
+        return value in DECODER_CHOICES
     if name == "direction":
         return value in DIRECTIONS
     return True

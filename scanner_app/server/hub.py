@@ -18,6 +18,7 @@ from scanner_app.core.door import CheckProvider, Door, LocalCheckProvider
 from scanner_app.core.errors import Conflict, NotFound
 from scanner_app.core.ledger import existing_ids
 from scanner_app.core.node import Node
+from scanner_app.core.tickets import sold_count
 from scanner_app.core.timeutil import iso_ms
 from scanner_app.core.webhooks import WebhookStore
 from scanner_app.server import conflict_hook
@@ -344,7 +345,7 @@ class Hub:
         ).fetchone()
         if tier is None or tier["quantity"] is None:
             return
-        sold = _sold(conn, event_id, tier_name)
+        sold = sold_count(conn, event_id, tier_name)
         mark = _SOLD_OUT_MARK + tier["id"]
         marked = conn.execute("SELECT 1 FROM node_settings WHERE key = ?", (mark,)).fetchone()
         if sold < tier["quantity"]:
@@ -358,7 +359,9 @@ class Hub:
             "SELECT name, quantity FROM tiers WHERE event_id = ? AND quantity IS NOT NULL",
             (event_id,),
         ).fetchall()
-        event_sold_out = all(_sold(conn, event_id, t["name"]) >= t["quantity"] for t in limited)
+        event_sold_out = all(
+            sold_count(conn, event_id, t["name"]) >= t["quantity"] for t in limited
+        )
         self.webhooks.enqueue(
             conn,
             "event.sold_out",
@@ -391,10 +394,3 @@ def setup_payload(url: str, key: str, event_id: str, gate: str) -> str:
     data = {"v": 1, "url": url, "key": key, "eventId": event_id, "gate": gate}
     raw = json.dumps(data, separators=(",", ":")).encode("utf-8")
     return SETUP_SCHEME + base64.urlsafe_b64encode(raw).decode("ascii")
-
-
-def _sold(conn: sqlite3.Connection, event_id: str, tier_name: str) -> int:
-    return conn.execute(
-        "SELECT COUNT(*) FROM tickets WHERE event_id = ? AND tier_name = ? AND status = 'valid'",
-        (event_id, tier_name),
-    ).fetchone()[0]

@@ -208,7 +208,7 @@ def test_a_key_the_hub_refuses_is_said_and_nothing_is_saved(make_app, qtbot, nod
 def test_connecting_never_blocks_the_window(make_app, qtbot, node, tmp_path, monkeypatch):
     # A hub that accepts the connection and never answers: the check waits out its
     # timeout on a helper thread; the window stays live and says "Connecting…".
-    monkeypatch.setattr("scanner_app.gui.controllers.sync_controller.CHECK_TIMEOUT_S", 1.0)
+    monkeypatch.setattr("scanner_app.sync.probe.PROBE_TIMEOUT_S", 1.0)
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)

@@ -8,6 +8,7 @@ import logging
 import pytest
 from PySide6.QtCore import Qt
 
+from scanner_app.core.models import DEFAULT_GATE
 from scanner_app.gui import settings as settings_mod
 from scanner_app.gui.settings import Settings, hash_pin, verify_pin
 from scanner_app.gui.widgets.settings_dialog import SettingsDialog
@@ -41,7 +42,7 @@ def key_store():
 def test_defaults_when_no_file(settings_path):
     s = Settings.load(settings_path)
     assert s == Settings()
-    assert (s.gate_name, s.direction, s.sounds, s.kiosk) == ("Gate 1", "in", True, False)
+    assert (s.gate_name, s.direction, s.sounds, s.kiosk) == (DEFAULT_GATE, "in", True, False)
 
 
 def test_round_trip_across_instances(settings_path):

@@ -17,37 +17,10 @@ from PySide6.QtCore import QObject, Signal
 from scanner_app.core.door import CheckProvider
 from scanner_app.core.node import Node
 from scanner_app.sync import KeyStore, NotConfigured, SyncConfig, SyncEngine, SyncStatus
-from scanner_app.sync.client import TickitzClient
 from scanner_app.sync.door import check_provider
-from scanner_app.sync.errors import (
-    BadRequest,
-    Forbidden,
-    NotFound,
-    SyncError,
-    Unauthorized,
-)
+from scanner_app.sync.probe import probe_upstream
 
 log = logging.getLogger(__name__)
-CHECK_TIMEOUT_S = 5.0
-
-
-def check_upstream(node: Node, config: SyncConfig, key: str) -> tuple[str, str]:
-    """Ask the upstream whether it takes ``key`` (and knows the events):
-    ("ok" | "unreachable" | "refused", words for staff)."""
-    url = config.upstream
-    try:
-        with TickitzClient(url, key, timeout=CHECK_TIMEOUT_S, retries=0, clock=node.clock) as c:
-            for event_id in config.event_ids:
-                c.get_event(event_id)
-            if not config.event_ids:
-                c.list_events()
-    except (Unauthorized, Forbidden) as exc:
-        return "refused", f"{url} refused the key ({exc.status}): {exc.message}"
-    except (NotFound, BadRequest) as exc:
-        return "refused", f"{url} does not know that event: {exc.message}"
-    except SyncError as exc:
-        return "unreachable", f"Cannot reach {url} yet ({exc}); syncing will keep trying"
-    return "ok", f"Syncing with {url}"
 
 
 class SyncController(QObject):
@@ -75,8 +48,8 @@ class SyncController(QObject):
         """Try ``config`` with ``key`` without saving anything; ``checked`` answers."""
 
         def work() -> None:
-            outcome, message = check_upstream(self.node, config, key)
-            self.checked.emit(outcome, message, config)
+            probe = probe_upstream(config, key, clock=self.node.clock)
+            self.checked.emit(str(probe.outcome.value), probe.message, config)
 
         threading.Thread(target=work, name="sync-check", daemon=True).start()
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from scanner_app.core.models import DEFAULT_GATE
 from scanner_app.gui.widgets.plain import PlainLabel, make_plain
 from scanner_app.sync.config import SETUP_PREFIX
 
@@ -74,7 +75,7 @@ class FirstRunDialog(QDialog):
         self.key_edit = QLineEdit(placeholderText="tk_live_…")
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.event_edit = QLineEdit(placeholderText="evt_… (blank: every event)")
-        self.gate_edit = QLineEdit("Gate 1")
+        self.gate_edit = QLineEdit(DEFAULT_GATE)
         self.error_label = PlainLabel("", objectName="firstRunError")
         self.error_label.setStyleSheet("color: #FF8A80;")
         self.error_label.setWordWrap(True)

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from scanner_app.gui.settings import DECODERS, Settings, address_problem
+from scanner_app.camera.decoders import DECODER_CHOICES
+from scanner_app.gui.settings import Settings, address_problem
 from scanner_app.gui.widgets.plain import PlainLabel, make_plain
 
 KeyStore = Callable[[Settings, str], bool]
@@ -74,7 +75,7 @@ class SettingsDialog(QDialog):
         resolution.addWidget(PlainLabel("×"))
         resolution.addWidget(self.height_spin, 1)
         self.decoder_combo = QComboBox()
-        self.decoder_combo.addItems(DECODERS)
+        self.decoder_combo.addItems(DECODER_CHOICES)
         self.decoder_combo.setCurrentText(s.decoder)
         self.gate_edit = QLineEdit(s.gate_name)
         # Events by title, not a typed "evt_…" id: the node's events as the worker read them.
