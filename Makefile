@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := bash packaging/linux/ensure-system-packages.sh
 NEEDS_VENV_PACKAGE = $(if $(wildcard $(BIN)/python),,$(if $(shell $(PYTHON) -c \
 	'import ensurepip, venv' 2>/dev/null && echo ok),,-- python3-venv))
 
-.PHONY: demo demo-terminal test lint bench screenshots dist wheel clean \
+.PHONY: demo demo-terminal test lint bench screenshots dist smoke wheel clean \
 	system-app system-test system-dist
 
 system-app:
@@ -61,6 +61,11 @@ dist: system-dist $(DIST_STAMP)
 	$(BIN)/pyinstaller --noconfirm --log-level WARN \
 		--distpath dist --workpath build/pyinstaller packaging/tickitz-scanner.spec
 	@du -sh dist/tickitz-scanner
+
+# The bundle as CI runs it: no Python on PATH, --version, demo to the first verdict, SIGTERM,
+# the hub's /v1/openapi.json, start time and RSS.
+smoke: dist
+	$(PYTHON) tools/smoke_bundle.py dist/tickitz-scanner
 
 # The wheel and sdist in dist/ (what `pipx install dist/tickitz_scanner-*.whl` takes).
 wheel: $(DIST_STAMP)

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -165,13 +166,26 @@ def check_demo(exe: Path, env: dict[str, str]) -> Path:
     return reel
 
 
+def fetch_json(url: str, timeout: float) -> dict:
+    """GET ``url`` until it answers: `serve` names its address once the socket is bound,
+    a moment before uvicorn listens on it."""
+    deadline = time.perf_counter() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as reply:
+                return json.load(reply)
+        except (urllib.error.URLError, ConnectionError) as exc:
+            if time.perf_counter() > deadline:
+                raise SmokeFailure(f"{url} did not answer in {timeout:g} s: {exc}") from None
+            time.sleep(0.2)
+
+
 def check_hub(exe: Path, env: dict[str, str], home: Path) -> None:
     step("serve --port 0: /v1/openapi.json, then SIGTERM")
     hub = Running([str(exe), "--data-dir", str(home / "hub"), "serve", "--port", "0"], env)
     try:
         _at, found = hub.wait_for(r"Tickitz hub on (http://\S+) ", timeout=120)
-        with urllib.request.urlopen(f"{found.group(1)}/v1/openapi.json", timeout=30) as reply:
-            spec = json.load(reply)
+        spec = fetch_json(f"{found.group(1)}/v1/openapi.json", timeout=60)
     except BaseException:
         hub.process.kill()
         raise
@@ -218,7 +232,8 @@ def measure_starts(
 
 
 def folder_mb(path: Path) -> float:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+    files = [p for p in path.rglob("*") if p.is_file() and not p.is_symlink()]
+    return sum(p.stat().st_size for p in files) / 1e6
 
 
 def main() -> int:

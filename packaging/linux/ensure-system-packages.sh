@@ -7,7 +7,7 @@
 # and prints the one `apt-get install` line to run. Not Debian (no dpkg/apt-get): a note, exit 0.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-list="$here/system-packages.txt"
+list="${TICKITZ_SYSTEM_PACKAGES:-$here/system-packages.txt}"  # the variable: for its tests
 
 roles=()
 extra=()
