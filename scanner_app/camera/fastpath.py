@@ -1,10 +1,15 @@
 """The default decode strategy: the cheapest scale first, a finer one only when worth it.
 
-Measured here (bench/bench_decode.py): zxing at half size reads most 720p tickets in
-~0.6 ms, but misses codes under ~3.5 px per module at full size. Retrying every miss
-at full size would cost ~1.5-5 ms on each empty frame, so the retry runs only when the
-first pass saw an unreadable code or a cheap texture check finds a patch of dense
-fine detail that looks like QR modules.
+Measured here (bench/bench_decode.py, on the real photos in ../shared/realworld/qr-photos
+pasted into cluttered 720p frames and on 1,249 frames without a code):
+1. zxing (LocalAverage) at half size, ~0.6 ms: reads big codes, and blur is halved too.
+2. zxing GlobalHistogram at full size, ~0.4-0.6 ms: reads small, low-contrast and
+   curved-paper codes that 1 misses (2-3 px per module, 50-64 px wide), which the
+   texture check cannot see at half size.
+3. zxing LocalAverage at full size, ~1.2-1.5 ms: the complete read, run only when 1 or 2
+   saw a code they could not read or the texture check finds a patch of QR-like detail
+   (8% of real frames without a code; blurry close-ups at ~5 px per module need it).
+Running 3 on every frame would cost ~2.5 ms an empty frame; this order costs ~1.1 ms.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from scanner_app.camera.decoders import (
     BaseDecoder,
     Decoder,
     DecodeResult,
+    ZxingDecoder,
     make_raw_decoder,
     to_gray,
 )
@@ -24,7 +30,7 @@ _TILE = 16
 _KERNEL = np.ones((3, 3), np.uint8)
 
 
-def looks_busy(gray: np.ndarray, threshold: int = 20) -> bool:
+def looks_busy(gray: np.ndarray, threshold: int = 20, ratio: float = 0.25) -> bool:
     """True when some 3x3-tile patch is full of fine detail, as a QR code is.
 
     Per 16 px tile: the high-pass energy (mean |image - 3x3 mean|) and the contrast
@@ -47,28 +53,36 @@ def looks_busy(gray: np.ndarray, threshold: int = 20) -> bool:
     mean_sq = cv2.resize(g16 * g16, area, interpolation=cv2.INTER_AREA).astype(np.float32)
     std = np.sqrt(np.maximum(mean_sq - mean * mean, 0))
     hp = detail.astype(np.float32)
-    busy = (hp >= threshold) | ((std >= 12) & (hp >= 0.4 * std))
+    busy = (hp >= threshold) | ((std >= 16) & (hp >= ratio * std))
     return bool(cv2.erode(busy.astype(np.uint8), _KERNEL).any())
 
 
 class ScalingDecoder:
     """Decode at the cheapest useful scale first; retry at a finer one only when promising.
 
-    Frames at least `min_height` tall are tried at half size, then at full size. Smaller
-    frames are tried as they are, then upscaled 2x: at 640x480 codes sit near zxing's
-    ~2 px per module limit, and bilinear upscaling recovered every such miss measured.
+    Frames at least `min_height` tall are tried at half size, then (when `second` is
+    given) with `second` at full size, then at full size. Smaller frames are tried as
+    they are, with `second`, then upscaled 2x: at 640x480 codes sit near zxing's ~2 px
+    per module limit, and bilinear upscaling recovered every such miss measured.
     """
 
     def __init__(
-        self, inner: BaseDecoder, *, min_height: int = 600, busy_threshold: int = 20
+        self,
+        inner: BaseDecoder,
+        *,
+        second: BaseDecoder | None = None,
+        min_height: int = 600,
+        busy_threshold: int = 20,
     ) -> None:
         self.inner = inner
+        self.second = second
         self.name = inner.name
         self.min_height = min_height
         self.busy_threshold = busy_threshold
         # Which path frames took, for the benchmark: read at the first scale ("first"),
-        # at the retry scale ("retry": hit or miss), or no retry worth it ("skipped").
-        self.paths: dict[str, int] = {"first": 0, "retry": 0, "skipped": 0}
+        # by the second pass ("second"), at the retry scale ("retry": hit or miss), or
+        # no retry worth it ("skipped").
+        self.paths: dict[str, int] = {"first": 0, "second": 0, "retry": 0, "skipped": 0}
 
     def decode(self, gray: np.ndarray) -> list[DecodeResult]:
         g = to_gray(gray)
@@ -79,6 +93,12 @@ class ScalingDecoder:
         if results:
             self.paths["first"] += 1
             return [_scaled(r, w / first.shape[1], h / first.shape[0]) for r in results]
+        if self.second is not None:
+            results, suspect2 = self.second.scan(g)
+            if results:
+                self.paths["second"] += 1
+                return results
+            suspect = suspect or suspect2
         # The texture check runs at half size either way: its thresholds were tuned
         # there, and at full 640x480 sensor noise alone trips it (20/160 empty frames
         # versus 1/160 at half size).
@@ -105,14 +125,18 @@ def _scaled(r: DecodeResult, sx: float, sy: float) -> DecodeResult:
 def make_decoder(name: str = "auto", *, fast: bool | None = None) -> Decoder:
     """A QR decoder by name: "auto" (zxing, then pyzbar, then OpenCV), "zxing", "pyzbar", "opencv".
 
-    `fast=True` wraps the backend in `ScalingDecoder`, `fast=False` gives the plain
-    backend at full resolution. The default (None) wraps zxing only: it flags codes it
-    saw but could not read at half size, so its retry is reliable; pyzbar and OpenCV
-    lose low-contrast and small codes at half size (see the benchmark), and as
-    fallbacks they should rather be slow than blind. Raises DecoderUnavailable when the
-    backend cannot be loaded and ValueError for an unknown name.
+    `fast=True` wraps the backend in `ScalingDecoder` (zxing with a GlobalHistogram
+    second pass), `fast=False` gives the plain backend at full resolution. The default
+    (None) wraps zxing only: it flags codes it saw but could not read at half size, so
+    its retry is reliable; pyzbar and OpenCV lose low-contrast and small codes at half
+    size (see the benchmark), and as fallbacks they should rather be slow than blind.
+    Raises DecoderUnavailable when the backend cannot be loaded and ValueError for an
+    unknown name.
     """
     raw = make_raw_decoder(name)
     if fast is None:
         fast = raw.name == "zxing"
-    return ScalingDecoder(raw) if fast else raw
+    if not fast:
+        return raw
+    second = ZxingDecoder(binarizer="global") if isinstance(raw, ZxingDecoder) else None
+    return ScalingDecoder(raw, second=second)

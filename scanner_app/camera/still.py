@@ -32,24 +32,39 @@ def load_image(path: str | Path) -> np.ndarray:
     return image
 
 
+SMALL_HEIGHT = 600  # as the live path (ScalingDecoder.min_height): smaller images get 2x
+
+
 def decode_image_file(path: str | Path, decoder: str | Decoder = "auto") -> list[str]:
     """The texts of all QR codes in an image file, in the order found (may be empty).
 
     A still is decoded at full resolution with the backend's thorough settings, since
-    time matters less than for live video. Raises FileNotFoundError for a missing file,
-    UnreadableImage for a file that is not an image, DecoderUnavailable / ValueError for
-    a decoder name that cannot be used.
+    time matters less than for live video; with zxing a GlobalHistogram pass follows
+    when that reads nothing. An image under 600 px tall that still reads nothing is
+    upscaled 2x and tried again, as the live path does for small frames. Raises
+    FileNotFoundError for a missing file, UnreadableImage for a file that is not an
+    image, DecoderUnavailable / ValueError for a decoder name that cannot be used.
     """
-    if isinstance(decoder, str):
-        dec: Decoder = (
-            ZxingDecoder(thorough=True)
-            if decoder in ("auto", "zxing") and _zxing_ok()
-            else make_raw_decoder(decoder)
-        )
-    else:
-        dec = decoder
+    decoders = _still_decoders(decoder)
     gray = to_gray(load_image(path))
-    return [r.text for r in dec.decode(gray)]
+    tries = [gray]
+    if gray.shape[0] < SMALL_HEIGHT:
+        h, w = gray.shape
+        tries.append(cv2.resize(gray, (w * 2, h * 2), interpolation=cv2.INTER_LINEAR))
+    for image in tries:
+        for dec in decoders:
+            texts = [r.text for r in dec.decode(image)]
+            if texts:
+                return texts
+    return []
+
+
+def _still_decoders(decoder: str | Decoder) -> list[Decoder]:
+    if not isinstance(decoder, str):
+        return [decoder]
+    if decoder in ("auto", "zxing") and _zxing_ok():
+        return [ZxingDecoder(thorough=True), ZxingDecoder(thorough=True, binarizer="global")]
+    return [make_raw_decoder(decoder)]
 
 
 def _zxing_ok() -> bool:

@@ -119,6 +119,11 @@ def _background(size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     return cv2.GaussianBlur(img8.astype(np.float32), (0, 0), 1.2)
 
 
+def scene(size: tuple[int, int] = (1280, 720), seed: int = 0) -> np.ndarray:
+    """A cluttered scene without a code (uint8 BGR), as `render_ticket_frame` draws behind one."""
+    return np.clip(_background(size, np.random.default_rng(seed)), 0, 255).astype(np.uint8)
+
+
 def _card(modules: np.ndarray, px: int, margin: int) -> tuple[np.ndarray, np.ndarray]:
     """The code on a light card (quiet zone + margin); returns image and code corners."""
     n = modules.shape[0]

@@ -154,7 +154,9 @@ def test_scaling_decoder_retries_full_size_only_when_promising(frame_sets):
     assert isinstance(dec, ScalingDecoder)
     for f in frame_sets[(1280, 720), "small"][:4]:  # ~1.2 px per module at half size
         assert [r.text for r in dec.decode(f.image)] == [f.payload]
-    assert dec.paths["retry"] >= 3  # zxing occasionally reads one at half size anyway
+    # The full-size GlobalHistogram pass or the full-size retry reads them (zxing
+    # occasionally reads one at half size anyway).
+    assert dec.paths["second"] + dec.paths["retry"] >= 3
     plain = render_ticket_frame(None, seed=3).image
     plain[:] = cv2.GaussianBlur(plain, (0, 0), 3)  # smooth: nothing code-like
     dec.decode(plain)
