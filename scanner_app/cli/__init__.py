@@ -7,6 +7,7 @@ import click
 from scanner_app import __version__
 from scanner_app.cli.base import HOME_ENV
 from scanner_app.cli.demo import demo
+from scanner_app.cli.doctor import doctor
 from scanner_app.cli.events import event_group
 from scanner_app.cli.paths import paths, start_logging
 from scanner_app.cli.scan import export, scan, stats, undo
@@ -56,6 +57,7 @@ for command in (
     serve,
     keys_group,
     paths,
+    doctor,
 ):
     cli.add_command(command)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -13,7 +14,9 @@ from typing import Any
 import sqlite_utils
 
 from scanner_app.core.errors import TickitzError
+from scanner_app.core.integrity import door_check, reindex
 from scanner_app.core.migrations import MIGRATIONS
+from scanner_app.core.storage import DatabaseDamaged, is_storage_error, storage_error
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -50,15 +53,37 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
 class Database:
     """A node's SQLite file. All writes go through `write()`; reads use `read()`."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, check: bool = True) -> None:
+        """Open (or create) the file; ``check`` runs the start check (integrity.door_check)
+        and refuses a damaged file. Storage failures raise StorageError naming the file."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = _connect(self.path)
         self._write_lock = threading.RLock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
-        self.schema_version = migrate(self._writer)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = _connect(self.path)
+        except (sqlite3.Error, OSError) as exc:
+            self._raise_storage(exc)
+            raise
+        try:
+            if check:
+                problems = door_check(self._writer)
+                if problems:
+                    raise DatabaseDamaged(self.path, problems)
+            self.schema_version = migrate(self._writer)
+        except BaseException as exc:
+            self._writer.close()
+            if isinstance(exc, sqlite3.Error | OSError):
+                self._raise_storage(exc)
+            raise
+
+    def _raise_storage(self, exc: BaseException) -> None:
+        """Raise the StorageError for a failure of this file; other errors are bugs and are
+        left to propagate as they are."""
+        if is_storage_error(exc):
+            raise storage_error(self.path, exc) from exc
 
     @property
     def utils(self) -> sqlite_utils.Database:
@@ -67,36 +92,66 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One durable transaction on the single writer; commits on success, rolls back on error."""
+        """One durable transaction on the single writer; commits on success, rolls back on
+        error. A failed COMMIT (disk full...) is rolled back too: nothing is half-written."""
         with self._write_lock:
             conn = self._writer
             if conn.in_transaction:  # nested use joins the outer transaction
                 yield conn
                 return
-            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                self._raise_storage(exc)
+                raise
             try:
                 yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:  # SQLite may already have rolled back (full disk)
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    self._raise_storage(exc)
                 raise
-            conn.execute("COMMIT")
+
+    def rebuild_indexes(self) -> None:
+        """REINDEX (and the full-text indexes) on the single writer, in one transaction."""
+        with self._write_lock:
+            try:
+                reindex(self._writer)
+            except sqlite3.Error as exc:
+                self._raise_storage(exc)
+                raise
 
     def read(self) -> sqlite3.Connection:
         """A connection for this thread; sees every committed write (WAL)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = _connect(self.path)
-            conn.execute("PRAGMA query_only = ON")
+            try:
+                conn = _connect(self.path)
+                conn.execute("PRAGMA query_only = ON")
+            except sqlite3.Error as exc:
+                self._raise_storage(exc)
+                raise
             self._local.conn = conn
             with self._readers_lock:
                 self._readers.append(conn)
         return conn
 
     def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
-        return self.read().execute(sql, params).fetchall()
+        try:
+            return self.read().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            self._raise_storage(exc)
+            raise
 
     def query_one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
-        return self.read().execute(sql, params).fetchone()
+        try:
+            return self.read().execute(sql, params).fetchone()
+        except sqlite3.Error as exc:
+            self._raise_storage(exc)
+            raise
 
     def close(self) -> None:
         with self._readers_lock:

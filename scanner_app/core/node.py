@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,10 +13,17 @@ from scanner_app.core.events import EventStore
 from scanner_app.core.ids import short_id
 from scanner_app.core.ledger import Ledger
 from scanner_app.core.reports import Reports
+from scanner_app.core.storage import StorageError, storage_error
 from scanner_app.core.tickets import TicketBook
 from scanner_app.core.timeutil import Clock, utc_now
 
+log = logging.getLogger(__name__)
 DB_FILENAME = "scanner.db"
+# Written beside the database when a node is made (its device id): a folder holding it, or
+# any other file a node leaves, is an existing node, so a missing or empty database there
+# is a lost file to report, never a new node to start (with a new device id) in its place.
+NODE_MARKER = "node.id"
+NODE_FILES = (NODE_MARKER, "upstream.key", f"{DB_FILENAME}-wal", f"{DB_FILENAME}-shm")
 
 
 class Node:
@@ -39,10 +48,40 @@ class Node:
         )
 
     @classmethod
-    def open(cls, data_dir: Path | str, **kwargs: object) -> Node:
+    def open(cls, data_dir: Path | str, *, check: bool = True, **kwargs: object) -> Node:
+        """The node of ``data_dir`` (made if new). ``check``: refuse a damaged database
+        (integrity.door_check); only `doctor` opens without it."""
         path = Path(data_dir)
-        path.mkdir(parents=True, exist_ok=True)
-        return cls(Database(path / DB_FILENAME), **kwargs)  # type: ignore[arg-type]
+        db_path = path / DB_FILENAME
+        refuse_lost_database(path, db_path)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise storage_error(path, exc) from exc
+        node = cls(Database(db_path, check=check), **kwargs)  # type: ignore[arg-type]
+        try:
+            node.mark_directory()
+        except BaseException:
+            node.close()
+            raise
+        return node
+
+    def mark_directory(self) -> None:
+        """Leave the marker of an existing node (a node made before markers gets one now)."""
+        marker = self.data_dir / NODE_MARKER
+        if marker.exists():
+            return
+        try:
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return
+        except OSError as exc:
+            raise storage_error(marker, exc) from exc
+        try:
+            os.write(fd, (self.device_id + "\n").encode("ascii", "replace"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     @property
     def data_dir(self) -> Path:
@@ -63,10 +102,18 @@ class Node:
     def _setting_or_create(self, key: str, make: Callable[[], str]) -> str:
         with self.db.write() as conn:
             row = conn.execute("SELECT value FROM node_settings WHERE key = ?", (key,)).fetchone()
-            if row:
+            if row and str(row["value"]).strip():
                 return row["value"]
             value = make()
-            conn.execute("INSERT INTO node_settings (key, value) VALUES (?, ?)", (key, value))
+            if row:  # a blank id names no device: uploads carrying it would be refused for good
+                log.warning(
+                    "%s: setting %s was empty; this node is now %s", self.db.path, key, value
+                )
+            conn.execute(
+                "INSERT INTO node_settings (key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
             return value
 
     def close(self) -> None:
@@ -77,3 +124,26 @@ class Node:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def refuse_lost_database(data_dir: Path, db_path: Path) -> None:
+    """A missing or empty database inside an existing node's folder is an error, not a new
+    node: starting afresh would forget every admission and take a new device id."""
+    try:
+        size = db_path.stat().st_size if db_path.is_file() else None
+        if db_path.exists() and size is None:
+            return  # not a file (a folder...): opening it gives the precise error
+        if size:
+            return
+        left = [name for name in NODE_FILES if (data_dir / name).exists()]
+    except OSError as exc:
+        raise storage_error(db_path, exc) from exc
+    if not left:
+        return
+    state = "is missing" if size is None else "is empty (0 bytes)"
+    raise StorageError(
+        db_path,
+        f"{state}, but {data_dir} is a node's folder (it holds {', '.join(left)}): restore"
+        f" {DB_FILENAME} from a backup; to start a new node here instead, move the folder aside"
+        " first (check-ins it had not uploaded are lost)",
+    )
