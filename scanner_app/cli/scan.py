@@ -14,8 +14,17 @@ from scanner_app.cli.base import emit, fail, handles_errors, open_node, say
 from scanner_app.core.door import CheckProvider, Door
 from scanner_app.core.models import DEFAULT_GATE
 from scanner_app.core.node import Node
-from scanner_app.sync.config import SyncConfig
+from scanner_app.sync.config import SyncConfig, SyncSettingsDamaged
 from scanner_app.sync.door import check_provider, door_for
+
+
+def saved_config(node: Node) -> SyncConfig | None:
+    """The saved upstream, None when it is damaged: the door then decides locally (as a
+    standalone one does) and check_provider says why."""
+    try:
+        return SyncConfig.load(node)
+    except SyncSettingsDamaged:
+        return None
 
 
 @contextmanager
@@ -94,7 +103,7 @@ def scan(
             )
     # Without --gate, the name a gate was set up with (its setup QR) is its scannedBy.
     door = door_for(
-        SyncConfig.load(node),
+        saved_config(node),
         event_ids=event_ids,
         direction="out" if exit_scan else "in",
         allowed_tiers=tiers,

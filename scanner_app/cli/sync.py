@@ -14,8 +14,13 @@ import click
 from scanner_app.cli.base import emit, fail, handles_errors, open_node, say
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.node import Node
-from scanner_app.sync.config import DEFAULT_INTERVAL_S, SyncConfig, parse_setup
-from scanner_app.sync.credentials import ENV_KEY, KeyStore
+from scanner_app.sync.config import (
+    DEFAULT_INTERVAL_S,
+    SyncConfig,
+    SyncSettingsDamaged,
+    parse_setup,
+)
+from scanner_app.sync.credentials import ENV_KEY, KeyStore, KeyUnusable
 from scanner_app.sync.engine import NotConfigured, SyncEngine
 from scanner_app.sync.probe import ProbeOutcome, probe_upstream
 from scanner_app.sync.rounds import RoundReport
@@ -59,12 +64,20 @@ def connect(
         fail("give the upstream URL (e.g. http://192.168.1.5:8000) or --setup TEXT")
     node = open_node(ctx)
     store = KeyStore(node.data_dir, node.device_id)
-    env_key, source = store.get()
+    try:
+        env_key, source = store.get()
+    except KeyUnusable as exc:  # a new key replaces it (the message never shows the key)
+        say(f"Warning: {exc}")
+        env_key, source = None, "none"
     if not key and source != "env":
         key = click.prompt("API key", hide_input=True) if sys.stdin.isatty() else None
     if not key and not env_key:
         fail(f"give --key, set {ENV_KEY}, or use --setup")
-    previous = SyncConfig.load(node)
+    try:
+        previous = SyncConfig.load(node)
+    except SyncSettingsDamaged as exc:  # connecting again is the fix the message names
+        say(f"Replacing damaged sync settings ({exc.message.split('; ')[0]}).")
+        previous = None
     config = SyncConfig(
         url=url,
         event_ids=tuple(event_ids),
@@ -243,10 +256,13 @@ def progress_line(progress: dict[str, Any]) -> str:
 def start_upstream_sync(node: Node) -> SyncEngine | None:
     """For `serve`: a hub with an upstream forwards what its gates send and pulls what they
     need (chaining, DESIGN.md §1). None when the node has no upstream."""
-    if SyncConfig.load(node) is None:
-        return None
     try:
+        if SyncConfig.load(node) is None:
+            return None
         engine = SyncEngine.from_node(node, on_status=status_printer())
+    except SyncSettingsDamaged as exc:
+        say(f"Not syncing upstream: {exc.message}")
+        return None
     except NotConfigured as exc:
         say(f"Not syncing upstream: {exc}")
         return None

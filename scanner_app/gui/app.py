@@ -19,10 +19,11 @@ from typing import Any
 import cv2
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from scanner_app.camera import FrameSource, WebcamSource
 from scanner_app.core.node import Node
+from scanner_app.core.storage import StorageError
 from scanner_app.gui import assets
 from scanner_app.gui.controllers.camera_bridge import CameraBridge
 from scanner_app.gui.controllers.hub_controller import HubController
@@ -34,7 +35,8 @@ from scanner_app.gui.settings import Settings, default_path
 from scanner_app.gui.sounds import SoundPlayer
 from scanner_app.gui.widgets.first_run_dialog import FirstRunDialog
 from scanner_app.gui.widgets.main_window import MainWindow
-from scanner_app.sync import SyncConfig
+from scanner_app.gui.widgets.plain import message_box
+from scanner_app.sync import SyncConfig, SyncSettingsDamaged
 
 log = logging.getLogger(__name__)
 CAMERA_FIELDS = ("camera", "camera_width", "camera_height", "decoder")
@@ -280,7 +282,22 @@ class ScannerApp(QObject):
 def is_first_run(node: Node, settings_path: Path | None) -> bool:
     """Nothing configured yet: no settings file, no events and no upstream."""
     path = settings_path or default_path()
-    return not path.exists() and not node.events.list() and SyncConfig.load(node) is None
+    try:
+        upstream = SyncConfig.load(node) is not None
+    except SyncSettingsDamaged:  # an upstream was set up: not a first run (sync says why)
+        upstream = True
+    return not path.exists() and not node.events.list() and not upstream
+
+
+def show_storage_error(exc: StorageError) -> None:
+    """The window cannot open without its database: a dialog says why (plain text)."""
+    log.error("%s", exc.message)
+    message_box(
+        QMessageBox.Icon.Critical,
+        "Tickitz Scanner cannot start",
+        exc.message,
+        QMessageBox.StandardButton.Ok,
+    ).exec()
 
 
 def run(data_dir: Path, kiosk: bool = False, settings_path: Path | None = None) -> int:
@@ -288,7 +305,12 @@ def run(data_dir: Path, kiosk: bool = False, settings_path: Path | None = None) 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = qt_app()
     settings = Settings.load(settings_path)
-    with Node.open(data_dir) as node:
+    try:
+        opened = Node.open(data_dir)
+    except StorageError as exc:  # damaged, full, read-only...: say so, never a traceback
+        show_storage_error(exc)
+        raise
+    with opened as node:
         scanner = ScannerApp(node, settings, settings_path=settings_path)
         app.aboutToQuit.connect(scanner.shutdown)
         quit_on_signals(app)

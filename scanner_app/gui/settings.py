@@ -99,11 +99,14 @@ class Settings:
     def load(cls, path: Path | None = None) -> Settings:
         path = path or default_path()
         try:
-            raw = path.read_text(encoding="utf-8")
+            raw = path.read_bytes().decode("utf-8")
         except FileNotFoundError:
             return cls()
+        except UnicodeDecodeError as exc:  # the reason, not the bytes (they may be anything)
+            log.warning("Settings: %s is not UTF-8 text (byte %d); using defaults", path, exc.start)
+            return cls()
         except OSError as exc:
-            log.warning("Settings: cannot read %s (%s); using defaults", path, exc)
+            log.warning("Settings: cannot read %s (%s); using defaults", path, exc.strerror or exc)
             return cls()
         try:
             data = json.loads(raw)

@@ -59,6 +59,7 @@ class StatusSnapshot:
     hub_address: str | None = None  # set when this laptop serves the venue
     sync_detail: str | None = None  # why offline / what the problem is (the tooltip)
     first_sync: FirstSync | None = None  # set while an event's first download runs
+    storage_problem: str = ""  # the node's files failed (disk full...): no verdict is shown
 
     def __post_init__(self) -> None:
         if isinstance(self.first_sync, Mapping):  # as SyncStatus.first_sync holds it

@@ -2,10 +2,10 @@
 
 from scanner_app.sync.client import TickitzClient, api_base
 from scanner_app.sync.clock import ClockOffset
-from scanner_app.sync.config import SyncConfig, make_setup, parse_setup
-from scanner_app.sync.credentials import KeyStore
+from scanner_app.sync.config import SyncConfig, SyncSettingsDamaged, make_setup, parse_setup
+from scanner_app.sync.credentials import KeyStore, KeyUnusable
 from scanner_app.sync.door import OnlineCheckProvider, check_provider, door_for
-from scanner_app.sync.engine import NotConfigured, SyncEngine
+from scanner_app.sync.engine import NotConfigured, SettingsDamaged, SyncEngine
 from scanner_app.sync.rounds import RoundReport
 from scanner_app.sync.state import ConnectionState, SyncStatus
 
@@ -13,11 +13,14 @@ __all__ = [
     "ClockOffset",
     "ConnectionState",
     "KeyStore",
+    "KeyUnusable",
     "NotConfigured",
     "OnlineCheckProvider",
     "RoundReport",
+    "SettingsDamaged",
     "SyncConfig",
     "SyncEngine",
+    "SyncSettingsDamaged",
     "SyncStatus",
     "TickitzClient",
     "api_base",

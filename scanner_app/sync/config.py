@@ -5,13 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from scanner_app.core.errors import ValidationError
+from scanner_app.core.errors import TickitzError, ValidationError
 from scanner_app.core.node import Node
 from scanner_app.sync.client import api_base
 
+log = logging.getLogger(__name__)
 SETUP_PREFIX = "tickitz-setup:"
 DEFAULT_INTERVAL_S = 3.0  # a gate on a LAN learns other gates' admissions within this
 _KEYS = {
@@ -21,6 +24,19 @@ _KEYS = {
     "interval_s": "sync.interval_s",
     "strict": "sync.strict",
 }
+
+
+class SyncSettingsDamaged(TickitzError):
+    """A saved sync setting cannot be used; the node can still decide at its door."""
+
+    code = "sync_settings_damaged"
+
+    def __init__(self, node: Node, key: str, problem: str) -> None:
+        super().__init__(
+            f"{node.db.path}: the sync setting {key} {problem}; run `tickitz-scanner connect`"
+            " again to store the upstream afresh",
+            field=key,
+        )
 
 
 @dataclass(frozen=True)
@@ -40,16 +56,23 @@ class SyncConfig:
 
     @classmethod
     def load(cls, node: Node) -> SyncConfig | None:
-        """The node's saved upstream, or None when it syncs with nothing (standalone)."""
-        url = node.setting(_KEYS["url"])
+        """The node's saved upstream, or None when it syncs with nothing (standalone).
+
+        Raises SyncSettingsDamaged for an address or event list it cannot use (syncing
+        with a guess could reach the wrong place or the wrong events); a damaged interval
+        falls back to the default with a warning, so uploads keep flowing."""
+        url = (node.setting(_KEYS["url"]) or "").strip()
         if not url:
             return None
-        events = json.loads(node.setting(_KEYS["event_ids"]) or "[]")
+        try:
+            api_base(url)
+        except ValueError:  # the address is not echoed: it may carry user:password@
+            raise SyncSettingsDamaged(node, _KEYS["url"], "is not an http(s) address") from None
         return cls(
             url=url,
-            event_ids=tuple(events),
+            event_ids=_event_ids(node),
             gate=node.setting(_KEYS["gate"]) or None,
-            interval_s=float(node.setting(_KEYS["interval_s"]) or DEFAULT_INTERVAL_S),
+            interval_s=_interval(node),
             strict=node.setting(_KEYS["strict"]) == "1",
         )
 
@@ -68,6 +91,38 @@ class SyncConfig:
 
     def with_changes(self, **changes: Any) -> SyncConfig:
         return replace(self, **changes)
+
+
+def _event_ids(node: Node) -> tuple[str, ...]:
+    key = _KEYS["event_ids"]
+    try:
+        events = json.loads(node.setting(key) or "[]")
+    except ValueError:
+        raise SyncSettingsDamaged(node, key, "is not a JSON list of event ids") from None
+    if not isinstance(events, list) or not all(isinstance(e, str) and e.strip() for e in events):
+        raise SyncSettingsDamaged(node, key, "is not a JSON list of event ids")
+    return tuple(events)
+
+
+def _interval(node: Node) -> float:
+    key = _KEYS["interval_s"]
+    text = node.setting(key)
+    if not text:
+        return DEFAULT_INTERVAL_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        log.warning(
+            "%s: the sync setting %s is %r, not a number of seconds; syncing every %g s",
+            node.db.path,
+            key,
+            text[:40],
+            DEFAULT_INTERVAL_S,
+        )
+        return DEFAULT_INTERVAL_S
+    return value
 
 
 @dataclass(frozen=True)

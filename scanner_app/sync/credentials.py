@@ -19,6 +19,23 @@ KEYRING_SERVICE = "tickitz-scanner"
 KEY_FILENAME = "upstream.key"
 
 
+class KeyUnusable(ValueError):
+    """A stored key cannot be a key (not text, several words...). The message names the
+    store and never holds the key's bytes."""
+
+
+def _key_problem(key: str) -> str | None:
+    """Why ``key`` (already stripped) cannot be sent as a Bearer token, in words without it."""
+    if any(c.isspace() for c in key):
+        lines = len(key.splitlines())
+        return (f"holds {lines} lines" if lines > 1 else "holds spaces") + (
+            ", but an API key is one word"
+        )
+    if not key.isascii() or not key.isprintable():
+        return "holds characters an API key never has (control or non-ASCII characters)"
+    return None
+
+
 def keyring_usable() -> bool:
     """True when a real OS keyring backend is configured (not the 'fail' or 'null' stubs)."""
     if os.environ.get(NO_KEYRING_ENV, "").strip() not in ("", "0"):
@@ -41,32 +58,59 @@ class KeyStore:
         self.account = f"upstream-api-key:{account}"
 
     def get(self) -> tuple[str | None, str]:
-        """(key, where it came from: 'env' | 'keyring' | 'file' | 'none')."""
+        """(key, where it came from: 'env' | 'keyring' | 'file' | 'none').
+
+        Raises KeyUnusable, naming the store, when what is stored cannot be a key."""
         env = os.environ.get(ENV_KEY, "").strip()
         if env:
+            self._check(env, f"the environment variable {ENV_KEY}")
             return env, "env"
         if keyring_usable():
             try:
                 import keyring  # noqa: PLC0415
 
-                stored = keyring.get_password(KEYRING_SERVICE, self.account)
+                stored = (keyring.get_password(KEYRING_SERVICE, self.account) or "").strip()
                 if stored:
+                    self._check(stored, f"the OS keyring entry {KEYRING_SERVICE}/{self.account}")
                     return stored, "keyring"
             except Exception as exc:
+                if isinstance(exc, KeyUnusable):
+                    raise
                 log.warning(
                     "Cannot read the OS keyring (%s); trying %s", type(exc).__name__, self.path
                 )
         try:
-            text = self.path.read_text(encoding="utf-8").strip()
+            text = self.path.read_bytes().decode("utf-8").strip()
         except FileNotFoundError:
             return None, "none"
-        return (text or None), ("file" if text else "none")
+        except UnicodeDecodeError:
+            raise KeyUnusable(
+                f"{self.path} is not a text file (not UTF-8) and cannot hold an API key;"
+                " run `tickitz-scanner connect` again to store the key"
+            ) from None  # the decode error would quote the file's bytes
+        except OSError as exc:
+            raise KeyUnusable(
+                f"cannot read {self.path} ({exc.strerror or type(exc).__name__})"
+            ) from None
+        if not text:
+            return None, "none"
+        self._check(text, str(self.path))
+        return text, "file"
+
+    @staticmethod
+    def _check(key: str, where: str) -> None:
+        problem = _key_problem(key)
+        if problem:
+            raise KeyUnusable(
+                f"{where} {problem}; store the key alone"
+                " (run `tickitz-scanner connect` again, or fix the variable)"
+            )
 
     def set(self, key: str) -> str:
         """Store the key; returns 'keyring' or 'file'. The other store is cleared."""
         key = key.strip()
-        if not key or any(c.isspace() for c in key):
-            raise ValueError("an API key is one word with no spaces")
+        if not key or _key_problem(key):
+            raise ValueError("an API key is one word of printable characters, with no spaces")
         if keyring_usable():
             try:
                 import keyring  # noqa: PLC0415

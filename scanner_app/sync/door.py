@@ -33,8 +33,8 @@ from scanner_app.core.models import ScanResult, UndoResult
 from scanner_app.core.node import Node
 from scanner_app.sync.client import TickitzClient
 from scanner_app.sync.clock import ClockOffset
-from scanner_app.sync.config import SyncConfig
-from scanner_app.sync.credentials import KeyStore
+from scanner_app.sync.config import SyncConfig, SyncSettingsDamaged
+from scanner_app.sync.credentials import KeyStore, KeyUnusable
 from scanner_app.sync.errors import SyncError
 from scanner_app.sync.state import SyncState
 
@@ -232,7 +232,15 @@ def check_provider(
     """
     if serving:
         return LocalCheckProvider(node.checkin, offline=False)
-    config = engine.config if engine is not None else SyncConfig.load(node)
+    if engine is not None:
+        config = engine.config
+    else:
+        try:
+            config = SyncConfig.load(node)
+        except SyncSettingsDamaged as exc:  # a door that can decide locally keeps deciding
+            if on_warning is not None:
+                on_warning(exc.message)
+            config = None
     if config is None:
         return LocalCheckProvider(node.checkin)
     if engine is not None:
@@ -246,7 +254,12 @@ def check_provider(
     if engine is not None:
         client = engine.online_client(deadline_s)
     else:
-        key, _where = KeyStore(node.data_dir, node.device_id).get()
+        try:
+            key, _where = KeyStore(node.data_dir, node.device_id).get()
+        except KeyUnusable as exc:  # named, never shown: the local verdict stands
+            if on_warning is not None:
+                on_warning(f"strict mode is on, but {exc}")
+            return local
         if not key:
             if on_warning is not None:
                 on_warning("strict mode is on, but there is no API key for the upstream")

@@ -19,8 +19,8 @@ import httpx
 from scanner_app.core.node import Node
 from scanner_app.sync.client import MAX_BATCH, TickitzClient
 from scanner_app.sync.clock import ClockOffset
-from scanner_app.sync.config import SyncConfig
-from scanner_app.sync.credentials import KeyStore
+from scanner_app.sync.config import SyncConfig, SyncSettingsDamaged
+from scanner_app.sync.credentials import KeyStore, KeyUnusable
 from scanner_app.sync.errors import (
     ApiError,
     Forbidden,
@@ -41,6 +41,10 @@ PERSIST_EVERY_S = 30.0  # times in sync_state are rewritten at most this often (
 
 class NotConfigured(Exception):
     """The node has no upstream, or no key for it."""
+
+
+class SettingsDamaged(NotConfigured):
+    """The node has an upstream, but its saved settings or key cannot be used."""
 
 
 class SyncEngine:
@@ -114,10 +118,15 @@ class SyncEngine:
     @classmethod
     def from_node(cls, node: Node, **kwargs: Any) -> SyncEngine:
         """The engine for the upstream saved by `tickitz-scanner connect`."""
-        config = SyncConfig.load(node)
-        if config is None:
-            raise NotConfigured("this node has no upstream; run `tickitz-scanner connect` first")
-        key, _where = KeyStore(node.data_dir, node.device_id).get()
+        try:
+            config = SyncConfig.load(node)
+            if config is None:
+                raise NotConfigured(
+                    "this node has no upstream; run `tickitz-scanner connect` first"
+                )
+            key, _where = KeyStore(node.data_dir, node.device_id).get()
+        except (SyncSettingsDamaged, KeyUnusable) as exc:
+            raise SettingsDamaged(str(exc)) from None
         if not key:
             raise NotConfigured("no API key for the upstream; run `connect` or set TICKITZ_API_KEY")
         return cls(node, config, key, **kwargs)

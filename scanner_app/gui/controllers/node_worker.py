@@ -19,6 +19,7 @@ from scanner_app.core.door import CheckProvider, Door
 from scanner_app.core.errors import TickitzError
 from scanner_app.core.ledger import ticket_state
 from scanner_app.core.node import Node
+from scanner_app.core.storage import StorageError
 from scanner_app.sync.door import check_provider
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class NodeWorker(QObject):
     stats = Signal(dict)  # reports.stats(...) plus "pendingUploads" and "eventTitle"
     events = Signal(list)  # the node's events (dicts as events.list() gives them)
     failed = Signal(str, str)  # action, plain-words message
+    storage_failed = Signal(str)  # the node's files failed (file: cause); "" once they work
 
     def __init__(self, node: Node) -> None:
         super().__init__()
@@ -55,6 +57,8 @@ class NodeWorker(QObject):
 
     def _fail(self, action: str, exc: Exception) -> None:
         """Domain errors carry plain words; anything else (disk full...) is logged in full."""
+        if isinstance(exc, StorageError):  # nothing was stored, so no verdict is shown
+            self.storage_failed.emit(exc.message)
         if isinstance(exc, TickitzError):
             self.failed.emit(action, exc.message)
             return
@@ -82,6 +86,7 @@ class NodeWorker(QObject):
         except Exception as exc:
             self._fail("scan", exc)
             return
+        self.storage_failed.emit("")  # stored: whatever failed before works again
         self.scanned.emit(result, source, submitted)
         self.refresh_stats()
 

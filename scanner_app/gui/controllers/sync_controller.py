@@ -16,7 +16,14 @@ from PySide6.QtCore import QObject, Signal
 
 from scanner_app.core.door import CheckProvider
 from scanner_app.core.node import Node
-from scanner_app.sync import KeyStore, NotConfigured, SyncConfig, SyncEngine, SyncStatus
+from scanner_app.sync import (
+    KeyStore,
+    NotConfigured,
+    SettingsDamaged,
+    SyncConfig,
+    SyncEngine,
+    SyncStatus,
+)
 from scanner_app.sync.door import check_provider
 from scanner_app.sync.probe import probe_upstream
 
@@ -119,6 +126,10 @@ class SyncController(QObject):
             engine = SyncEngine.from_node(
                 self.node, on_status=lambda s: self._on_status(generation, s), **options
             )
+        except SettingsDamaged as exc:  # the door decides locally; staff must hear why
+            log.warning("Not syncing: %s", exc)
+            self.failed.emit(f"Not syncing: {exc}")
+            return None, check_provider(self.node, local_only=True)
         except NotConfigured as exc:
             log.info("Not syncing: %s", exc)
             return None, check_provider(self.node, local_only=True)

@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         worker.stats.connect(self._on_stats)
         worker.events.connect(self._on_events)
         worker.failed.connect(self._on_failed)
+        worker.storage_failed.connect(lambda why: self.status.update_fields(storage_problem=why))
         self.search.search_requested.connect(self.client.search)
         self.search.payload_entered.connect(lambda p: self.submit_payload(p, "typed"))
         self.search.checkin_requested.connect(self.client.checkin_ticket)

@@ -40,10 +40,12 @@ class StatusBar(QFrame):
         self.pending_label = PlainLabel(objectName="pending")
         self.fps_label = PlainLabel(objectName="fps")
         self.hub_label = PlainLabel(objectName="hub")
+        # Storage failures name a file and a cause written by the OS: plain text, never markup.
+        self.storage_label = PlainLabel(objectName="storage")
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 2, 6, 2)
         row.setSpacing(4)
-        for label in (self.count_label, self.tiers_label, self.gate_label):
+        for label in (self.count_label, self.tiers_label, self.gate_label, self.storage_label):
             row.addWidget(label)
         row.addStretch(1)
         for label in (self.hub_label, self.pending_label, self.connection_label, self.fps_label):
@@ -94,6 +96,9 @@ class StatusBar(QFrame):
         )
         self.hub_label.setText(f"Hub: {s.hub_address}" if s.hub_address else "")
         self.hub_label.setVisible(bool(s.hub_address))
+        self.storage_label.setText(f"Not recording: {s.storage_problem}")
+        self.storage_label.setToolTip(plain_tooltip(s.storage_problem))
+        self.storage_label.setVisible(bool(s.storage_problem))
         self._fit()
 
     def _fit(self) -> None:
