@@ -10,7 +10,7 @@ from scanner_app.cli.base import data_dir, emit, fail, handles_errors, say
 from scanner_app.core.db import Database
 from scanner_app.core.integrity import full_check
 from scanner_app.core.node import DB_FILENAME, refuse_lost_database
-from scanner_app.core.storage import REBUILD_ADVICE, REINDEX_ADVICE
+from scanner_app.core.storage import REBUILD_ADVICE, REINDEX_ADVICE, DatabaseDamaged
 
 
 @click.command("doctor")
@@ -39,9 +39,12 @@ def doctor(ctx: click.Context, rebuild: bool) -> None:
         problems = full_check(db.read())
         reindexed = False
         if rebuild:
-            db.rebuild_indexes()
             reindexed = True
-            problems = full_check(db.read())
+            try:
+                db.rebuild_indexes()
+                problems = full_check(db.read())
+            except DatabaseDamaged as exc:  # a table REINDEX must read is damaged
+                problems = exc.problems
         seconds = time.perf_counter() - started
     finally:
         db.close()

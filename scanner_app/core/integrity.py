@@ -103,7 +103,10 @@ def _check_table(
 
 def full_check(conn: sqlite3.Connection) -> list[str]:
     """`PRAGMA integrity_check`: every page, row, index entry and constraint."""
-    rows = conn.execute(f"PRAGMA integrity_check({FULL_CHECK_LIMIT})").fetchall()
+    try:
+        rows = conn.execute(f"PRAGMA integrity_check({FULL_CHECK_LIMIT})").fetchall()
+    except sqlite3.DatabaseError as exc:  # damage the check itself cannot walk past
+        return [str(exc)]
     found = [row[0] for row in rows]
     return [] if found == ["ok"] else found
 

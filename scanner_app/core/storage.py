@@ -99,6 +99,10 @@ def _sqlite_cause(path: Path, code: int, exc: BaseException) -> str:
     if code == _NOTADB:
         return "not a Tickitz Scanner database (the file is not SQLite: truncated or overwritten?)"
     if code == _READONLY:
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            return (
+                "cannot write the database: its folder is not writable (check its owner and mode)"
+            )
         return (
             "the database is read-only (check the owner and mode of the file, its -wal and -shm"
             " files and its folder, and that the disk is not mounted read-only)"
