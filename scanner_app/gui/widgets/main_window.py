@@ -115,7 +115,8 @@ class MainWindow(QMainWindow):
         worker.stats.connect(self._on_stats)
         worker.events.connect(self._on_events)
         worker.failed.connect(self._on_failed)
-        worker.storage_failed.connect(lambda why: self.status.update_fields(storage_problem=why))
+        # A bound method, not a lambda: a lambda would run on the worker thread, off the GUI's.
+        worker.storage_failed.connect(self._on_storage_failed)
         self.search.search_requested.connect(self.client.search)
         self.search.payload_entered.connect(lambda p: self.submit_payload(p, "typed"))
         self.search.checkin_requested.connect(self.client.checkin_ticket)
@@ -230,6 +231,9 @@ class MainWindow(QMainWindow):
         self.scan_displayed.emit(result, source, self.last_latency_ms)
         if source == "manual":
             self.search.refresh()  # the list shows who is in: show it changed
+
+    def _on_storage_failed(self, why: str) -> None:
+        self.status.update_fields(storage_problem=why)
 
     def _on_failed(self, action: str, message: str) -> None:
         log.warning("%s failed: %s", action, message)
