@@ -100,7 +100,7 @@ def test_a_scan_on_a_full_disk_shows_no_verdict_and_says_why_in_the_status_bar(
         free()
         with qtbot.waitSignal(window.scan_displayed, timeout=5000) as shown:
             window.submit_payload(scenario.ticket_payloads[1], "camera")
-        assert shown.args[0]["success"] is True
+        assert shown.args[0].success is True
         qtbot.waitUntil(lambda: label.isHidden())
         assert window.verdict.title_label.text() == "ADMIT"
     finally:
