@@ -22,6 +22,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from scanner_app.camera import FrameSource, WebcamSource
+from scanner_app.core.models import ScanResult
 from scanner_app.core.node import Node
 from scanner_app.core.storage import StorageError
 from scanner_app.gui import assets
@@ -176,9 +177,9 @@ class ScannerApp(QObject):
             seconds = time.perf_counter() - self.started_at
             log.info("Camera ready: first frame shown %.2f s after the window was built", seconds)
 
-    def _log_first_verdict(self, result: dict, source: str, latency_ms: float) -> None:
+    def _log_first_verdict(self, result: ScanResult, source: str, latency_ms: float) -> None:
         self.window.scan_displayed.disconnect(self._log_first_verdict)
-        outcome = "admit" if result.get("success") else result.get("reason")
+        outcome = "admit" if result.success else result.reason
         log.info("First verdict shown: %s (%s, %.0f ms)", outcome, source, latency_ms)
 
     def stop_camera(self, *, wait: bool = False) -> None:
