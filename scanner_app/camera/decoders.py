@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import cv2
 import numpy as np
 
-from scanner_app.camera.fallbacks import opencv_qr_bytes, text_of, zbar_qr_symbols
+from scanner_app.camera.fallbacks import opencv_qr_bytes, opencv_text, text_of, zbar_qr_symbols
 
 Point = tuple[float, float]
 
@@ -203,7 +203,7 @@ class OpenCVDecoder(BaseDecoder):
         results = [
             DecodeResult(text, quad(pts), self.name)
             for data, pts in read
-            if (text := text_of(data)) is not None
+            if (text := opencv_text(data)) is not None
         ]
         # Outlines OpenCV saw but could not read (or whose bytes are no text) are suspects.
         return _unique(results), unread > 0 or len(results) < len(read)

@@ -14,6 +14,7 @@ Measured on real photos (../shared/realworld/qr-photos) and real structured-appe
 from __future__ import annotations
 
 import logging
+import re
 from ctypes import c_void_p, cast, string_at
 from typing import Any
 
@@ -23,6 +24,11 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 Corners = list[tuple[float, float]]
+_ZBAR_CFG_BINARY = 4
+
+
+_LATIN1_ONLY = re.compile("^[\x00-\xff]*[\x80-\xff][\x00-\xff]*$")
+_C1 = re.compile("[\x80-\x9f]")
 
 
 def text_of(data: bytes) -> str | None:
@@ -37,6 +43,24 @@ def text_of(data: bytes) -> str | None:
         except UnicodeDecodeError:
             continue
     return None
+
+
+def opencv_text(data: bytes) -> str | None:
+    """`text_of` for OpenCV, which hands some codes over as their bytes read as Latin-1.
+
+    Seen on the corpus: Shift-JIS codes came back as Latin-1 mojibake (qrcode-2/16 with
+    C1 control characters, qrcode-2/17 without). A text of Latin-1 characters that is
+    also valid Shift-JIS is ambiguous: C1 characters say Shift-JIS was meant, otherwise
+    nothing is returned rather than a guess.
+    """
+    text = text_of(data)
+    if text is None or not _LATIN1_ONLY.match(text):
+        return text
+    try:
+        sjis = text.encode("latin-1").decode("shift_jis")
+    except UnicodeDecodeError:
+        return None if _C1.search(text) else text
+    return sjis if _C1.search(text) else None
 
 
 def zbar_qr_symbols(pyzbar: Any, gray: np.ndarray) -> list[tuple[bytes, Corners]]:
@@ -56,6 +80,10 @@ def zbar_qr_symbols(pyzbar: Any, gray: np.ndarray) -> list[tuple[bytes, Corners]
     with pyzbar._image_scanner() as scanner:
         w.zbar_image_scanner_set_config(scanner, w.ZBarSymbol.NONE, w.ZBarConfig.CFG_ENABLE, 0)
         w.zbar_image_scanner_set_config(scanner, qr, w.ZBarConfig.CFG_ENABLE, 1)
+        # Raw bytes, not zbar's own charset guess (it read half-width katakana Shift-JIS
+        # as CJK ideographs: qrcode-2/17). pyzbar's enum calls 4 CFG_NUM; zbar >= 0.23
+        # (Debian 12) has ZBAR_CFG_BINARY there, older ones refuse it harmlessly.
+        w.zbar_image_scanner_set_config(scanner, qr, _ZBAR_CFG_BINARY, 1)
         with pyzbar._image() as img:
             w.zbar_image_set_format(img, pyzbar._FOURCC["L800"])
             w.zbar_image_set_size(img, width, height)

@@ -154,12 +154,13 @@ def _cover(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def negatives(
-    photos: list[Photo], size: tuple[int, int] = FRAME
+    photos: list[Photo], size: tuple[int, int] = FRAME, *, all_views: bool = True
 ) -> Iterator[tuple[str, np.ndarray]]:
     """(label, BGR frame) of real imagery without a code: 3 frames per code-free crop.
 
     Photos where zxing-cpp finds no outline at all are skipped (their code could be
-    anywhere). 177 photos give 383 crops, so 1,149 frames.
+    anywhere). 177 photos give 383 crops, so 1,149 frames; `all_views=False` gives one
+    view per crop, in turn (383 frames, for tests).
     """
     k = 0
     for p in photos:
@@ -169,7 +170,13 @@ def negatives(
         for j, (x0, y0, x1, y1) in enumerate(away_from_codes(p.image.shape, quads)):
             crop = p.image[y0:y1, x0:x1]
             k += 1
-            yield f"{p.name}#{j} 1:1", in_frame(crop, 9000 + k, mat=0, size=size)
-            double = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR)
-            yield f"{p.name}#{j} 2x", in_frame(double, 19000 + k, mat=0, size=size)
-            yield f"{p.name}#{j} fill", _cover(crop, size)
+            views = range(3) if all_views else (k % 3,)
+            for v in views:
+                label = f"{p.name}#{j} {('1:1', '2x', 'fill')[v]}"
+                if v == 0:
+                    yield label, in_frame(crop, 9000 + k, mat=0, size=size)
+                elif v == 1:
+                    double = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR)
+                    yield label, in_frame(double, 19000 + k, mat=0, size=size)
+                else:
+                    yield label, _cover(crop, size)

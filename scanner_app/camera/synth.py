@@ -21,7 +21,17 @@ import cv2
 import numpy as np
 import segno
 
-DISTORTIONS: tuple[str, ...] = (
+from scanner_app.camera.synth_effects import (
+    CAMERA_DISTORTIONS,
+    SCREEN,
+    camera_params,
+    compress,
+    frame_effect,
+    screen_effect,
+)
+
+# Printed-ticket classes first (the original eight), then the camera-realistic ones.
+PRINT_DISTORTIONS: tuple[str, ...] = (
     "clean",
     "rotation",
     "blur",
@@ -30,6 +40,18 @@ DISTORTIONS: tuple[str, ...] = (
     "noise",
     "glare",
     "small",
+)
+DISTORTIONS: tuple[str, ...] = (*PRINT_DISTORTIONS, *CAMERA_DISTORTIONS)
+# What the demo reel cycles through: a door's usual mix, every class read in the bench.
+REEL_DISTORTIONS: tuple[str, ...] = (
+    "clean",
+    "screen_moire",
+    "motion_blur",
+    "screen_glare",
+    "tilt",
+    "low_light",
+    "rolling_shutter",
+    "jpeg",
 )
 
 _FIRST = ("Ada", "Grace", "Linus", "Margaret", "Alan", "Barbara", "Dennis", "Frances")
@@ -185,6 +207,8 @@ def _params(distortion: str, h: int, rng: np.random.Generator) -> dict[str, floa
     elif distortion == "small":
         # Small frames get a floor: below ~1.75 px per module nothing can read a code.
         p["module_px"] = float(rng.uniform(2.1, 2.6)) * max(scale, 0.9)
+    elif distortion in CAMERA_DISTORTIONS:
+        camera_params(distortion, p, rng)
     elif distortion != "clean":
         raise ValueError(f"unknown distortion {distortion!r}; expected one of {DISTORTIONS}")
     return p
@@ -232,6 +256,8 @@ def render_ticket_frame(
         warped = cv2.warpPerspective(card, hom, size, flags=cv2.INTER_LINEAR)
         mask = cv2.warpPerspective(np.ones_like(card), hom, size, flags=cv2.INTER_LINEAR)
         tone = cv2.cvtColor(p["dark"] + warped * (p["light"] - p["dark"]), cv2.COLOR_GRAY2BGR)
+        if distortion in SCREEN:
+            tone = screen_effect(tone, mask, p)
         img = cv2.blendLinear(img, tone, 1.0 - mask, mask)
         polygon = cv2.perspectiveTransform(code_corners[None], hom)[0]
         if p["glare"] > 0:
@@ -240,11 +266,12 @@ def render_ticket_frame(
             _add_glare(img, (float(gx), float(gy)), p["glare"] * side * 1.6)
     if p["blur"] > 0:
         img = cv2.GaussianBlur(img, (0, 0), p["blur"])
+    img, polygon = frame_effect(img, polygon, p, rng)
     # Sensor noise, the same in all channels: the decoders only see grey anyway.
     noise = rng.standard_normal((h, w), dtype=np.float32) * np.float32(p["noise"])
     img += noise[:, :, None]
     np.clip(img, 0, 255, out=img)
-    return SynthFrame(img.astype(np.uint8), polygon, payload, distortion)
+    return SynthFrame(compress(img.astype(np.uint8), p), polygon, payload, distortion)
 
 
 def _add_glare(img: np.ndarray, centre: tuple[float, float], r: float) -> None:

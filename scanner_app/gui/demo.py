@@ -17,7 +17,7 @@ import segno
 from PySide6.QtCore import QObject, Signal
 
 from scanner_app.camera import FileSource, FrameSource, WebcamSource
-from scanner_app.camera.synth import write_reel
+from scanner_app.camera.synth import REEL_DISTORTIONS, write_reel
 from scanner_app.core.demo_data import DemoScenario, build_demo
 from scanner_app.core.node import Node
 from scanner_app.gui.app import ScannerApp, qt_app, quit_on_signals
@@ -51,9 +51,20 @@ def write_qr_pngs(scenario: DemoScenario, folder: Path, extra_tickets: int = 10)
 
 
 def write_demo_reel(scenario: DemoScenario, path: Path) -> Path:
-    """Every sample once, in order, long enough apart that the duplicate is a new scan."""
+    """Every sample once, in order, long enough apart that the duplicate is a new scan.
+
+    Tickets cycle through phone screens, motion, low light and MJPEG compression
+    (`REEL_DISTORTIONS`), as a door camera sees them.
+    """
     payloads = [s.payload for s in scenario.samples]
-    return write_reel(payloads, path, fps=REEL_FPS, seconds_per_ticket=1.5, gap_seconds=1.5)
+    return write_reel(
+        payloads,
+        path,
+        fps=REEL_FPS,
+        seconds_per_ticket=1.5,
+        gap_seconds=1.5,
+        distortions=REEL_DISTORTIONS,
+    )
 
 
 class _ReelMaker(QObject):

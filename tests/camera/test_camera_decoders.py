@@ -18,7 +18,12 @@ from scanner_app.camera import (
 )
 from scanner_app.camera.decoders import PyzbarDecoder, to_gray
 from scanner_app.camera.fastpath import looks_busy
-from scanner_app.camera.synth import DISTORTIONS, fake_ticket_payload, render_ticket_frame
+from scanner_app.camera.synth import (
+    DISTORTIONS,
+    PRINT_DISTORTIONS,
+    fake_ticket_payload,
+    render_ticket_frame,
+)
 
 SIZES = ((1280, 720), (640, 480))  # as in conftest's frame_sets
 
@@ -33,11 +38,17 @@ def success(decoder, frames) -> float:
 
 # Floors from measured rates (8 frames a class): zxing reads everything at 720p; at
 # 640x480 codes are ~2-3 px per module and the 2x-upscale retry makes up the misses.
+# A phone at minimum brightness (contrast ~30-55 on a dark screen) is the hard case:
+# raw zxing-cpp reads about as many (bench/bench_decode.py prints both).
+FLOORS = {"screen_min": 0.5, "screen_max": 0.75}
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("distortion", [*DISTORTIONS, "empty"])
 def test_default_decoder_reads_every_distortion_class(frame_sets, size, distortion):
     rate = success(make_decoder(), frame_sets[size, distortion])
-    assert rate >= 0.85, f"zxing fast path read {rate:.0%} of {distortion} frames at {size}"
+    floor = FLOORS.get(distortion, 0.85)
+    assert rate >= floor, f"zxing fast path read {rate:.0%} of {distortion} frames at {size}"
 
 
 def test_pyzbar_is_installed_here():
@@ -48,7 +59,9 @@ def test_pyzbar_is_installed_here():
 
 
 # pyzbar fails past ~17 degrees of tilt (DESIGN §9), so tilt has no floor for it.
-PYZBAR_FLOORS = {d: 0.8 for d in DISTORTIONS if d != "tilt"}
+# At minimum and maximum screen brightness it reads too few to set a floor.
+PYZBAR_FLOORS = {d: 0.8 for d in DISTORTIONS if d not in ("tilt", "screen_min", "screen_max")}
+assert set(PRINT_DISTORTIONS) - set(PYZBAR_FLOORS) == {"tilt"}
 
 
 @pytest.mark.parametrize("distortion", sorted(PYZBAR_FLOORS))
@@ -172,3 +185,18 @@ def test_texture_check_separates_small_codes_from_scenes(frame_sets):
     busy_empty = sum(looks_busy(half(f)) for f in frame_sets[(1280, 720), "empty"])
     assert busy_empty <= 3  # a few cluttered scenes may cost a retry; most must not
     assert looks_busy(np.zeros((20, 20), np.uint8))  # too small to judge: decode it
+
+
+def test_demo_reel_distortions_are_all_read_from_the_video(tmp_path):
+    # The demo reel cycles through these; every ticket must scan from the MJPG file.
+    from scanner_app.camera.synth import REEL_DISTORTIONS, write_reel
+
+    payloads = [fake_ticket_payload(300 + i) for i in range(len(REEL_DISTORTIONS))]
+    path = write_reel(payloads, tmp_path / "reel.avi", fps=5, seconds_per_ticket=1.0,
+                      gap_seconds=0.2, distortions=REEL_DISTORTIONS)  # fmt: skip
+    cap, dec, seen = cv2.VideoCapture(str(path)), make_decoder(), set()
+    while (frame := cap.read())[0]:
+        seen |= {r.text for r in dec.decode(frame[1])}
+    cap.release()
+    missed = [d for d, p in zip(REEL_DISTORTIONS, payloads, strict=True) if p not in seen]
+    assert missed == []
