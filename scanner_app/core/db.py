@@ -60,11 +60,6 @@ class Database:
         self._readers_lock = threading.Lock()
         self.schema_version = migrate(self._writer)
 
-    @property
-    def utils(self) -> sqlite_utils.Database:
-        """sqlite-utils over the writer connection; use inside `write()` only."""
-        return sqlite_utils.Database(self._writer)
-
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One durable transaction on the single writer; commits on success, rolls back on error."""

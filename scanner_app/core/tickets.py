@@ -156,16 +156,6 @@ class TicketBook:
                 on_issued(conn, tickets)
         return tickets
 
-    def sold_out(self, event_id: str, tier_name: str) -> bool:
-        tier = self.events.tier(event_id, tier_name)
-        if tier is None or tier["quantity"] is None:
-            return False
-        sold = self.db.query_one(
-            "SELECT COUNT(*) FROM tickets WHERE event_id = ? AND tier_name = ? AND status='valid'",
-            (event_id, tier_name),
-        )[0]
-        return sold >= tier["quantity"]
-
     def cancel(
         self,
         ticket_id: str,
