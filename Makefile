@@ -46,6 +46,7 @@ demo-terminal: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check scanner_app tests bench tools
 	$(BIN)/lint-imports
+	$(BIN)/vulture
 
 test: system-test lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q

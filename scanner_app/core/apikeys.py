@@ -204,11 +204,6 @@ class ApiKeyStore:
         self.generation += 1
         return secret
 
-    def active_organiser_count(self) -> int:
-        return self.db.query_one(
-            "SELECT COUNT(*) FROM api_keys WHERE kind = 'organiser' AND revoked_at IS NULL"
-        )[0]
-
     def revoke(self, key_id: str) -> ApiKey:
         """Revoked keys answer 401 from the next request on; revoking twice is harmless."""
         with self.db.write() as conn:

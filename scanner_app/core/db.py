@@ -85,11 +85,6 @@ class Database:
         if is_storage_error(exc):
             raise storage_error(self.path, exc) from exc
 
-    @property
-    def utils(self) -> sqlite_utils.Database:
-        """sqlite-utils over the writer connection; use inside `write()` only."""
-        return sqlite_utils.Database(self._writer)
-
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One durable transaction on the single writer; commits on success, rolls back on

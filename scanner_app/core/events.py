@@ -67,13 +67,6 @@ class EventStore(EventKeys):
             sql, params = sql + " WHERE status = ?", (status,)
         return [self._to_json(r) for r in self.db.query(sql + " ORDER BY created_at, id", params)]
 
-    def status(self, event_id: str) -> tuple[str, bool] | None:
-        """(status, allow_reentry) or None; on the scan hot path, so one indexed read."""
-        row = self.db.query_one(
-            "SELECT status, allow_reentry FROM events WHERE id = ?", (event_id,)
-        )
-        return None if row is None else (row["status"], bool(row["allow_reentry"]))
-
     def tier(self, event_id: str, tier_name: str) -> sqlite3.Row | None:
         return self.db.query_one(
             "SELECT * FROM tiers WHERE event_id = ? AND name = ?", (event_id, tier_name)

@@ -9,7 +9,7 @@ from typing import Any
 from scanner_app.core import validate as v
 from scanner_app.core.db import Database
 from scanner_app.core.errors import ValidationError
-from scanner_app.core.models import DIRECTIONS, REASONS
+from scanner_app.core.models import DIRECTIONS, REASONS, ScanResult
 from scanner_app.core.timeutil import Clock, iso_ms, utc_now
 
 MAX_FEED_PAGE = 1000
@@ -120,6 +120,29 @@ def recompute_conflicts(
                 " WHERE seq = ?",
                 (*wanted, row["seq"]),
             )
+
+
+def recorded_result(conn: sqlite3.Connection, checkin_id: str) -> ScanResult | None:
+    """A recorded check-in answered again as the scan result it was (None: unknown id)."""
+    row = conn.execute("SELECT * FROM checkins WHERE id = ?", (checkin_id,)).fetchone()
+    if row is None:
+        return None
+    return ScanResult(
+        success=bool(row["success"]),
+        alreadyCheckedIn=row["reason"] == "already_checked_in",
+        attendeeName=row["attendee_name"],
+        tierName=row["tier_name"],
+        checkedInAt=row["scanned_at"],
+        firstCheckedInAt=row["first_checked_in_at"],
+        reason=row["reason"],
+        ticketId=row["ticket_id"],
+        eventId=row["event_id"] or None,
+        direction=row["direction"],
+        offline=False,
+        firstScannedBy=row["first_scanned_by"],
+        scannedBy=row["gate"],
+        checkinId=row["id"],
+    )
 
 
 def answer_for(conn: sqlite3.Connection, checkin_id: str) -> dict[str, Any]:
@@ -358,6 +381,18 @@ class Ledger:
             (limit,),
         )
         return [row_to_wire(r) for r in rows]
+
+    def requeue_all(self, conn: sqlite3.Connection) -> int:
+        """Every check-in this node made or took from downstream is to be uploaded again
+        (the upstream lost its database); returns how many."""
+        return conn.execute(
+            "UPDATE checkins SET pushed_at = NULL, upstream_status = NULL"
+            " WHERE source != 'upstream'"
+        ).rowcount
+
+    def ticket_state(self, event_id: str, ticket_id: str, reentry: bool) -> TicketState:
+        """Whether the ticket is in, and since when (read-only, from any thread)."""
+        return ticket_state(self.db.read(), event_id, ticket_id, reentry)
 
     def pending_count(self) -> int:
         return self.db.query_one("SELECT COUNT(*) FROM checkins WHERE pushed_at IS NULL")[0]

@@ -43,6 +43,9 @@ def _next_seq(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets").fetchone()[0]
 
 
+_SOLD_OUT_MARK = "webhooks.sold_out."  # node_settings key prefix, + the tier's id
+
+
 def sold_count(conn: sqlite3.Connection, event_id: str, tier_name: str | None = None) -> int:
     """Valid (not cancelled) tickets of an event, or of one of its tiers."""
     sql = "SELECT COUNT(*) FROM tickets WHERE event_id = ? AND status = 'valid'"
@@ -153,18 +156,13 @@ class TicketBook:
                 on_issued(conn, tickets)
         return tickets
 
-    def sold_out(self, event_id: str, tier_name: str) -> bool:
-        tier = self.events.tier(event_id, tier_name)
-        if tier is None or tier["quantity"] is None:
-            return False
-        sold = self.db.query_one(
-            "SELECT COUNT(*) FROM tickets WHERE event_id = ? AND tier_name = ? AND status='valid'",
-            (event_id, tier_name),
-        )[0]
-        return sold >= tier["quantity"]
-
-    def cancel(self, ticket_id: str) -> dict[str, Any]:
-        """Revoke a ticket; gates learn it on their next manifest pull."""
+    def cancel(
+        self,
+        ticket_id: str,
+        on_cancelled: Callable[[sqlite3.Connection, sqlite3.Row], None] | None = None,
+    ) -> dict[str, Any]:
+        """Revoke a ticket; gates learn it on their next manifest pull. ``on_cancelled``
+        runs inside the transaction with the cancelled row, only when it was valid."""
         with self.db.write() as conn:
             row = conn.execute("SELECT status FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
             if row is None:
@@ -174,7 +172,48 @@ class TicketBook:
                     "UPDATE tickets SET status = 'cancelled', updated_at = ?, seq = ? WHERE id = ?",
                     (iso_ms(self.clock()), _next_seq(conn), ticket_id),
                 )
+                if on_cancelled is not None:
+                    cancelled = conn.execute(
+                        "SELECT * FROM tickets WHERE id = ?", (ticket_id,)
+                    ).fetchone()
+                    on_cancelled(conn, cancelled)
         return self.get(ticket_id)
+
+    def sold_out_change(
+        self, conn: sqlite3.Connection, event_id: str, tier_name: str
+    ) -> dict[str, Any] | None:
+        """The event.sold_out data when this tier has just sold out, else None. Once per
+        sell-out: a mark in node_settings, cleared when seats free up (run in the writing
+        transaction that issued or cancelled)."""
+        tier = conn.execute(
+            "SELECT id, quantity FROM tiers WHERE event_id = ? AND name = ?", (event_id, tier_name)
+        ).fetchone()
+        if tier is None or tier["quantity"] is None:
+            return None
+        sold = sold_count(conn, event_id, tier_name)
+        mark = _SOLD_OUT_MARK + tier["id"]
+        marked = conn.execute("SELECT 1 FROM node_settings WHERE key = ?", (mark,)).fetchone()
+        if sold < tier["quantity"]:
+            if marked:
+                conn.execute("DELETE FROM node_settings WHERE key = ?", (mark,))
+            return None
+        if marked:
+            return None
+        now = iso_ms(self.clock())
+        conn.execute("INSERT INTO node_settings (key, value) VALUES (?, ?)", (mark, now))
+        limited = conn.execute(
+            "SELECT name, quantity FROM tiers WHERE event_id = ? AND quantity IS NOT NULL",
+            (event_id,),
+        ).fetchall()
+        return {
+            "eventId": event_id,
+            "tierName": tier_name,
+            "quantity": tier["quantity"],
+            "sold": sold,
+            "eventSoldOut": all(
+                sold_count(conn, event_id, t["name"]) >= t["quantity"] for t in limited
+            ),
+        }
 
     def feed(self, event_id: str, after: str | None = None, limit: int = 500) -> dict[str, Any]:
         """Manifest changes since a cursor, oldest first; cancelled tickets are revocations."""

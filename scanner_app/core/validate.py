@@ -104,13 +104,6 @@ def timestamp(body: dict[str, Any], field: str, *, required: bool = False) -> st
         raise ValidationError(f"{field} must be an ISO 8601 timestamp", field=field) from exc
 
 
-def boolean(body: dict[str, Any], field: str, default: bool = False) -> bool:
-    value = body.get(field, default)
-    if not isinstance(value, bool):
-        raise ValidationError(f"{field} must be true or false", field=field)
-    return value
-
-
 def valid_host(host: str) -> bool:
     """Whether an HTTP client can look `host` up: an IPv6 literal, or DNS labels of 1-63
     characters (IDNA-encodable). Checked when an address is saved, not at every retry."""

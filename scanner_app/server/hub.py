@@ -15,10 +15,9 @@ from typing import Any
 
 from scanner_app.core.apikeys import ApiKey, ApiKeyStore, DeviceStore
 from scanner_app.core.door import CheckProvider, Door, LocalCheckProvider
-from scanner_app.core.errors import Conflict, NotFound
-from scanner_app.core.ledger import existing_ids
+from scanner_app.core.errors import Conflict
+from scanner_app.core.ledger import existing_ids, recorded_result
 from scanner_app.core.node import Node
-from scanner_app.core.tickets import sold_count
 from scanner_app.core.timeutil import iso_ms
 from scanner_app.core.webhooks import WebhookStore
 from scanner_app.server import conflict_hook
@@ -26,7 +25,6 @@ from scanner_app.server.live import ChangeSignal
 from scanner_app.server.ratelimit import RateLimiter
 from scanner_app.server.writer import GroupWriter
 
-_SOLD_OUT_MARK = "webhooks.sold_out."
 SETUP_SCHEME = "tickitz-setup:"
 _AGENT_VERSION = re.compile(r"tickitz-scanner/([0-9A-Za-z.+_-]{1,40})")
 DESK_GATE = "dashboard"  # the gate name of check-ins made from the organiser's dashboard
@@ -71,26 +69,6 @@ class Usage:
 
 def _iso(unix: float) -> str:
     return iso_ms(datetime.fromtimestamp(unix, UTC))
-
-
-def _stored_result(row: sqlite3.Row) -> dict[str, Any]:
-    """A recorded check-in answered again as the scan result it was."""
-    return {
-        "success": bool(row["success"]),
-        "alreadyCheckedIn": row["reason"] == "already_checked_in",
-        "attendeeName": row["attendee_name"],
-        "tierName": row["tier_name"],
-        "checkedInAt": row["scanned_at"],
-        "firstCheckedInAt": row["first_checked_in_at"],
-        "reason": row["reason"],
-        "ticketId": row["ticket_id"],
-        "eventId": row["event_id"] or None,
-        "direction": row["direction"],
-        "offline": False,
-        "firstScannedBy": row["first_scanned_by"],
-        "scannedBy": row["gate"],
-        "checkinId": row["id"],
-    }
 
 
 def _used(wire: dict[str, Any], source: str, conflict: bool = False) -> dict[str, Any]:
@@ -148,13 +126,13 @@ class Hub:
         """A repeated client id answers the stored result, never a new scan."""
         client_id = body.get("id")
         if client_id:
-            row = conn.execute("SELECT * FROM checkins WHERE id = ?", (client_id,)).fetchone()
-            if row is not None:
+            stored = recorded_result(conn, client_id)
+            if stored is not None:
                 # Only the scan's own event (a gate key names its own): a key that learnt
                 # another event's check-in id must not read its stored result.
-                if row["event_id"] != body["eventId"]:
+                if stored.eventId != body["eventId"]:
                     raise Conflict(f"Check-in id {client_id} is already used.")
-                return _stored_result(row)
+                return dict(vars(stored))
         device_id, gate = self._attribution(key, body.get("deviceId"), body["scannedBy"])
         # CheckinService's own transaction joins this one (the group's), so the check-in,
         # its webhook and the gate's counter are committed together.
@@ -312,67 +290,30 @@ class Hub:
         return tickets
 
     def cancel_ticket(self, ticket_id: str) -> dict[str, Any]:
-        with self.node.db.write() as conn:
-            row = conn.execute(
-                "SELECT status, event_id, tier_name FROM tickets WHERE id = ?", (ticket_id,)
-            ).fetchone()
-            if row is None:
-                raise NotFound(f"No ticket with ID {ticket_id} exists.")
-            self.node.tickets.cancel(ticket_id)
-            if row["status"] != "cancelled":
-                ticket = conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
-                self.webhooks.enqueue(
-                    conn,
-                    "booking.cancelled",
-                    {
-                        "bookingId": ticket["booking_id"],
-                        "ticketId": ticket_id,
-                        "eventId": ticket["event_id"],
-                        "attendeeName": ticket["attendee_name"],
-                        "tierName": ticket["tier_name"],
-                        "cancelledAt": ticket["updated_at"],
-                    },
-                )
-                self._check_sold_out(conn, row["event_id"], row["tier_name"])
+        def notify(conn: sqlite3.Connection, ticket: sqlite3.Row) -> None:
+            self.webhooks.enqueue(
+                conn,
+                "booking.cancelled",
+                {
+                    "bookingId": ticket["booking_id"],
+                    "ticketId": ticket_id,
+                    "eventId": ticket["event_id"],
+                    "attendeeName": ticket["attendee_name"],
+                    "tierName": ticket["tier_name"],
+                    "cancelledAt": ticket["updated_at"],
+                },
+            )
+            self._check_sold_out(conn, ticket["event_id"], ticket["tier_name"])
+
+        ticket = self.node.tickets.cancel(ticket_id, on_cancelled=notify)
         self.webhooks.poke()
         self.changes.notify()
-        return self.node.tickets.get(ticket_id)
+        return ticket
 
     def _check_sold_out(self, conn: sqlite3.Connection, event_id: str, tier_name: str) -> None:
-        """event.sold_out once per sell-out: a mark in node_settings, cleared when seats free up."""
-        tier = conn.execute(
-            "SELECT id, quantity FROM tiers WHERE event_id = ? AND name = ?", (event_id, tier_name)
-        ).fetchone()
-        if tier is None or tier["quantity"] is None:
-            return
-        sold = sold_count(conn, event_id, tier_name)
-        mark = _SOLD_OUT_MARK + tier["id"]
-        marked = conn.execute("SELECT 1 FROM node_settings WHERE key = ?", (mark,)).fetchone()
-        if sold < tier["quantity"]:
-            if marked:
-                conn.execute("DELETE FROM node_settings WHERE key = ?", (mark,))
-            return
-        if marked:
-            return
-        conn.execute("INSERT INTO node_settings (key, value) VALUES (?, ?)", (mark, self.now()))
-        limited = conn.execute(
-            "SELECT name, quantity FROM tiers WHERE event_id = ? AND quantity IS NOT NULL",
-            (event_id,),
-        ).fetchall()
-        event_sold_out = all(
-            sold_count(conn, event_id, t["name"]) >= t["quantity"] for t in limited
-        )
-        self.webhooks.enqueue(
-            conn,
-            "event.sold_out",
-            {
-                "eventId": event_id,
-                "tierName": tier_name,
-                "quantity": tier["quantity"],
-                "sold": sold,
-                "eventSoldOut": event_sold_out,
-            },
-        )
+        sold_out = self.node.tickets.sold_out_change(conn, event_id, tier_name)
+        if sold_out is not None:
+            self.webhooks.enqueue(conn, "event.sold_out", sold_out)
 
     # --- gates ---------------------------------------------------------------------------
     def create_gate(self, name: str, event_id: str, gate: str, url: str) -> dict[str, Any]:

@@ -187,7 +187,7 @@ class SyncEngine:
                 try:
                     self._round(report, push, pull)
                 except UpstreamReset as reset:  # nothing from the new database was stored yet
-                    requeued = self.identity.adopt(self.node, reset)
+                    requeued = self.identity.adopt(self.node.ledger, reset)
                     self.pusher.refused.clear()
                     report.notes.append(
                         f"upstream was reset (new database): re-sending {requeued} check-ins"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from scanner_app.core.node import Node
+from scanner_app.core.ledger import Ledger
 from scanner_app.sync.errors import UpstreamReset
 from scanner_app.sync.state import SyncState
 
@@ -40,22 +40,16 @@ class UpstreamIdentity:
             self._known = node_id
         self.state.set(_STATE_NAME, node_id)  # first contact
 
-    def adopt(self, node: Node, reset: UpstreamReset) -> int:
+    def adopt(self, ledger: Ledger, reset: UpstreamReset) -> int:
         """Re-queue this node's check-ins and drop the cursors, in one transaction.
 
         Returns how many check-ins will be sent again (uploads are idempotent by id, so
         any the new upstream does have are answered `duplicate`, not doubled).
         """
-        with node.db.write() as conn:
-            requeued = conn.execute(
-                "UPDATE checkins SET pushed_at = NULL, upstream_status = NULL"
-                " WHERE source != 'upstream'"
-            ).rowcount
+        with ledger.db.write() as conn:
+            requeued = ledger.requeue_all(conn)
             for prefix in _FORGOTTEN:
-                conn.execute(
-                    "DELETE FROM sync_state WHERE upstream = ? AND name LIKE ? ESCAPE '\\'",
-                    (self.state.upstream, prefix.replace("%", r"\%").replace("_", r"\_") + "%"),
-                )
+                self.state.forget(prefix, conn)
             self.state.set(_STATE_NAME, reset.seen, conn)
         with self._lock:
             self._known = reset.seen

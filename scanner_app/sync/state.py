@@ -53,6 +53,13 @@ class SyncState:
         with self.db.write() as writer:
             writer.execute(sql, params)
 
+    def forget(self, prefix: str, conn: sqlite3.Connection) -> None:
+        """Drop every value whose name starts with ``prefix``, in the caller's transaction."""
+        conn.execute(
+            "DELETE FROM sync_state WHERE upstream = ? AND name LIKE ? ESCAPE '\\'",
+            (self.upstream, prefix.replace("%", r"\%").replace("_", r"\_") + "%"),
+        )
+
     def names(self, prefix: str) -> dict[str, str]:
         rows = self.db.query(
             "SELECT name, value FROM sync_state WHERE upstream = ? AND name LIKE ?",

@@ -17,7 +17,6 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from scanner_app.core.door import CheckProvider, Door
 from scanner_app.core.errors import TickitzError
-from scanner_app.core.ledger import ticket_state
 from scanner_app.core.node import Node
 from scanner_app.core.storage import StorageError
 from scanner_app.sync.door import check_provider
@@ -118,7 +117,7 @@ class NodeWorker(QObject):
         """Whether this attendee is in (staff must see it before a manual check-in)."""
         event = next((e for e in self._events if e["id"] == ticket["eventId"]), None)
         reentry = bool(event and event.get("settings", {}).get("allowReentry"))
-        state = ticket_state(self.node.db.read(), ticket["eventId"], ticket["id"], reentry)
+        state = self.node.ledger.ticket_state(ticket["eventId"], ticket["id"], reentry)
         return {"inside": state.inside, "firstCheckedInAt": state.first_at,
                 "firstScannedBy": state.first_by}  # fmt: skip
 
