@@ -95,6 +95,10 @@ function selectEvent(id) {
   clearTicket();
   seenConflicts = null;
   $("conflictAlert").hidden = true;
+  watch(id);
+}
+
+function watch(id) {
   startLive(id, {
     onOverview: (data) => {
       renderOverview(data, openTicket);
@@ -141,7 +145,7 @@ async function recheck(id) {
   // The stream was refused: signed out, or the event is gone. Otherwise try again.
   try {
     await api("/dashboard/session");
-    setTimeout(() => { if (eventId === id) selectEvent(id); }, 2000);
+    setTimeout(() => { if (eventId === id) watch(id); }, 2000);
   } catch (error) {
     if (error.status === 401) ended(error.message);
     else setTimeout(() => recheck(id), 2000);

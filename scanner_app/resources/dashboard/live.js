@@ -7,11 +7,16 @@ let source = null;
 let lastMessage = 0;
 let lost = false; // the stream broke: the banner shows at once, not after missed heartbeats
 let lastFigures = null;
+let liveEvent = null;
 let hooks = {onOverview: () => {}, onEnded: () => {}, onLost: () => {}};
 let watchdog = null;
 
 export function startLive(eventId, callbacks) {
+  // A reconnect to the same event keeps the age of what is on screen for the banner.
+  const kept = eventId === liveEvent ? lastFigures : null;
   stopLive();
+  lastFigures = kept;
+  liveEvent = eventId;
   hooks = callbacks;
   lastMessage = Date.now();
   source = new EventSource("/dashboard/api/events/" + enc(eventId) + "/live");
@@ -40,6 +45,7 @@ export function stopLive() {
   lost = false;
   clearInterval(watchdog);
   lastFigures = null;
+  liveEvent = null;
   $("banner").hidden = true;
 }
 

@@ -33,6 +33,7 @@ export async function showTicket(ticketId, keepMessage = false) {
   } catch (error) { showError("searchError", error); return; }
   render();
   $("ticketCard").hidden = false;
+  if (!keepMessage) $("ticketCard").scrollIntoView({block: "nearest"}); // below the list on a phone
 }
 
 export function refreshTicket() { if (current) showTicket(current.id); }
