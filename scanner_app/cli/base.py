@@ -30,11 +30,18 @@ def data_dir(ctx: click.Context) -> Path:
     return Path(chosen) if chosen else default_data_dir()
 
 
+def open_keyed(path: Path) -> Node:
+    """A node whose secrets are sealed with its OS keyring entry (or the 0600 file)."""
+    from scanner_app.sync.restkey import rest_key_source  # noqa: PLC0415
+
+    return Node.open(path, rest_key_for=lambda device: rest_key_source(path, device))
+
+
 def open_node(ctx: click.Context) -> Node:
     """The node of --data-dir, closed when the command ends."""
     obj = ctx.ensure_object(dict)
     if "node" not in obj:
-        node = Node.open(data_dir(ctx))
+        node = open_keyed(data_dir(ctx))
         obj["node"] = node
         ctx.find_root().call_on_close(node.close)
     return obj["node"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +21,52 @@ from scanner_app.core.migrations import MIGRATIONS
 from scanner_app.core.storage import DatabaseDamaged, is_storage_error, storage_error
 
 BUSY_TIMEOUT_MS = 10_000
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) and make it this user's only (DESIGN.md §10: 0700).
+    Windows has no modes: the data lives in the user's profile, which is private."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    if sys.platform != "win32":
+        os.chmod(path, PRIVATE_DIR)
+    return path
+
+
+def narrow_files(folder: Path) -> None:
+    """Every file directly in ``folder`` (database, key files, certificates) to 0600 at
+    most: an older version, a copy or a restore may have left them readable by others."""
+    if sys.platform == "win32":
+        return
+    for entry in os.scandir(folder):
+        if entry.is_file(follow_symlinks=False):
+            current = entry.stat(follow_symlinks=False).st_mode & 0o777
+            if current & ~PRIVATE_FILE:
+                with contextlib.suppress(OSError):
+                    os.chmod(entry.path, current & PRIVATE_FILE)
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` empty if missing, and make it 0600 (never wider)."""
+    if sys.platform == "win32":
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
+
+
+def _private_database(path: Path) -> None:
+    """The database 0600 before SQLite opens it: SQLite gives its WAL and SHM files the
+    database's mode, so they are born 0600 too; ones left by an older version are fixed."""
+    private_file(path)
+    for suffix in _SIDE_FILES:
+        side = path.with_name(path.name + suffix)
+        if side.exists() and sys.platform != "win32":
+            with contextlib.suppress(OSError):  # another user's leftover: SQLite will say
+                os.chmod(side, PRIVATE_FILE)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -62,7 +110,8 @@ class Database:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
+            _private_database(self.path)
             self._writer = _connect(self.path)
         except (sqlite3.Error, OSError) as exc:
             self._raise_storage(exc)

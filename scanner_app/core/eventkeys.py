@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from scanner_app.core.atrest import RestCipher, file_key_source, key_context
 from scanner_app.core.db import Database
 from scanner_app.core.errors import Conflict, NotFound, ValidationError
 from scanner_app.core.keys import SigningKey, VerifyKey, generate_signing_key, parse_jwks
@@ -43,6 +44,8 @@ class EventKeys:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        # Private keys are sealed at rest (atrest.py); the node sets its own cipher.
+        self.cipher = RestCipher(file_key_source(db.path.parent))
         self.key_cache_seconds = KEY_CACHE_SECONDS
         # event id -> (monotonic time loaded, {kid: key}) of the active keys
         self._key_cache: dict[str, tuple[float, dict[str, VerifyKey]]] = {}
@@ -73,7 +76,8 @@ class EventKeys:
         )
         if row is None:
             raise Conflict(f"This node does not issue tickets for {event_id} (no private key).")
-        return SigningKey(row["kid"], row["alg"], row["private_pem"], json.loads(row["public_jwk"]))
+        pem = self.cipher.open(row["private_pem"], key_context(event_id, row["kid"]))
+        return SigningKey(row["kid"], row["alg"], pem, json.loads(row["public_jwk"]))
 
     def verify_keys(self, event_id: str, kid: str | None = None) -> dict[str, VerifyKey] | None:
         """Cached {kid: key} of the active keys; None when this node has no keys for the event
@@ -129,7 +133,7 @@ class EventKeys:
                     key.kid,
                     key.alg,
                     json.dumps(key.jwk),
-                    key.private_pem,
+                    self.cipher.seal(key.private_pem, key_context(event_id, key.kid)),
                     iso_ms(self.clock()),
                 ),
             )

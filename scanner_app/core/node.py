@@ -7,8 +7,9 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from scanner_app.core.atrest import KeySource, RestCipher, file_key_source, seal_existing
 from scanner_app.core.checkin import CheckinService
-from scanner_app.core.db import Database
+from scanner_app.core.db import Database, narrow_files, private_dir
 from scanner_app.core.events import EventStore
 from scanner_app.core.ids import short_id
 from scanner_app.core.ledger import Ledger
@@ -35,11 +36,20 @@ class Node:
         clock: Clock = utc_now,
         leeway_seconds: int = 120,
         clock_offset_ms: Callable[[], float] = lambda: 0.0,
+        rest_key_for: Callable[[str], KeySource] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.device_id = self._setting_or_create("device_id", lambda: short_id("dev"))
+        # The key that seals private keys and webhook secrets (DESIGN.md §10 "At rest"):
+        # the OS keyring entry of this node when the app or CLI asks for it
+        # (sync/restkey.py), else a 0600 file here.
+        source = rest_key_for(self.device_id) if rest_key_for else None
+        self.cipher = RestCipher(source or file_key_source(db.path.parent))
         self.events = EventStore(db, clock)
+        self.events.cipher = self.cipher
+        with db.write() as conn:  # data from before sealing is converted on first open
+            seal_existing(conn, self.cipher)
         self.tickets = TicketBook(db, self.events, clock)
         self.ledger = Ledger(db, clock, self.device_id)
         self.reports = Reports(db)
@@ -55,7 +65,8 @@ class Node:
         db_path = path / DB_FILENAME
         refuse_lost_database(path, db_path)
         try:
-            path.mkdir(parents=True, exist_ok=True)
+            private_dir(path)
+            narrow_files(path)
         except OSError as exc:
             raise storage_error(path, exc) from exc
         node = cls(Database(db_path, check=check), **kwargs)  # type: ignore[arg-type]

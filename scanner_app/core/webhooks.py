@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scanner_app.core.addresses import check_target_host
+from scanner_app.core.atrest import RestCipher, file_key_source, webhook_context
 from scanner_app.core.db import Database
 from scanner_app.core.errors import NotFound, ValidationError
 from scanner_app.core.ids import checkin_id, short_id
@@ -31,17 +32,14 @@ MAX_ATTEMPTS = 15
 _SUBSCRIPTION_TTL = 1.0
 
 
-def _webhook_json(row: sqlite3.Row, with_secret: bool = False) -> dict[str, Any]:
-    data = {
+def _webhook_json(row: sqlite3.Row) -> dict[str, Any]:
+    return {
         "id": row["id"],
         "url": row["url"],
         "events": json.loads(row["events"]),
         "createdAt": row["created_at"],
         "deletedAt": row["deleted_at"],
     }
-    if with_secret:
-        data["secret"] = row["secret"]
-    return data
 
 
 def check_url(url: Any, allow_private: bool = False) -> str:
@@ -72,9 +70,13 @@ def check_url(url: Any, allow_private: bool = False) -> str:
 class WebhookStore:
     """Registered endpoints, and deliveries queued in the same transaction as the change."""
 
-    def __init__(self, db: Database, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, db: Database, clock: Clock = utc_now, cipher: RestCipher | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
+        # Secrets are sealed at rest (atrest.py): a stolen database cannot sign deliveries.
+        self.cipher = cipher or RestCipher(file_key_source(db.path.parent))
         self._subscribed: tuple[float, frozenset[str]] | None = None
         self._lock = threading.Lock()
         self.on_enqueue: list[Any] = []  # callables poked after a commit that queued work
@@ -94,6 +96,7 @@ class WebhookStore:
                 field="events",
             )
         webhook_id = short_id("whk")
+        secret = "whsec_" + secrets.token_urlsafe(32)
         with self.db.write() as conn:
             active = conn.execute(
                 "SELECT COUNT(*) FROM webhooks WHERE deleted_at IS NULL"
@@ -106,13 +109,13 @@ class WebhookStore:
                     webhook_id,
                     url,
                     json.dumps(sorted(set(events))),
-                    "whsec_" + secrets.token_urlsafe(32),
+                    self.cipher.seal(secret, webhook_context(webhook_id)),
                     iso_ms(self.clock()),
                 ),
             )
         self._forget()
         row = self.db.query_one("SELECT * FROM webhooks WHERE id = ?", (webhook_id,))
-        return _webhook_json(row, with_secret=True)
+        return {**_webhook_json(row), "secret": secret}
 
     def list(self) -> list[dict[str, Any]]:
         rows = self.db.query(
@@ -206,7 +209,10 @@ class WebhookStore:
             " ORDER BY d.next_attempt_at, d.created_at LIMIT ?",
             (iso_ms(self.clock()), limit),
         )
-        return [dict(r) for r in rows]
+        return [
+            {**r, "secret": self.cipher.open(r["secret"], webhook_context(r["webhook_id"]))}
+            for r in map(dict, rows)
+        ]
 
     def next_due(self) -> datetime | None:
         row = self.db.query_one(

@@ -38,6 +38,7 @@ from scanner_app.gui.widgets.first_run_dialog import FirstRunDialog
 from scanner_app.gui.widgets.main_window import MainWindow
 from scanner_app.gui.widgets.plain import message_box
 from scanner_app.sync import SyncConfig, SyncSettingsDamaged
+from scanner_app.sync.restkey import rest_key_source
 
 log = logging.getLogger(__name__)
 CAMERA_FIELDS = ("camera", "camera_width", "camera_height", "decoder")
@@ -306,8 +307,9 @@ def run(data_dir: Path, kiosk: bool = False, settings_path: Path | None = None) 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = qt_app()
     settings = Settings.load(settings_path)
+    keyed = {"rest_key_for": lambda device: rest_key_source(data_dir, device)}
     try:
-        opened = Node.open(data_dir)
+        opened = Node.open(data_dir, **keyed)
     except StorageError as exc:  # damaged, full, read-only...: say so, never a traceback
         show_storage_error(exc)
         raise

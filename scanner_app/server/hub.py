@@ -102,7 +102,7 @@ class Hub:
         self.provider = provider or LocalCheckProvider(node.checkin, offline=False)
         self.keys = ApiKeyStore(node.db, node.clock)
         self.devices = DeviceStore(node.db, self.keys, node.clock)
-        self.webhooks = WebhookStore(node.db, node.clock)
+        self.webhooks = WebhookStore(node.db, node.clock, node.cipher)
         self.limiter = RateLimiter()
         self.usage = Usage()
         self._poke = False

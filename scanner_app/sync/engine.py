@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from scanner_app.core.node import Node
+from scanner_app.core.privacy import RETENTION_DAYS, RETENTION_SETTING, expire_names, forget_names
 from scanner_app.sync.client import MAX_BATCH, TickitzClient
 from scanner_app.sync.clock import ClockOffset
 from scanner_app.sync.config import SyncConfig, SyncSettingsDamaged
@@ -215,6 +216,11 @@ class SyncEngine:
             self.puller.pull(self.config.event_ids, report)
             self._record_time("last_pull_at")
             self._pull_warnings = list(report.warnings)  # kept until the next pull
+        # Names leave this node a while after their event ended (DESIGN.md §10).
+        days = float(self.node.setting(RETENTION_SETTING) or RETENTION_DAYS)
+        erased = expire_names(self.node.db, self.node.clock(), days)
+        if erased:
+            report.notes.append(f"erased {erased} attendee names of past events")
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -266,6 +272,10 @@ class SyncEngine:
 
     def _failed(self, exc: SyncError, report: RoundReport) -> None:
         report.error = _describe(exc)
+        if isinstance(exc, Unauthorized) and "revoked" in exc.message.lower():
+            # The organiser withdrew this device (lost or stolen): its names go at once.
+            erased = forget_names(self.node.db)
+            log.warning("This device was revoked upstream: erased %d attendee names", erased)
         with self._lock:
             self._failures += 1
             delay = min(self.max_backoff_s, self.backoff_s * 2 ** (self._failures - 1))
