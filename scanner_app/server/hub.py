@@ -67,6 +67,11 @@ class Usage:
         )
 
 
+def _setting(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM node_settings WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
 def _iso(unix: float) -> str:
     return iso_ms(datetime.fromtimestamp(unix, UTC))
 
@@ -109,7 +114,7 @@ class Hub:
         self.changes = ChangeSignal()  # the dashboard's live view listens (live.py)
         self._reported: dict[str, tuple[int | None, str | None]] = {}
         self.writer = GroupWriter(node.db, after_commit=self._after_commit)
-        self._device_gates: dict[str, str] = {}
+        self._device_gates: dict[str, tuple[str, str]] = {}
 
     def now(self) -> str:
         return iso_ms(self.node.clock())
@@ -133,7 +138,7 @@ class Hub:
                 if stored.eventId != body["eventId"]:
                     raise Conflict(f"Check-in id {client_id} is already used.")
                 return dict(vars(stored))
-        device_id, gate = self._attribution(key, body.get("deviceId"), body["scannedBy"])
+        device_id, gate = self._attribution(key, body.get("deviceId"), body["scannedBy"], conn)
         # CheckinService's own transaction joins this one (the group's), so the check-in,
         # its webhook and the gate's counter are committed together.
         door = Door(
@@ -180,9 +185,9 @@ class Hub:
     ) -> list[dict[str, Any]]:
         """Merge uploaded check-ins (idempotent by id); new admissions fire ticket.used."""
         hooked = self.webhooks.subscribed("ticket.used")
-        device_id = device_id or key.device_id
         if key.device_id:  # a gate speaks for itself only: see _attribution
-            device_id, gate = self._attribution(key, None, "")
+            first = device_id or (items[0].get("deviceId") if items else None)
+            device_id, gate = self._attribution(key, first, "", conn)
             items = [{**item, "deviceId": device_id, "scannedBy": gate} for item in items]
         known = existing_ids(conn, [item["id"] for item in items])
         watch = self.webhooks.subscribed("checkin.conflict")
@@ -205,17 +210,39 @@ class Hub:
             DeviceStore.count_received(conn, key.device_id, len(fresh), self.now())
         return answers
 
-    def _attribution(self, key: ApiKey, device_id: str | None, gate: str) -> tuple[str | None, str]:
-        """(deviceId, gate) of a check-in: a gate device's key is its device and gate,
-        whatever the body says (a gate could otherwise file its scans under another gate);
-        other keys (an organiser, a hub forwarding its gates) keep the body's."""
+    def _attribution(
+        self, key: ApiKey, device_id: str | None, gate: str, conn: sqlite3.Connection
+    ) -> tuple[str | None, str]:
+        """(deviceId, gate) of a check-in. A gate device's key files it under the gate the
+        device was enrolled for, and under the one node id bound to the device: the first
+        the gate presented (its own, as its local records and feeds name it), never a
+        registered device's id nor one another device already holds. Other keys (an
+        organiser, a hub forwarding its gates) keep the body's."""
         if not key.device_id:
             return device_id, gate
         known = self._device_gates.get(key.device_id)
-        if known is None:  # a device's gate never changes: read once
-            known = self.devices.get(key.device_id)["gate"]
+        if known is None:
+            bound = _setting(conn, f"device_node:{key.device_id}")
+            if bound is None:
+                bound = device_id or key.device_id
+                taken = _setting(conn, f"node_device:{bound}") not in (None, key.device_id)
+                other = (
+                    bound != key.device_id
+                    and conn.execute("SELECT 1 FROM devices WHERE id = ?", (bound,)).fetchone()
+                )
+                if taken or other:
+                    bound = key.device_id
+                conn.executemany(
+                    "INSERT OR IGNORE INTO node_settings (key, value) VALUES (?, ?)",
+                    [
+                        (f"device_node:{key.device_id}", bound),
+                        (f"node_device:{bound}", key.device_id),
+                    ],
+                )
+            device_gate = self.devices.get(key.device_id)["gate"]
+            known = (bound, device_gate)
             self._device_gates[key.device_id] = known
-        return key.device_id, known
+        return known
 
     # --- the organiser's desk (dashboard): the same door rules as a gate's ------------------
     def manual_checkin(

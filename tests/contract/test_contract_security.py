@@ -21,8 +21,11 @@ HOSTILE = [
     "+1+1",
     "-2+3",
     "@SUM(1+1)*cmd|' /C calc'!A0",
-    "\t=1+1",
+    " =1+1",
 ]
+# Control characters (a leading tab, NUL, ESC) never get in: refused with a 400 naming the
+# field (issue 11), so they cannot reach an export either.
+CONTROL = ["\t=1+1", "Ada\x00", "\x1b[2J"]
 
 
 def _listening(port: int) -> set[str]:
@@ -125,6 +128,11 @@ def test_the_csv_export_defuses_spreadsheet_formulas(api, event):
             },
         )
         assert scanned.status_code == 200 and scanned.json()["success"] is True
+    for name in CONTROL:
+        refused = api.post(
+            f"/v1/events/{event['id']}/tickets", json={"tierName": "General", "attendeeName": name}
+        )
+        assert check_envelope(refused, 400, "validation_error")
     export = api.get(f"/v1/events/{event['id']}/export.csv")
     assert export.status_code == 200
     assert export.headers["content-type"].startswith("text/csv")

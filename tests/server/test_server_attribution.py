@@ -104,3 +104,24 @@ def test_a_description_may_have_lines_but_no_other_controls(api):
     assert api.post("/v1/events", json=body).status_code == 201
     body["description"] = "bell\x07"
     assert_envelope(api.post("/v1/events", json=body), 400, "validation_error")
+
+
+def test_a_node_id_held_by_one_gate_cannot_be_taken_by_another(hub, api):
+    event = create_event(api)
+    _, south_key = hub.hub.devices.create("Laptop S", event["id"], "south")
+    north, north_key = hub.hub.devices.create("Laptop N", event["id"], "north")
+    tickets = issue(api, event["id"], quantity=3)
+
+    def scan(key, ticket, device, checkin_id):
+        with client_for(hub, key) as gate:
+            body = {"qrPayload": ticket["qrPayload"], "eventId": event["id"], "id": checkin_id}
+            body |= {"scannedBy": "x", "deviceId": device}
+            assert gate.post("/v1/checkin/scan", json=body).status_code == 200
+
+    scan(south_key, tickets[0], "dev_southlaptop", "chk_s1")  # south's own node id: bound
+    scan(north_key, tickets[1], "dev_southlaptop", "chk_n1")  # north claims it
+    scan(north_key, tickets[2], "dev_northlaptop", "chk_n2")  # and then changes its mind
+    stored = feed(api, event["id"])
+    assert stored["chk_s1"]["deviceId"] == "dev_southlaptop"
+    assert stored["chk_n1"]["deviceId"] == stored["chk_n2"]["deviceId"] == north["id"]
+    assert {stored[c]["scannedBy"] for c in ("chk_n1", "chk_n2")} == {"north"}

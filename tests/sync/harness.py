@@ -66,6 +66,14 @@ def organiser_key(node: Node) -> str:
     return ApiKeyStore(node.db, node.clock).create("organiser", SCOPES)[1]
 
 
+def hub_key(node: Node) -> str:
+    """What a venue hub syncs to central with: a key of its own, not a gate device's (a
+    device's uploads are filed under that device and gate; a hub forwards its gates')."""
+    return ApiKeyStore(node.db, node.clock).create(
+        "venue hub", ["events:read", "bookings:read", "checkin:write"]
+    )[1]
+
+
 def gate_key(node: Node, event_id: str, gate: str) -> str:
     return DeviceStore(node.db, ApiKeyStore(node.db, node.clock), node.clock).create(
         gate, event_id, gate

@@ -11,7 +11,15 @@ from contextlib import closing
 
 import httpx
 from click.testing import CliRunner
-from harness import HubServer, gate_key, issuer_with_event, rows, start_hub, stop_hub, wait_for
+from harness import (
+    HubServer,
+    hub_key,
+    issuer_with_event,
+    rows,
+    start_hub,
+    stop_hub,
+    wait_for,
+)
 
 from scanner_app.cli import cli
 from scanner_app.core.apikeys import SCOPES, ApiKeyStore
@@ -27,7 +35,7 @@ def test_gate_hub_central_chain_end_to_end(tmp_path):
         organiser = ApiKeyStore(hub.db).create("organiser", SCOPES)[1]
     runner = CliRunner()
     with HubServer(central) as central_srv:
-        hub_to_central = gate_key(central, event_id, "hub")
+        hub_to_central = hub_key(central)
         connected = runner.invoke(
             cli,
             [

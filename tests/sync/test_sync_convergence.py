@@ -10,6 +10,7 @@ from harness import (
     admissions,
     engine_for,
     gate_key,
+    hub_key,
     issuer_with_event,
     organiser_key,
     wait_for,
@@ -26,7 +27,7 @@ def test_two_offline_gates_admit_one_ticket_and_every_node_agrees_on_the_canonic
     hub = Node.open(tmp_path / "hub")
     g1, g2 = Node.open(tmp_path / "g1"), Node.open(tmp_path / "g2")
     with HubServer(central) as central_srv, HubServer(hub) as hub_srv:
-        hub_sync = engine_for(hub, central_srv.url, gate_key(central, event_id, "hub"), event_id)
+        hub_sync = engine_for(hub, central_srv.url, hub_key(central), event_id)
         assert hub_sync.run_once().ok  # the hub learns the event, keys and manifest
         gates = {}
         for node, name in ((g1, "north"), (g2, "south")):

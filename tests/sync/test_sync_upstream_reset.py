@@ -3,7 +3,7 @@ same address: gates notice from its node header, re-send and re-read from the st
 
 from __future__ import annotations
 
-from harness import HubServer, admissions, engine_for, gate_key, issuer_with_event, rows
+from harness import HubServer, admissions, engine_for, gate_key, hub_key, issuer_with_event, rows
 
 from scanner_app.core.models import NODE_HEADER
 from scanner_app.core.node import Node
@@ -15,7 +15,7 @@ def test_a_reset_hub_gets_the_gates_checkins_again_and_the_gate_rereads_it(tmp_p
     old_hub, new_hub = Node.open(tmp_path / "hub-old"), Node.open(tmp_path / "hub-new")
     with HubServer(central) as central_srv:
         for hub in (old_hub, new_hub):
-            key = gate_key(central, event_id, "hub")
+            key = hub_key(central)
             assert engine_for(hub, central_srv.url, key, event_id).run_once().ok
     with HubServer(old_hub) as old_srv:
         port = old_srv.port
