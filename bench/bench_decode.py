@@ -8,7 +8,8 @@ OpenCV, printed-ticket and camera-realistic classes). Times include the BGR->gre
 conversion, as in the live pipeline. The baseline measured in the same run is raw
 zxing-cpp (QR only, default settings); pyzbar and OpenCV are printed beside it. The
 pipeline and the baseline are timed best of 3; the slow fallbacks once, on fewer frames.
-Budgets (DESIGN §7, issue 14): 720p ticket median <= 5 ms; empty 720p frame median
+Budgets (DESIGN §7, issue 14), checked on this thread's CPU time (the cores are shared;
+wall clock is printed too): 720p ticket median <= 5 ms; empty 720p frame median
 <= 1.5 ms and p95 <= 4 ms; in frame the pipeline reads >= what raw zxing-cpp reads of
 the bare photos; no read on frames without a code.
 """
@@ -99,11 +100,12 @@ def synthetic(decoders: dict[str, object], n: int, slow_n: int, failures: list[s
             d = pooled(runs["default"], DISTORTIONS)
             z = pooled(runs["raw zxing-cpp"], DISTORTIONS)
             e = runs["default"]["empty"]
-            print(f"default: ticket median {med(d.wall):.2f} ms (raw zxing-cpp "
-                  f"{med(z.wall):.2f}), empty median {med(e.wall):.2f} / p95 "
-                  f"{p95(e.wall):.2f} ms; read {d.ok}/{d.n} vs raw {z.ok}/{z.n}")  # fmt: skip
-            if med(d.wall) > 5.0:
-                failures.append(f"{label}: ticket median {med(d.wall):.2f} ms > 5 ms")
+            print(f"default: ticket median {med(d.wall):.2f} ms wall / {med(d.cpu):.2f} cpu "
+                  f"(raw zxing-cpp {med(z.wall):.2f} / {med(z.cpu):.2f}), empty median "
+                  f"{med(e.wall):.2f} / {med(e.cpu):.2f}; "
+                  f"read {d.ok}/{d.n} vs raw {z.ok}/{z.n}")  # fmt: skip
+            if med(d.cpu) > 5.0:
+                failures.append(f"{label}: ticket median {med(d.cpu):.2f} ms cpu > 5 ms")
             if d.ok < z.ok * 0.97:
                 failures.append(f"{label}: pipeline read {d.ok} < raw zxing-cpp {z.ok} - 3%")
 
@@ -145,8 +147,10 @@ def main() -> int:
         e = runs["scenes"]
         print(f"empty 720p frame: median {med(e.wall):.2f} ms, p95 {p95(e.wall):.2f} ms "
               f"(cpu {med(e.cpu):.2f} / {p95(e.cpu):.2f})")  # fmt: skip
-        if med(e.wall) > 1.5 or p95(e.wall) > 4.0:
-            failures.append(f"empty frame {med(e.wall):.2f}/{p95(e.wall):.2f} ms > 1.5/4")
+        # Checked on this thread's CPU time: the 2 cores are shared, and wall clock
+        # then mostly measures the other processes (both are printed).
+        if med(e.cpu) > 1.5 or p95(e.cpu) > 4.0:
+            failures.append(f"empty frame {med(e.cpu):.2f}/{p95(e.cpu):.2f} ms cpu > 1.5/4")
     print(f"default paths: {default.paths}")  # type: ignore[attr-defined]
     print("\nbudgets: " + ("all met" if not failures else "MISSED: " + "; ".join(failures)))
     return 1 if failures else 0
