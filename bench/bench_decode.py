@@ -1,157 +1,157 @@
-"""QR decode benchmark: success rate and time per decoder, distortion class and frame size.
+"""QR decode benchmark: read rate and time per decoder, distortion class and frame size,
+then the real-photo corpus (../shared/realworld/qr-photos) bare and in a 720p frame.
 
 Run: .venv/bin/python bench/bench_decode.py [--quick] [--samples N]
 
-Frames come from scanner_app.camera.synth (segno tickets composited with OpenCV).
-Times include the BGR->grey conversion, as in the live pipeline. pyzbar at full
-resolution is the baseline measured in the same run (DESIGN §7); the budgets are
-checked against it and against absolute numbers (720p ticket median <= 5 ms, empty <= 3 ms).
+Synthetic frames come from scanner_app.camera.synth (segno tickets composited with
+OpenCV, printed-ticket and camera-realistic classes). Times include the BGR->grey
+conversion, as in the live pipeline. The baseline measured in the same run is raw
+zxing-cpp (QR only, default settings); pyzbar and OpenCV are printed beside it. The
+pipeline and the baseline are timed best of 3; the slow fallbacks once, on fewer frames.
+Budgets (DESIGN §7, issue 14), checked on this thread's CPU time (the cores are shared;
+wall clock is printed too): 720p ticket median <= 5 ms; empty 720p frame median
+<= 1.5 ms and p95 <= 4 ms; in frame the pipeline reads >= what raw zxing-cpp reads of
+the bare photos; no read on frames without a code.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
-from scanner_app.camera.decoders import DecoderUnavailable, available_decoders, to_gray  # noqa: E402
+from decode_corpus import Run, corpus_figures, measure, med, p95, raw_zxing, texts_of  # noqa: E402
+
+from scanner_app.camera import realphotos as rp  # noqa: E402
+from scanner_app.camera.decoders import available_decoders, to_gray  # noqa: E402
 from scanner_app.camera.fastpath import make_decoder  # noqa: E402
 from scanner_app.camera.synth import (  # noqa: E402
     DISTORTIONS,
+    PRINT_DISTORTIONS,
     fake_ticket_payload,
     render_ticket_frame,
 )
 
-SIZES = ((640, 480), (1280, 720))
+SIZES = ((1280, 720), (640, 480))
 CLASSES = (*DISTORTIONS, "empty")
-SLOW = {"pyzbar", "opencv", "opencv+half"}  # fewer samples for these keep the run short
 
 
-@dataclass
-class Cell:
-    ok: int = 0
-    n: int = 0
-    ms: list[float] = field(default_factory=list)
-
-    def median(self) -> float:
-        return statistics.median(self.ms) if self.ms else float("nan")
-
-    def p95(self) -> float:
-        if not self.ms:
-            return float("nan")
-        s = sorted(self.ms)
-        return s[min(len(s) - 1, round(0.95 * (len(s) - 1)))]
-
-
-def make_frames(size: tuple[int, int], n: int) -> dict[str, list[tuple]]:
-    """n frames per class; empty frames alternate clean and noisy scenes."""
-    frames: dict[str, list[tuple]] = {}
+def make_frames(size: tuple[int, int], n: int) -> dict[str, list[tuple[str | None, object]]]:
+    """n grey frames per class; empty frames cycle through the printed classes' scenes."""
+    frames: dict[str, list[tuple[str | None, object]]] = {}
     for ci, cls in enumerate(CLASSES):
         rows = []
         for i in range(n):
             seed = 10_000 + 101 * ci + i
             if cls == "empty":
-                f = render_ticket_frame(None, size=size, distortion=DISTORTIONS[i % 8], seed=seed)
+                dist = PRINT_DISTORTIONS[i % len(PRINT_DISTORTIONS)]
+                f = render_ticket_frame(None, size=size, distortion=dist, seed=seed)
             else:
-                payload = fake_ticket_payload(seed)
-                f = render_ticket_frame(payload, size=size, distortion=cls, seed=seed)
-            rows.append((f.image, f.payload))
+                f = render_ticket_frame(fake_ticket_payload(seed), size=size, distortion=cls,
+                                        seed=seed)  # fmt: skip
+            rows.append((f.payload, to_gray(f.image)))
         frames[cls] = rows
     return frames
 
 
-def run(decoder: object, frames: dict[str, list[tuple]], limit: int) -> dict[str, Cell]:
-    decode = decoder.decode  # type: ignore[attr-defined]
-    decode(to_gray(frames["clean"][0][0]))  # warm-up: first call loads tables
-    cells: dict[str, Cell] = {}
-    for cls, rows in frames.items():
-        cell = cells.setdefault(cls, Cell())
-        for image, payload in rows[:limit]:
-            t0 = time.perf_counter()
-            texts = [r.text for r in decode(to_gray(image))]
-            cell.ms.append((time.perf_counter() - t0) * 1000)
-            cell.n += 1
-            # Empty frames succeed when nothing (in particular no 1D misread) comes back.
-            cell.ok += (payload in texts) if payload is not None else not texts
-    return cells
-
-
-def pooled(cells: dict[str, Cell], classes: tuple[str, ...]) -> Cell:
-    out = Cell()
+def pooled(runs: dict[str, Run], classes: tuple[str, ...]) -> Run:
+    out = Run()
     for c in classes:
-        out.ok += cells[c].ok
-        out.n += cells[c].n
-        out.ms += cells[c].ms
+        out.ok += runs[c].ok
+        out.n += runs[c].n
+        out.wall += runs[c].wall
+        out.cpu += runs[c].cpu
     return out
+
+
+def synthetic(decoders: dict[str, object], n: int, slow_n: int, failures: list[str]) -> None:
+    for size in SIZES:
+        frames = make_frames(size, n)
+        label = f"{size[0]}x{size[1]}"
+        runs: dict[str, dict[str, Run]] = {}
+        for name, dec in decoders.items():
+            fast = name in ("raw zxing-cpp", "default")
+            decode = dec if callable(dec) else texts_of(dec)
+            runs[name] = {
+                cls: measure(decode, rows if fast else rows[:slow_n], 3 if fast else 1)
+                for cls, rows in frames.items()
+            }
+        print(f"\n== synthetic {label}: read % and median ms per class "
+              f"({n} frames a class, {slow_n} for pyzbar/OpenCV)")  # fmt: skip
+        print(f"{'class':16s}" + "".join(f"{d:>22s}" for d in runs) + "   default/raw time")
+        for cls in (*CLASSES, "all tickets"):
+            row = f"{cls:16s}"
+            cells = {
+                d: (pooled(r, DISTORTIONS) if cls == "all tickets" else r[cls])
+                for d, r in runs.items()
+            }
+            for c in cells.values():
+                row += f"{100 * c.ok / c.n:>12.0f}% {med(c.wall):7.2f}"
+            d, z = cells["default"], cells["raw zxing-cpp"]
+            row += f"   x{med(d.wall) / med(z.wall):.2f}"
+            print(row)
+        if size == (1280, 720):
+            d = pooled(runs["default"], DISTORTIONS)
+            z = pooled(runs["raw zxing-cpp"], DISTORTIONS)
+            e = runs["default"]["empty"]
+            print(f"default: ticket median {med(d.wall):.2f} ms wall / {med(d.cpu):.2f} cpu "
+                  f"(raw zxing-cpp {med(z.wall):.2f} / {med(z.cpu):.2f}), empty median "
+                  f"{med(e.wall):.2f} / {med(e.cpu):.2f}; "
+                  f"read {d.ok}/{d.n} vs raw {z.ok}/{z.n}")  # fmt: skip
+            if med(d.cpu) > 5.0:
+                failures.append(f"{label}: ticket median {med(d.cpu):.2f} ms cpu > 5 ms")
+            if d.ok < z.ok * 0.97:
+                failures.append(f"{label}: pipeline read {d.ok} < raw zxing-cpp {z.ok} - 3%")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer frames (about 20 s)")
-    ap.add_argument("--samples", type=int, default=None, help="frames per class (default 24)")
+    ap.add_argument("--quick", action="store_true", help="fewer frames (about a minute)")
+    ap.add_argument("--samples", type=int, default=None, help="frames per class (default 16)")
     args = ap.parse_args()
-    n = args.samples or (8 if args.quick else 24)
-    slow_n = max(4, n // 3)
+    n = args.samples or (6 if args.quick else 16)
+    slow_n = max(3, n // 4)
     cv2.setNumThreads(1)  # the live pipeline decodes on one worker thread; measure that
     names = available_decoders()
-    print(f"decoders available: {', '.join(names)}; {n} frames per class ({slow_n} for slow ones)")
-    if "pyzbar" not in names:
-        print("WARNING: pyzbar/libzbar0 missing: no baseline ratio can be computed")
-    decoders: dict[str, object] = {"default": make_decoder("auto")}
-    for name in names:
-        decoders[name] = make_decoder(name, fast=False)
-        decoders[f"{name}+half"] = make_decoder(name, fast=True)
-    decoders.pop("zxing+half", None)  # the same as "default"
-    failures = []
-    for size in SIZES:
-        t0 = time.perf_counter()
-        frames = make_frames(size, n)
-        label = f"{size[0]}x{size[1]}"
-        print(f"\n== {label}  (rendered in {time.perf_counter() - t0:.1f} s)")
-        results = {}
-        for dname, dec in decoders.items():
-            try:
-                results[dname] = run(dec, frames, slow_n if dname in SLOW else n)
-            except DecoderUnavailable as exc:  # pragma: no cover
-                print(f"{dname}: unavailable: {exc}")
-        head = f"{'class':13s}" + "".join(f"{d:>24s}" for d in results)
-        print(head + "\n" + f"{'':13s}" + "".join(f"{'ok%  med  p95 ms':>24s}" for _ in results))
-        for cls in CLASSES:
-            row = f"{cls:13s}"
-            for cells in results.values():
-                c = cells[cls]
-                row += f"{100 * c.ok / c.n:>10.0f}% {c.median():5.1f} {c.p95():6.1f}"
-            print(row)
-        tickets = {d: pooled(c, DISTORTIONS) for d, c in results.items()}
-        row = f"{'all tickets':13s}"
-        for c in tickets.values():
-            row += f"{100 * c.ok / c.n:>10.0f}% {c.median():5.1f} {c.p95():6.1f}"
-        print(row)
-        d, e = tickets["default"], results["default"]["empty"]
-        print(f"default: ticket median {d.median():.2f} ms, empty median {e.median():.2f} ms")
-        if "pyzbar" in tickets:
-            z = tickets["pyzbar"]
-            ratio = z.median() / d.median()
-            print(
-                f"default vs pyzbar baseline: {ratio:.1f}x faster (median {d.median():.2f} vs "
-                f"{z.median():.2f} ms); success {100 * d.ok / d.n:.0f}% vs {100 * z.ok / z.n:.0f}%"
-            )
-            if ratio < 8 or d.ok / d.n < z.ok / z.n:
-                failures.append(f"{label}: default not >= 8x faster with >= success than pyzbar")
-        if size == (1280, 720):
-            if d.median() > 5.0:
-                failures.append(f"{label}: ticket median {d.median():.2f} ms > 5 ms")
-            if e.median() > 3.0:
-                failures.append(f"{label}: empty median {e.median():.2f} ms > 3 ms")
-        paths = decoders["default"].paths  # type: ignore[attr-defined]
-        print(f"default paths so far: {paths}")
+    print(f"decoders available: {', '.join(names)}")
+    default = make_decoder("auto")
+    decoders: dict[str, object] = {"raw zxing-cpp": raw_zxing(), "default": default}
+    for name in ("pyzbar", "opencv"):
+        if name in names:
+            decoders[name] = make_decoder(name, fast=False)
+    failures: list[str] = []
+    synthetic(decoders, n, slow_n, failures)
+    root = rp.corpus_dir(REPO)
+    try:
+        runs = corpus_figures(root, {**decoders, "default": default}, 3, args.quick)
+    except rp.CorpusMissing as exc:
+        print(f"\nreal-photo corpus: {exc}")
+        failures.append("real-photo corpus missing")
+        runs = {}
+    if runs:
+        target = runs["raw_bare"].ok
+        got = runs[f"frame_mat{rp.DEFAULT_MAT}"].ok
+        print(f"\nin frame: pipeline {got}/179 vs raw zxing-cpp on the bare photos {target}/179")
+        if got < target:
+            failures.append(f"in-frame reads {got} < raw zxing-cpp bare {target}")
+        for key in ("negatives", "scenes"):
+            r = runs[key]
+            if r.ok < r.n:
+                failures.append(f"{r.n - r.ok} false reads on {key}")
+        e = runs["scenes"]
+        print(f"empty 720p frame: median {med(e.wall):.2f} ms, p95 {p95(e.wall):.2f} ms "
+              f"(cpu {med(e.cpu):.2f} / {p95(e.cpu):.2f})")  # fmt: skip
+        # Checked on this thread's CPU time: the 2 cores are shared, and wall clock
+        # then mostly measures the other processes (both are printed).
+        if med(e.cpu) > 1.5 or p95(e.cpu) > 4.0:
+            failures.append(f"empty frame {med(e.cpu):.2f}/{p95(e.cpu):.2f} ms cpu > 1.5/4")
+    print(f"default paths: {default.paths}")  # type: ignore[attr-defined]
     print("\nbudgets: " + ("all met" if not failures else "MISSED: " + "; ".join(failures)))
     return 1 if failures else 0
 

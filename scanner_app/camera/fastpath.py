@@ -1,15 +1,19 @@
 """The default decode strategy: the cheapest scale first, a finer one only when worth it.
 
 Measured here (bench/bench_decode.py, on the real photos in ../shared/realworld/qr-photos
-pasted into cluttered 720p frames and on 1,249 frames without a code):
-1. zxing (LocalAverage) at half size, ~0.6 ms: reads big codes, and blur is halved too.
-2. zxing GlobalHistogram at full size, ~0.4-0.6 ms: reads small, low-contrast and
-   curved-paper codes that 1 misses (2-3 px per module, 50-64 px wide), which the
-   texture check cannot see at half size.
-3. zxing LocalAverage at full size, ~1.2-1.5 ms: the complete read, run only when 1 or 2
-   saw a code they could not read or the texture check finds a patch of QR-like detail
-   (8% of real frames without a code; blurry close-ups at ~5 px per module need it).
-Running 3 on every frame would cost ~2.5 ms an empty frame; this order costs ~1.1 ms.
+pasted into cluttered 720p frames and on 1,173 frames without a code; CPU ms on an
+empty 720p frame with 8 engineers sharing the 2 cores):
+1. zxing (LocalAverage) at half size, ~0.45 ms with the resize: reads big codes, and
+   halving also halves blur.
+2. zxing GlobalHistogram at full size, no inverted try, ~0.3 ms: reads small,
+   low-contrast and curved-paper codes that 1 misses (2-3 px per module, 50-64 px
+   wide), which the texture check cannot see at half size.
+3. The texture check on the half-size frame, ~0.45 ms.
+4. zxing LocalAverage at full size, ~1.0 ms: the complete read, run only when 1 or 2
+   saw a code they could not read or 3 finds a patch of QR-like detail (8% of real
+   frames without a code; blurry close-ups at ~5 px per module need it).
+Without 3 gating 4 an empty frame costs ~2.4 ms; with it ~1.3 ms, about what one raw
+`zxingcpp.read_barcodes` call costs (which reads 2 fewer photos in frame).
 """
 
 from __future__ import annotations
@@ -138,5 +142,11 @@ def make_decoder(name: str = "auto", *, fast: bool | None = None) -> Decoder:
         fast = raw.name == "zxing"
     if not fast:
         return raw
-    second = ZxingDecoder(binarizer="global") if isinstance(raw, ZxingDecoder) else None
+    # No inverted try in the second pass: it costs 0.2 ms an empty frame (0.5 -> 0.3), and
+    # light-on-dark codes are still tried by the half-size pass and the full-size retry.
+    second = (
+        ZxingDecoder(binarizer="global", try_invert=False)
+        if isinstance(raw, ZxingDecoder)
+        else None
+    )
     return ScalingDecoder(raw, second=second)
