@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from scanner_app.core import conflicts as conflict_hook
 from scanner_app.core.apikeys import ApiKey, ApiKeyStore, DeviceStore
 from scanner_app.core.door import CheckProvider, Door, LocalCheckProvider
 from scanner_app.core.errors import Conflict
@@ -20,7 +21,6 @@ from scanner_app.core.ledger import existing_ids, recorded_result
 from scanner_app.core.node import Node
 from scanner_app.core.timeutil import iso_ms
 from scanner_app.core.webhooks import WebhookStore
-from scanner_app.server import conflict_hook
 from scanner_app.server.live import ChangeSignal
 from scanner_app.server.ratelimit import RateLimiter
 from scanner_app.server.writer import GroupWriter

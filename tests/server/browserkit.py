@@ -31,6 +31,7 @@ def sign_in(page, url: str, key: str, event_id: str | None = None) -> None:
     page.wait_for_selector("#app:not([hidden])")
     if event_id is not None:
         page.select_option("#eventSelect", event_id)
+        page.wait_for_selector(f'body[data-event="{event_id}"]')  # its figures, not the last
 
 
 def horizontal_overflow(page) -> int:

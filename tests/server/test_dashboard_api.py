@@ -176,3 +176,17 @@ def test_gate_badges_by_last_contact():
     assert gate_badge(seen(900), now, False) == "offline"
     assert gate_badge(None, now, False) == "never"
     assert gate_badge(seen(1), now, True) == "revoked"
+
+
+def test_a_gate_key_cannot_read_the_venue_overview_or_check_in_by_hand(api, hub, event):
+    gate = api.post("/v1/devices", json={"name": "n", "gate": "g", "eventId": event["id"]})
+    ticket = issue(api, event["id"])[0]
+    with client_for(hub, gate.json()["key"]) as door:
+        for method, path in (
+            ("GET", f"/dashboard/api/events/{event['id']}/overview"),
+            ("GET", f"/dashboard/api/events/{event['id']}/live"),
+            ("GET", f"/dashboard/api/events/{event['id']}/tickets?q=ada"),
+            ("POST", f"/dashboard/api/tickets/{ticket['id']}/checkin"),
+        ):
+            answer = door.request(method, path, json={} if method == "POST" else None)
+            assert answer.status_code == 403, (method, path, answer.text)

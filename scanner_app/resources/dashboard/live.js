@@ -64,6 +64,7 @@ function freshness() {
 
 export function renderOverview(data, showTicket) {
   const capacity = data.capacity;
+  document.body.dataset.event = data.event.id; // which event the figures are of
   $("checkedIn").textContent = data.checkedIn;
   const parts = ["of " + data.sold + " valid " + (data.sold === 1 ? "ticket" : "tickets") +
     " sold" + (data.sold ? " (" + percent(data.checkedIn, data.sold) + ")" : "")];

@@ -1,4 +1,4 @@
-"""The `checkin.conflict` webhook: one ticket admitted at two doors (a shared screenshot?).
+"""Double admissions for the `checkin.conflict` webhook: one ticket admitted at two doors.
 
 Found inside the upload's transaction by comparing the tickets' conflict flags before and
 after the merge, so it fires once per new clash whichever side of it arrives first.
