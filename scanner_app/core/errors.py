@@ -1,4 +1,15 @@
-"""Domain errors. Each carries the seed's machine-readable code and an HTTP status."""
+"""Domain errors. Each carries the seed's machine-readable code and an HTTP status.
+
+* TickitzError - internal_error, 500 (base; ``message`` is plain words, ``field`` optional)
+    * ValidationError - validation_error, 400: bad input, nothing changed
+    * NotFound - not_found, 404
+    * Conflict - conflict, 409 (an id already used, an undo twice)
+        * SoldOut - sold_out, 409
+    * db.SchemaTooNew - the database comes from a newer version of the app
+
+Not errors but verdicts: tokens.TokenRejected carries a scan's rejection reason (§4)
+and becomes a recorded ScanResult, never an HTTP error.
+"""
 
 from __future__ import annotations
 

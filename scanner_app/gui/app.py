@@ -132,7 +132,7 @@ class ScannerApp(QObject):
         self.upstream.connected.connect(self._on_connected)
         self.upstream.failed.connect(self._say_failed)
         self.hub = HubController(node, self)
-        self.hub.changed.connect(lambda url: self.window.status.update_fields(hub_address=url))
+        self.hub.changed.connect(self.window.show_hub_address)
         self.window.settings_changed.connect(self._on_settings_changed)
         self.window.attach_hub(self.hub)
         self.diagnostics_action = add_copy_action(self)
@@ -221,20 +221,18 @@ class ScannerApp(QObject):
         return self.upstream.connect(url, key, event_id, gate)
 
     def _on_connecting(self, url: str) -> None:
-        self.window.verdict.show_message("Connecting…", url, hold=False)
+        self.window.notify("Connecting…", url, hold=False)
         if self.first_run is not None:
             self.first_run.set_busy(True)
 
     def _on_connected(self, title: str, detail: str) -> None:
-        self.window.verdict.show_message(
-            title, detail, "check" if title == "Connected" else "warning"
-        )
+        self.window.notify(title, detail, "check" if title == "Connected" else "warning")
         if self.first_run is not None:
             self.first_run.set_busy(False)
             self.first_run.accept()
 
     def _say_failed(self, title: str, detail: str) -> None:
-        self.window.verdict.show_message(title, detail, "warning")
+        self.window.notify(title, detail, "warning")
         if self.first_run is not None and self.first_run.isVisible():
             self.first_run.set_busy(False)
             self.first_run.show_error(f"{title}: {detail}")
@@ -276,7 +274,7 @@ class ScannerApp(QObject):
         for camera in self._stopping_cameras:  # still stopping from a settings change
             camera.stop()
         self.hub.stop()
-        self.window.client.set_provider(None)
+        self.window.use_provider(None)
         self.sync.stop(wait=True)  # after the window's last scans were queued
         self.window.shutdown()
 

@@ -1,4 +1,13 @@
-"""The seed's error envelope for every failure: domain errors, validation, routing, crashes."""
+"""The seed's error envelope for every failure: domain errors, validation, routing, crashes.
+
+What the server raises, and the envelope each becomes:
+
+* core.errors.TickitzError and its subclasses - the domain's code and status
+* ApiError - the server's own refusals: auth (401), scopes (403), limits (429)...
+* BodyTooLarge (a Starlette HTTPException) - 413 while a body streams in
+* RequestValidationError (FastAPI) - 400 validation_error naming the field
+* anything else - 500 internal_error, logged in full, never shown
+"""
 
 from __future__ import annotations
 

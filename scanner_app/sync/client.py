@@ -24,7 +24,13 @@ from scanner_app.core.models import NODE_HEADER
 from scanner_app.core.timeutil import Clock, utc_now
 from scanner_app.core.validate import valid_host
 from scanner_app.sync.clock import parse_http_date
-from scanner_app.sync.errors import ApiError, RateLimited, SyncError, Unreachable, api_error
+from scanner_app.sync.errors import (
+    BadResponse,
+    RateLimited,
+    SyncError,
+    Unreachable,
+    api_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +202,7 @@ class TickitzClient:
             params["after"] = after
         body = self._request("GET", path, params=params)
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-            raise ApiError(200, "bad_response", f"{path}: expected a page with data")
+            raise BadResponse(f"{path}: expected a page with data")
         return body
 
     # --- plumbing ----------------------------------------------------------------------
@@ -254,7 +260,7 @@ class TickitzClient:
             body = response.text
         if response.is_success:
             if body is None or isinstance(body, str):
-                raise ApiError(response.status_code, "bad_response", "expected a JSON body")
+                raise BadResponse(f"{response.status_code} without a JSON body")
             return body
         wait = retry_after_s(response.headers.get("retry-after"), received)
         raise api_error(response.status_code, body, wait)
@@ -281,4 +287,4 @@ def _items(body: Any, keys: tuple[str, ...] = ("data",)) -> list[dict[str, Any]]
         for key in keys:
             if isinstance(body.get(key), list):
                 return body[key]
-    raise ApiError(200, "bad_response", "expected a list of results")
+    raise BadResponse("expected a list of results")

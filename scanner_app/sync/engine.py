@@ -24,8 +24,12 @@ from scanner_app.sync.config import SyncConfig, SyncSettingsDamaged
 from scanner_app.sync.credentials import KeyStore, KeyUnusable
 from scanner_app.sync.errors import (
     ApiError,
+    BadResponse,
     Forbidden,
+    InternalError,
+    NotConfigured,
     RateLimited,
+    SettingsDamaged,
     SyncError,
     Unauthorized,
     Unreachable,
@@ -38,14 +42,6 @@ from scanner_app.sync.state import ConnectionState, SyncState, SyncStatus
 log = logging.getLogger(__name__)
 StatusCallback = Callable[[SyncStatus], None]
 PERSIST_EVERY_S = 30.0  # times in sync_state are rewritten at most this often (fsyncs)
-
-
-class NotConfigured(Exception):
-    """The node has no upstream, or no key for it."""
-
-
-class SettingsDamaged(NotConfigured):
-    """The node has an upstream, but its saved settings or key cannot be used."""
 
 
 class SyncEngine:
@@ -199,7 +195,7 @@ class SyncEngine:
                 self._failed(exc, report)
             except Exception as exc:  # a bug or a bad upstream answer must not kill the loop
                 log.exception("Sync round failed")
-                self._failed(ApiError(0, "internal", f"{type(exc).__name__}: {exc}"), report)
+                self._failed(InternalError(f"{type(exc).__name__}: {exc}"), report)
             finally:
                 report.pending = self.node.ledger.pending_count()
                 report.refused = dict(self.pusher.refused)
@@ -366,4 +362,8 @@ def _describe(exc: SyncError) -> str:
         return f"API key rejected by upstream ({exc.status} {exc.code})"
     if isinstance(exc, ApiError):
         return f"upstream error {exc.status} {exc.code}: {exc.message}"
+    if isinstance(exc, BadResponse):
+        return f"unusable answer from upstream ({exc})"
+    if isinstance(exc, InternalError):
+        return f"internal error ({exc})"
     return str(exc)

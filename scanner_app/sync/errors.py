@@ -1,4 +1,22 @@
-"""Exceptions for talking to an upstream node; the seed's error envelope mapped to types."""
+"""Exceptions for talking to an upstream node; the seed's error envelope mapped to types.
+
+The hierarchy (every exception the sync package raises is one of these):
+
+* SyncError - anything that kept a request or a round from giving an answer
+    * NotConfigured - the node has no upstream, or no key for it
+        * SettingsDamaged - it has one, but its saved settings or key cannot be used
+    * Unreachable - no HTTP answer: refused, reset, dropped mid-response, timed out
+    * UpstreamReset - the upstream answers from a different database than before
+    * BadResponse - a 2xx answer that is not what the API promises
+    * InternalError - a bug or an unexpected value inside a round (logged in full)
+    * ApiError - an error envelope (or a non-2xx): status, code, message, requestId
+        * BadRequest - 400/422
+        * Unauthorized - 401
+        * Forbidden - 403
+        * NotFound - 404
+        * RateLimited - 429 (retry_after)
+        * ServerError - 5xx
+"""
 
 from __future__ import annotations
 
@@ -21,6 +39,22 @@ class Unreachable(SyncError):
     @property
     def retryable(self) -> bool:
         return True
+
+
+class NotConfigured(SyncError):
+    """The node has no upstream, or no key for it."""
+
+
+class SettingsDamaged(NotConfigured):
+    """The node has an upstream, but its saved settings or key cannot be used."""
+
+
+class BadResponse(SyncError):
+    """The upstream answered 2xx with something the API does not promise; not retried."""
+
+
+class InternalError(SyncError):
+    """A bug or an unexpected value inside a sync round; the round failed, the loop lives."""
 
 
 class UpstreamReset(SyncError):

@@ -21,7 +21,7 @@ from typing import Any
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.node import Node
 from scanner_app.sync.client import MAX_BATCH, TickitzClient
-from scanner_app.sync.errors import ApiError, BadRequest
+from scanner_app.sync.errors import ApiError, BadRequest, BadResponse
 from scanner_app.sync.state import SyncState
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class Pusher:
             report.answers.update(str(a.get("status")) for a in known)
             missing = sent - {a["id"] for a in known} - set(self.refused)
             if missing:
-                raise ApiError(200, "bad_response", f"{len(missing)} check-ins not answered")
+                raise BadResponse(f"{len(missing)} check-ins not answered")
             if len(batch) < self.batch_size:
                 return
 

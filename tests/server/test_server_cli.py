@@ -104,7 +104,11 @@ def test_sigterm_under_load_loses_no_acknowledged_checkin(tmp_path):
     threads = [threading.Thread(target=gate, args=(i,)) for i in range(4)]
     for thread in threads:
         thread.start()
-    time.sleep(0.4)
+    # Stop mid-load: once scans are being answered (a fixed sleep was too short on a busy
+    # machine, so the hub sometimes stopped before answering any).
+    deadline = time.monotonic() + 20
+    while len(acknowledged) < 20 and time.monotonic() < deadline:
+        time.sleep(0.01)
     code, err = stop(process, signal.SIGTERM)
     for thread in threads:
         thread.join()

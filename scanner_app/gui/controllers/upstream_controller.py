@@ -17,7 +17,7 @@ from scanner_app.core.errors import ValidationError
 from scanner_app.gui.controllers.sync_controller import SyncController
 from scanner_app.gui.settings import Settings, address_problem
 from scanner_app.gui.widgets.main_window import MainWindow
-from scanner_app.sync import ConnectionState, SyncConfig, SyncStatus, parse_setup
+from scanner_app.sync import SyncConfig, SyncStatus, parse_setup
 
 log = logging.getLogger(__name__)
 SYNC_FIELDS = ("upstream_url", "event_id", "gate_name", "sync_interval_s", "strict_online")
@@ -60,9 +60,9 @@ class UpstreamController(QObject):
         self._joined: str | None = None  # the setup code this gate connected with
         sync.status.connect(self._on_status)
         sync.engine_changed.connect(self._on_engine)
-        sync.provider_changed.connect(window.client.set_provider)
+        sync.provider_changed.connect(window.use_provider)
         sync.checked.connect(self._on_checked)
-        sync.failed.connect(lambda m: window.verdict.show_message("Sync not set up", m, "warning"))
+        sync.failed.connect(lambda m: window.notify("Sync not set up", m, "warning"))
         window.key_store = self.store_key
         window.setup_scanned.connect(self.join)
 
@@ -72,7 +72,7 @@ class UpstreamController(QObject):
         """(Re)start the engine from the node's upstream, after saving what is given."""
         if not self.enabled:
             return
-        self.window.client.set_provider(None)  # local until the new engine is up
+        self.window.use_provider(None)  # local until the new engine is up
         self.sync.start_async(key=key, config=config, standalone=standalone, **self.options)
 
     def store_key(self, _settings: Settings, key: str) -> bool:
@@ -156,15 +156,7 @@ class UpstreamController(QObject):
 
     def _on_engine(self, engine: Any) -> None:
         if engine is None:
-            self.window.status.update_fields(
-                connection=ConnectionState.STANDALONE, last_sync_at=None
-            )
+            self.window.show_standalone()
 
     def _on_status(self, status: SyncStatus) -> None:
-        synced = status.last_sync_at
-        if synced is not None and synced != self.window.status.snapshot.last_sync_at:
-            # A round finished: it may have brought the event, tickets or other gates'
-            # check-ins, so the event title and the counters are read again.
-            self.window.client.refresh_events()
-        bar = self.window.status
-        bar.set_snapshot(bar.snapshot.with_sync(status))
+        self.window.show_sync(status)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from scanner_app.core.door import CheckProvider
 from scanner_app.core.models import ScanResult
 from scanner_app.core.node import Node
 from scanner_app.gui import assets
@@ -47,6 +48,7 @@ from scanner_app.gui.widgets.status_bar import StatusBar
 from scanner_app.gui.widgets.undo_prompt import UndoFlow
 from scanner_app.gui.widgets.verdict_panel import VerdictPanel
 from scanner_app.sync.config import SETUP_PREFIX
+from scanner_app.sync.state import ConnectionState, SyncStatus
 
 log = logging.getLogger(__name__)
 PREFERRED_SIZE = QSize(1280, 800)
@@ -255,6 +257,31 @@ class MainWindow(QMainWindow):
             tiers=tiers,
             pending_uploads=stats.get("pendingUploads", 0),
         )
+
+    # --- facade: what controllers ask of the window (they do not reach its children) ------
+    def notify(
+        self, title: str, detail: str = "", icon: str = "ready", *, hold: bool = True
+    ) -> None:
+        """A message in the verdict area ('Connected', 'Sync not set up'...)."""
+        self.verdict.show_message(title, detail, icon, hold=hold)
+
+    def use_provider(self, provider: CheckProvider | None) -> None:
+        """The door's decision path from the next scan on (None: local)."""
+        self.client.set_provider(provider)
+
+    def show_sync(self, status: SyncStatus) -> None:
+        """The sync engine's status in the status bar; after a round, re-read the counters
+        (it may have brought the event, tickets or other gates' check-ins)."""
+        synced = status.last_sync_at
+        if synced is not None and synced != self.status.snapshot.last_sync_at:
+            self.client.refresh_events()
+        self.status.set_snapshot(self.status.snapshot.with_sync(status))
+
+    def show_standalone(self) -> None:
+        self.status.update_fields(connection=ConnectionState.STANDALONE, last_sync_at=None)
+
+    def show_hub_address(self, url: str | None) -> None:
+        self.status.update_fields(hub_address=url)
 
     # --- settings ------------------------------------------------------------------------
     def apply_settings(self, settings: Settings) -> None:
