@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from scanner_app.camera import FrameSource, WebcamSource
 from scanner_app.core.models import ScanResult
 from scanner_app.core.node import Node
+from scanner_app.core.node_config import NodeConfig
 from scanner_app.core.storage import StorageError
 from scanner_app.gui import assets
 from scanner_app.gui.controllers.camera_bridge import CameraBridge
@@ -37,7 +38,6 @@ from scanner_app.gui.sounds import SoundPlayer
 from scanner_app.gui.widgets.first_run_dialog import FirstRunDialog
 from scanner_app.gui.widgets.main_window import MainWindow
 from scanner_app.gui.widgets.plain import message_box
-from scanner_app.sync import SyncConfig, SyncSettingsDamaged
 
 log = logging.getLogger(__name__)
 CAMERA_FIELDS = ("camera", "camera_width", "camera_height", "decoder")
@@ -253,7 +253,7 @@ class ScannerApp(QObject):
         return dialog
 
     def _become_hub(self) -> None:
-        self.settings.save(self.window.settings_path)  # first run is over
+        self.sync.save_async(self.settings.node_config())  # first run is over
         self.window.open_hub()
         self.hub.start_async()  # the dialog shows "Starting…", then the address or why not
 
@@ -275,19 +275,30 @@ class ScannerApp(QObject):
         for camera in self._stopping_cameras:  # still stopping from a settings change
             camera.stop()
         self.hub.stop()
+        self._save_window_size()
         self.window.client.set_provider(None)
         self.sync.stop(wait=True)  # after the window's last scans were queued
         self.window.shutdown()
 
+    def _save_window_size(self) -> None:
+        """The person's window size, for next time (not in kiosk mode: full screen)."""
+        if self.window.kiosk.active or self.window.isMaximized() or not self.window.isVisible():
+            return
+        size = self.window.size()
+        screen = self.settings.screen_dict()
+        if (screen["window_width"], screen["window_height"]) == (size.width(), size.height()):
+            return
+        self.settings.window_width, self.settings.window_height = size.width(), size.height()
+        try:
+            self.settings.save_screen(self.window.settings_path or default_path())
+        except OSError as exc:
+            log.warning("Cannot keep the window size: %s", exc)
 
-def is_first_run(node: Node, settings_path: Path | None) -> bool:
-    """Nothing configured yet: no settings file, no events and no upstream."""
-    path = settings_path or default_path()
-    try:
-        upstream = SyncConfig.load(node) is not None
-    except SyncSettingsDamaged:  # an upstream was set up: not a first run (sync says why)
-        upstream = True
-    return not path.exists() and not node.events.list() and not upstream
+
+def is_first_run(node: Node, settings_path: Path | None = None) -> bool:
+    """Nothing configured yet: no node configuration (CLI or app), no events."""
+    del settings_path  # the per-user file says nothing about this node any more
+    return not NodeConfig.saved(node) and not node.events.list()
 
 
 def show_storage_error(exc: StorageError) -> None:
@@ -305,13 +316,13 @@ def run(data_dir: Path, kiosk: bool = False, settings_path: Path | None = None) 
     """The desktop app's main loop; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = qt_app()
-    settings = Settings.load(settings_path)
     try:
         opened = Node.open(data_dir)
     except StorageError as exc:  # damaged, full, read-only...: say so, never a traceback
         show_storage_error(exc)
         raise
     with opened as node:
+        settings = Settings.load(node, settings_path)
         scanner = ScannerApp(node, settings, settings_path=settings_path)
         app.aboutToQuit.connect(scanner.shutdown)
         quit_on_signals(app)

@@ -97,6 +97,7 @@ def run_demo(data_dir: Path, camera: str | None = None) -> int:
     with Node.open(data_dir / "node") as node:
         scenario = build_demo(node, tickets=200)
         settings = demo_settings(scenario)
+        settings.node_config().save(node)  # the demo node is a gate like any other
         qr_dir = demo_qr_dir(data_dir)
         helpers = [
             threading.Thread(

@@ -158,7 +158,10 @@ class MainWindow(QMainWindow):
         outer.addWidget(body, 1)
         outer.addWidget(self.status)
         self.setCentralWidget(central)
-        self.fit_to_screen()
+        if self.settings.window_width and self.settings.window_height:  # this person's size
+            self.fit_to_screen(QSize(self.settings.window_width, self.settings.window_height))
+        else:
+            self.fit_to_screen()
 
     def fit_to_screen(self, preferred: QSize = PREFERRED_SIZE) -> None:
         """1280x800 where it fits; on a smaller screen (a 1366x768 door laptop) the
@@ -263,17 +266,19 @@ class MainWindow(QMainWindow):
         self.verdict.hold_ms = settings.verdict_hold_ms
         self.sounds.muted = not settings.sounds
         self.mute_action.setChecked(not settings.sounds)
+        config = settings.node_config()
         self.client.configure(
             gate_config(
-                settings.gate_name,
-                settings.direction,
-                settings.event_id,
-                settings.allowed_tiers,
+                config.gate_name,
+                config.direction,
+                config.event_id,
+                config.allowed_tiers,
+                event_ids=config.event_ids,
             )
         )
         mode = "Exit" if settings.direction == "out" else "Entry"
-        self.status.update_fields(gate=f"{settings.gate_name} ({mode})")
-        self.setWindowTitle(f"Tickitz Scanner · {settings.gate_name}")
+        self.status.update_fields(gate=f"{config.gate_name} ({mode})")
+        self.setWindowTitle(f"Tickitz Scanner · {config.gate_name}")
 
     def open_settings(self) -> SettingsDialog | None:
         if self.kiosk.active:

@@ -1,4 +1,5 @@
-"""The Settings dialog: edits a copy of Settings and saves it on OK."""
+"""The Settings dialog: edits a copy of Settings; Save writes the person's screen settings
+and hands the node's part to whoever saves it in the data directory (the app)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from scanner_app.camera.decoders import DECODER_CHOICES
+from scanner_app.core.errors import ValidationError
 from scanner_app.gui.settings import Settings, address_problem
 from scanner_app.gui.widgets.plain import PlainLabel, make_plain
 
@@ -39,12 +42,22 @@ def _spin(low: int, high: int, value: int, suffix: str = "") -> QSpinBox:
     return box
 
 
+def _seconds(low: float, high: float, value: float) -> QDoubleSpinBox:
+    box = QDoubleSpinBox(decimals=1)
+    box.lineEdit().setTextMargins(7, 0, 0, 0)
+    box.setRange(low, high)
+    box.setValue(value)
+    box.setSuffix(" s")
+    return box
+
+
 class SettingsDialog(QDialog):
     """Form over every persisted setting. Secrets are write-only fields.
 
     ``key_store(settings, key) -> bool`` keeps the upstream key (the app passes the sync
     layer's KeyStore); without one the key field is disabled. ``settings_saved``
-    carries the new Settings after they are written to ``path``.
+    carries the new Settings after the screen part is written to ``path``; the node's
+    part (``Settings.node_config()``) is saved by the receiver, off the GUI thread.
     """
 
     settings_saved = Signal(object)
@@ -87,6 +100,9 @@ class SettingsDialog(QDialog):
         if s.event_id and s.event_id not in self._events:
             self.event_combo.addItem(f"{s.event_id} (not synced yet)", s.event_id)
         self.event_combo.setCurrentIndex(max(0, self.event_combo.findData(s.event_id)))
+        if len(s.base.event_ids) > 1 and s.event_id == s.base.event_id:  # `connect --event` x2
+            chosen = ", ".join(s.base.event_ids)
+            self.event_combo.setItemText(self.event_combo.currentIndex(), f"{chosen} (as set up)")
         self.tiers_edit = QLineEdit(", ".join(s.allowed_tiers))
         self.direction_combo = QComboBox()
         self.direction_combo.addItem("Entry", "in")
@@ -100,7 +116,8 @@ class SettingsDialog(QDialog):
             "stored (type to replace)" if s.upstream_key_stored else "API key"
         )
         self.key_edit.setEnabled(key_store is not None)
-        self.sync_spin = _spin(2, 3600, s.sync_interval_s, " s")
+        # As `connect --interval` allows: a gate set up from the CLI keeps its interval.
+        self.sync_spin = _seconds(0.5, 3600, s.sync_interval_s)
         self.strict_check = QCheckBox("Strict online mode (ask the upstream for every scan)")
         self.strict_check.setChecked(s.strict_online)
         self.sounds_check = QCheckBox("Play sounds")
@@ -210,12 +227,17 @@ class SettingsDialog(QDialog):
             self._fail("Set a kiosk PIN before turning kiosk mode on")
             return
         key = self.key_edit.text().strip()
+        try:
+            s.node_config()
+        except ValidationError as exc:
+            self._fail(exc.message)
+            return
         if key and self._key_store is not None:
             if not self._key_store(s, key):
                 self._fail("Could not store the key (see the log)")
                 return
             s.upstream_key_stored = True
-        s.save(self._path)
+        s.save_screen(self._path)
         self.result_settings = s
         self.settings_saved.emit(s)
         self.accept()
