@@ -202,6 +202,7 @@ class SyncEngine:
             finally:
                 report.pending = self.node.ledger.pending_count()
                 report.refused = dict(self.pusher.refused)
+                report.set_aside = self.node.ledger.set_aside_summary()[0]
                 self._save_clock()
                 self._update(syncing=False)
         return report
@@ -247,13 +248,11 @@ class SyncEngine:
         return max(0.01, min(waits))
 
     def _deliverable(self) -> bool:
-        return self.node.ledger.pending_count() > len(self.pusher.refused)
+        return self.node.ledger.pending_count() > 0
 
     def _succeeded(self, report: RoundReport) -> None:
+        # Set-aside check-ins are not a problem of the link: status and export show them.
         warnings = list(self._pull_warnings)
-        if self.pusher.refused:
-            first = next(iter(self.pusher.refused.values()))
-            warnings.append(f"upstream refused {len(self.pusher.refused)} check-ins: {first}")
         skew = []  # reported, but the link itself is fine: not a reason to say degraded
         if self.clock.large:
             skew.append(f"clock differs from upstream by {self.clock.offset_ms() / 1000:.1f} s")
@@ -299,6 +298,7 @@ class SyncEngine:
         """A consistent snapshot; safe from any thread."""
         now = time.monotonic()
         pending = self.node.ledger.pending_count()
+        set_aside, set_aside_reason = self.node.ledger.set_aside_summary()
         pulled = [
             max(
                 self.state.get_float(f"revocations_at:{e}") or 0.0,
@@ -323,6 +323,8 @@ class SyncEngine:
                 clock_skew_large=self.clock.large,
                 first_sync=dict(self._first_sync) if self._first_sync else None,
                 refused=len(self.pusher.refused),
+                set_aside=set_aside,
+                set_aside_reason=set_aside_reason,
                 next_attempt_in_s=max(0.0, self._retry_at - now) if self._retry_at else None,
                 rate_limit=limit.__dict__.copy() if limit else None,
                 warnings=self._warnings,
