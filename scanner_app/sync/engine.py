@@ -1,7 +1,8 @@
 """SyncEngine: the background loop that keeps a node converged with its upstream.
 
 Push as soon as something is pending (polled cheaply, or `kick()`), pull every
-`interval_s`; after a failure back off exponentially (or as `Retry-After` says).
+`interval_s`; while the upstream does not answer, probe it every `probe_s`; after an
+error it answered, back off exponentially (or as `Retry-After` says).
 Cursors, times and the outbox live in the node's store, so a restart resumes.
 """
 
@@ -62,6 +63,7 @@ class SyncEngine:
         retries: int = 2,
         backoff_s: float = 1.0,
         max_backoff_s: float = 60.0,
+        probe_s: float = 1.0,
         poll_s: float = 0.5,
         batch_size: int = MAX_BATCH,
         page_size: int = 1000,
@@ -74,6 +76,8 @@ class SyncEngine:
         self.push_only = push_only
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
+        self.probe_s = probe_s
+        self._retries = retries
         self.poll_s = poll_s
         self.state = SyncState(node.db, config.upstream)
         # Learned from the upstream's Date headers; the door's provider reads it (check_provider).
@@ -109,6 +113,7 @@ class SyncEngine:
         self._failures = 0
         self._retry_at = 0.0  # monotonic
         self._next_pull = 0.0  # monotonic
+        self._now_asked = False  # "Sync now": the next tick pulls whatever the schedule says
         self._first_sync: dict[str, Any] | None = None
         self._warnings: tuple[str, ...] = ()
         self._pull_warnings: list[str] = []
@@ -157,6 +162,13 @@ class SyncEngine:
 
     def kick(self) -> None:
         """Something was recorded: push now rather than at the next poll."""
+        self._wake.set()
+
+    def sync_now(self) -> None:
+        """Staff asked ("Sync now"): a whole round at once, whatever the back-off says."""
+        with self._lock:
+            self._retry_at = 0.0
+        self._now_asked = True  # a round running now does not count: it may be past the pull
         self._wake.set()
 
     def __enter__(self) -> SyncEngine:
@@ -231,7 +243,8 @@ class SyncEngine:
         now = time.monotonic()
         if now < self._retry_at:
             return
-        pull_due = not self.push_only and now >= self._next_pull
+        asked, self._now_asked = self._now_asked, False
+        pull_due = not self.push_only and (asked or now >= self._next_pull)
         if pull_due or self._wake.is_set() or self._deliverable():
             self._wake.clear()
             report = self.run_once(pull=pull_due)
@@ -256,6 +269,7 @@ class SyncEngine:
         skew = []  # reported, but the link itself is fine: not a reason to say degraded
         if self.clock.large:
             skew.append(f"clock differs from upstream by {self.clock.offset_ms() / 1000:.1f} s")
+        self.client.retries = self._retries  # answered again: retry blips within a round
         with self._lock:
             self._failures = 0
             self._retry_at = 0.0
@@ -265,9 +279,16 @@ class SyncEngine:
 
     def _failed(self, exc: SyncError, report: RoundReport) -> None:
         report.error = _describe(exc)
+        unreachable = isinstance(exc, Unreachable)
+        # No answer at all: probe again soon with one quick request (no retries in it), so
+        # a hub that comes back is seen within seconds. Back-off is for answers: a hub
+        # that is up but refusing or overloaded must not be hammered.
+        self.client.retries = 0 if unreachable else self._retries
         with self._lock:
             self._failures += 1
             delay = min(self.max_backoff_s, self.backoff_s * 2 ** (self._failures - 1))
+            if unreachable:
+                delay = self.probe_s
             delay *= random.uniform(0.5, 1.0)  # jitter: 100 gates must not retry in step
             if isinstance(exc, Unauthorized | Forbidden):
                 delay = self.max_backoff_s  # a wrong key will not fix itself in a second

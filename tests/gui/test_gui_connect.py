@@ -289,3 +289,29 @@ def test_a_refused_key_shows_as_a_sync_problem_with_the_reason(
         assert "401" in label.toolTip() or "API key" in label.toolTip()
     finally:
         scanner.shutdown()
+
+
+def test_sync_now_in_the_toolbar_syncs_at_once(make_app, qtbot, node, tmp_path, hub):
+    server, scenario, key = hub
+    SyncConfig(url=server.url, event_ids=(scenario.event_id,), gate="Gate 7", interval_s=3600).save(
+        node
+    )
+    KeyStore(node.data_dir, node.device_id).set(key)
+    scanner = make_app(qtbot, node, Settings(), tmp_path, source_factory=lambda _s: None)
+    scanner.start()
+    try:
+        qtbot.waitUntil(lambda: scanner.sync.engine is not None, timeout=10_000)
+        # A bool, not None: pytest-qt takes a None answer for "passed".
+        qtbot.waitUntil(
+            lambda: scanner.sync.engine.status().last_pull_at is not None, timeout=20_000
+        )
+        count = node.db.query_one("SELECT COUNT(*) FROM tickets")[0]
+        server.node.tickets.issue(scenario.event_id, "VIP", "Late Comer", 1)
+        assert scanner.window.sync_action.isVisible()
+        scanner.window.sync_action.trigger()  # the next pull was an hour away
+        qtbot.waitUntil(
+            lambda: node.db.query_one("SELECT COUNT(*) FROM tickets")[0] == count + 1,
+            timeout=10_000,
+        )
+    finally:
+        scanner.shutdown()

@@ -54,6 +54,7 @@ class UpstreamController(QObject):
         sync.failed.connect(lambda m: window.verdict.show_message("Sync not set up", m, "warning"))
         window.key_store = self.store_key
         window.setup_scanned.connect(self.join)
+        window.sync_now_requested.connect(self.sync_now)
 
     def restart(
         self, *, key: str | None = None, config: SyncConfig | None = None, standalone: bool = False
@@ -63,6 +64,18 @@ class UpstreamController(QObject):
             return
         self.window.client.set_provider(None)  # local until the new engine is up
         self.sync.start_async(key=key, config=config, standalone=standalone, **self.options)
+
+    def sync_now(self) -> None:
+        """A round at once (the engine only sets flags: nothing here waits)."""
+        engine = self.sync.engine
+        if engine is not None:
+            engine.sync_now()
+        elif self.window.settings.upstream_url:
+            self.restart()  # the engine could not start before (no key yet...): try again
+        else:
+            self.window.verdict.show_message(
+                "Nothing to sync with", "This laptop has no upstream (Settings → Upstream URL)"
+            )
 
     def store_key(self, _settings: Settings, key: str) -> bool:
         """The Settings dialog's key field: kept until the settings are applied, then

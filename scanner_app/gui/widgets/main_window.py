@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
     scan_displayed = Signal(object, str, float)  # ScanResult, source, latency ms
     settings_changed = Signal(object, object)  # old Settings, new Settings
     setup_scanned = Signal(str)  # a hub's "tickitz-setup:" QR seen by camera or wedge
+    sync_now_requested = Signal()  # staff pressed "Sync now"
 
     def __init__(
         self,
@@ -191,11 +192,21 @@ class MainWindow(QMainWindow):
         self.mute_action.toggled.connect(self._set_muted)
         self.kiosk_action = QAction("Kiosk mode", self)
         self.kiosk_action.triggered.connect(self.enter_kiosk)
+        self.sync_action = QAction("Sync now", self, shortcut=QKeySequence("F5"))
+        self.sync_action.setToolTip("Upload and download now, without waiting for the next round")
+        self.sync_action.triggered.connect(self.sync_now_requested)
         self.hub_action = QAction("Serve this venue…", self, visible=False)
         self.hub_action.triggered.connect(self.open_hub)
         self.leave_kiosk_action = QAction("Leave kiosk…", self, visible=False)
         self.leave_kiosk_action.triggered.connect(self.kiosk_exit_requested)
-        for action in (self.settings_action, self.hub_action, self.mute_action, self.kiosk_action):
+        actions = (
+            self.settings_action,
+            self.sync_action,
+            self.hub_action,
+            self.mute_action,
+            self.kiosk_action,
+        )
+        for action in actions:
             bar.addAction(action)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -343,6 +354,7 @@ class MainWindow(QMainWindow):
 
     def _on_kiosk_changed(self, active: bool) -> None:
         self.settings_action.setVisible(not active)
+        self.sync_action.setVisible(not active)
         self.kiosk_action.setVisible(not active)
         self.hub_action.setVisible(not active and self.hub is not None)
         self.leave_kiosk_action.setVisible(active)
