@@ -254,8 +254,9 @@ class ScannerApp(QObject):
 
     def _become_hub(self) -> None:
         self.sync.save_async(self.settings.node_config())  # first run is over
-        self.window.open_hub()
-        self.hub.start_async()  # the dialog shows "Starting…", then the address or why not
+        dialog = self.window.open_hub()
+        if dialog is not None:  # with the address and port it shows; then the URL or why not
+            dialog.toggle()
 
     def _open_demo(self) -> None:
         self.demo_requested = True
