@@ -20,7 +20,7 @@ from scanner_app.camera import FileSource, FrameSource, WebcamSource
 from scanner_app.camera.synth import REEL_DISTORTIONS, write_reel
 from scanner_app.core.demo_data import DemoScenario, build_demo
 from scanner_app.core.node import Node
-from scanner_app.gui.app import ScannerApp, qt_app, quit_on_signals
+from scanner_app.gui.app import ScannerApp, configure_logging, qt_app, quit_on_signals
 from scanner_app.gui.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def demo_settings(scenario: DemoScenario) -> Settings:
 
 def run_demo(data_dir: Path, camera: str | None = None) -> int:
     """Run the demo app until its window closes; returns the exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     app = qt_app()
     with Node.open(data_dir / "node") as node:
         scenario = build_demo(node, tickets=200)

@@ -254,12 +254,16 @@ class Puller:
                         self.state.set(name, cursor, conn)
                 done += len(page["data"])
                 if first:
+                    # The tiers' seats are only a guess of what was sold: the last page says
+                    # the real total ("20 / ~500 (4%)" was shown for a 20-ticket event).
+                    last = not (page.get("hasMore") and page["data"])
+                    total = done if last else (max(estimate, done) if estimate else None)
                     self.progress(
                         {
                             "eventId": event_id,
                             "phase": "tickets",
                             "done": done,
-                            "estimatedTotal": estimate,
+                            "estimatedTotal": total,
                         }
                     )
         finally:

@@ -55,3 +55,14 @@ def test_export_bundle_is_what_import_reads_and_a_cancelled_ticket_stays_refused
     assert [r["reason"] for r in results] == [None, "revoked"]
     assert "No event" in cli.fail("event", "export-bundle", "evt_nope", "--output",
                                   str(tmp_path / "x")).stderr  # fmt: skip
+
+
+def test_demo_terminal_prints_words_not_a_python_dict(cli, tmp_path, monkeypatch):
+    import tempfile  # noqa: PLC0415
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    shown = cli.run("demo", "--terminal").stdout
+    last = shown.strip().splitlines()[-1]
+    assert last.startswith("Checked in: 3 / 550; rejected: 6 (")
+    assert "{" not in shown and "'" not in last
+    assert "1 already_checked_in" in last and "1 malformed" in last
