@@ -299,6 +299,7 @@ class MainWindow(QMainWindow):
             path=self.settings_path,
             events=self.events,
             key_store=self.key_store,
+            wedge=self.wedge,
             parent=self,
         )
         dialog.settings_saved.connect(self._on_settings_saved)

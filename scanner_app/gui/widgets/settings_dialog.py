@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -25,8 +26,10 @@ from PySide6.QtWidgets import (
 
 from scanner_app.camera.decoders import DECODER_CHOICES
 from scanner_app.core.errors import ValidationError
+from scanner_app.gui.controllers.wedge_filter import WedgeFilter
 from scanner_app.gui.settings import Settings, address_problem
 from scanner_app.gui.widgets.plain import PlainLabel, make_plain
+from scanner_app.gui.widgets.scanner_test import ScannerTestDialog
 
 KeyStore = Callable[[Settings, str], bool]
 
@@ -69,6 +72,7 @@ class SettingsDialog(QDialog):
         path: Path | None = None,
         events: Sequence[Mapping[str, Any]] = (),
         key_store: KeyStore | None = None,
+        wedge: WedgeFilter | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -77,6 +81,10 @@ class SettingsDialog(QDialog):
         self._original = settings
         self._path = path
         self._key_store = key_store
+        self._wedge = wedge
+        self.scanner_test: ScannerTestDialog | None = None
+        self.test_scanner_button = QPushButton("Test your scanner…")
+        self.test_scanner_button.clicked.connect(self.open_scanner_test)
         self.result_settings: Settings | None = None
         s = settings
 
@@ -137,6 +145,7 @@ class SettingsDialog(QDialog):
         form.addRow("Camera", self.camera_edit)
         form.addRow("Resolution", resolution)
         form.addRow("Decoder", self.decoder_combo)
+        form.addRow("USB scanner", self.test_scanner_button)
         form.addRow("Gate name", self.gate_edit)
         form.addRow("Event", self.event_combo)
         form.addRow("Allowed tiers", self.tiers_edit)
@@ -160,6 +169,11 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
         make_plain(self)  # the form's row labels too
+
+    def open_scanner_test(self) -> ScannerTestDialog:
+        self.scanner_test = ScannerTestDialog(self._wedge, parent=self)
+        self.scanner_test.open()
+        return self.scanner_test
 
     def collect(self) -> Settings:
         """A new Settings from the form (secrets not yet applied)."""
