@@ -41,7 +41,9 @@ def online(scanner):
 def test_cli_connect_then_app_save_keeps_the_gate_connected_under_its_name(
     make_app, qtbot, tmp_path, hub
 ):
-    server, scenario, key = hub
+    server, scenario, _key = hub
+    # The hub names a device's scans by its device (gate "north" here), whatever it sends.
+    _device, key = server.hub.devices.create("north", scenario.event_id, "north")
     gate_dir = tmp_path / "gate"
     run_cli(gate_dir, "connect", "--setup", make_setup(server.url, key, scenario.event_id, "north"))
     path = tmp_path / "settings.json"
@@ -66,7 +68,7 @@ def test_cli_connect_then_app_save_keeps_the_gate_connected_under_its_name(
             assert config.event_ids == (scenario.event_id,)
             with qtbot.waitSignal(scanner.window.scan_displayed, timeout=10_000) as shown:
                 scanner.window.submit_payload(scenario.ticket_payloads[0], "camera")
-            assert shown.args[0]["success"] is True
+            assert shown.args[0].success is True
         finally:
             scanner.shutdown()
     assert json.loads(path.read_text())["sounds"] is False  # the person's part, per user
@@ -77,7 +79,8 @@ def test_cli_connect_then_app_save_keeps_the_gate_connected_under_its_name(
 
 
 def test_app_connect_then_cli_scans_and_syncs_as_the_same_gate(make_app, qtbot, tmp_path, hub):
-    server, scenario, key = hub
+    server, scenario, _key = hub
+    _device, key = server.hub.devices.create("south", scenario.event_id, "south")
     gate_dir = tmp_path / "gate"
     with Node.open(gate_dir) as node:
         scanner = make_app(qtbot, node, Settings(), tmp_path, source_factory=lambda _s: None)
@@ -98,6 +101,9 @@ def test_app_connect_then_cli_scans_and_syncs_as_the_same_gate(make_app, qtbot, 
     run_cli(gate_dir, "sync", "--once")
     rows = server.hub.node.reports.checkins(scenario.event_id)
     assert [r["scannedBy"] for r in rows if r["success"]] == ["south"]
+    with Node.open(gate_dir) as node:  # and the gate's own record says the same
+        own = node.reports.checkins(scenario.event_id)
+        assert [r["scannedBy"] for r in own if r["success"]] == ["south"]
     # The app opened again shows what the CLI changed, still connected.
     with Node.open(gate_dir) as node:
         settings = Settings.load(node, tmp_path / "settings.json")

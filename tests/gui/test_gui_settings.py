@@ -92,7 +92,7 @@ def test_a_file_that_is_not_utf8_warns_and_uses_defaults(settings_path, caplog):
     settings_path.write_bytes(b'{"sounds": "\xff"}')
     with caplog.at_level(logging.WARNING):
         assert Settings.load_screen(settings_path) == Settings()
-    assert any("cannot read" in r.message for r in caplog.records)
+    assert any("is not UTF-8 text" in r.message for r in caplog.records)
 
 
 def test_invalid_fields_dropped_others_kept(settings_path, caplog):

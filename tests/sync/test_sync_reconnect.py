@@ -51,7 +51,7 @@ def test_errors_the_hub_answers_still_back_off(tmp_path):
             for _ in range(3):
                 engine.run_once()
             status = engine.status()
-            assert status.state == "degraded"
+            assert status.state == "problem"
             assert status.next_attempt_in_s > 10  # a wrong key does not fix itself in a second
         finally:
             engine.stop()
