@@ -6,6 +6,7 @@ import click
 
 from scanner_app import __version__
 from scanner_app.cli.base import HOME_ENV
+from scanner_app.cli.configure import config
 from scanner_app.cli.demo import demo
 from scanner_app.cli.doctor import doctor
 from scanner_app.cli.events import event_group
@@ -53,6 +54,7 @@ for command in (
     export,
     demo,
     connect,
+    config,
     sync,
     serve,
     keys_group,

@@ -31,9 +31,12 @@ def run_terminal_demo(data_dir: Path) -> bool:
             all_as_expected &= verdict == sample.expected
             click.echo(f"{mark} {sample.label:<26} {who:<38}{detail}  [{ok}]")
         stats = node.reports.stats(scenario.event_id)
+        rejected = stats["rejected"]  # {reason: count}
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(rejected.items()))
+        total = sum(rejected.values())
         click.echo(
             f"\nChecked in: {stats['checkedIn']} / {stats['capacity']}; "
-            f"rejected: {stats['rejected']}"
+            f"rejected: {total}" + (f" ({why})" if why else "")
         )
     return all_as_expected
 

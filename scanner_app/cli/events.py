@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -140,8 +141,70 @@ def import_event(
         manifest_row(str(event.get("id")), entry)
     imported = node.events.import_event(event, jwks)
     count = node.tickets.import_manifest(imported["id"], entries)
-    say(f"Imported {imported['id']} with {len(jwks.get('keys', []))} keys and {count} tickets.")
+    keys = len(jwks.get("keys", []))
+    say(
+        f"Imported {imported['id']} with {keys} {_plural(keys, 'key')}"
+        f" and {count} {_plural(count, 'ticket')}."
+    )
     emit(imported)
+
+
+MANIFEST_FIELDS = ("id", "eventId", "bookingId", "attendeeName", "tierName", "status", "updatedAt")
+
+
+@event_group.command("export-bundle")
+@click.argument("event_id")
+@click.option(
+    "--output",
+    "folder",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder to write event.json, jwks.json and tickets.jsonl into (made if missing).",
+)
+@click.pass_context
+@handles_errors
+def export_bundle(ctx: click.Context, event_id: str, folder: str) -> None:
+    """Write what `event import` reads: the event, its public JWKS and the ticket manifest
+    with each ticket's status (cancelled tickets stay refused on the importing gate).
+
+    No private key and no ticket token goes into the bundle: a gate needs neither.
+    """
+    node = open_node(ctx)
+    event = node.events.get(event_id)
+    jwks = node.events.jwks(event_id)
+    manifest: list[dict[str, object]] = []
+    after = None
+    while True:
+        page = node.tickets.feed(event_id, after, limit=1000)
+        manifest += [{k: t.get(k) for k in MANIFEST_FIELDS} for t in page["data"]]
+        after = page["nextCursor"]
+        if not page["hasMore"]:
+            break
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "event": out / "event.json",
+        "jwks": out / "jwks.json",
+        "tickets": out / "tickets.jsonl",
+    }
+    files["event"].write_text(json.dumps(event, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    files["jwks"].write_text(json.dumps(jwks, indent=2) + "\n", "utf-8")
+    lines = "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in manifest)
+    files["tickets"].write_text(lines, "utf-8")
+    cancelled = sum(1 for m in manifest if m["status"] == "cancelled")
+    say(
+        f"Wrote {out}: {len(jwks.get('keys', []))} {_plural(len(jwks.get('keys', [])), 'key')}"
+        f" and {len(manifest)} {_plural(len(manifest), 'ticket')} ({cancelled} cancelled)."
+    )
+    say(
+        "On the gate: tickitz-scanner event import"
+        f" --event-json {files['event']} --jwks {files['jwks']} --tickets {files['tickets']}"
+    )
+    emit({name: str(path) for name, path in files.items()})
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
 
 
 @event_group.command("keys")
@@ -172,11 +235,17 @@ def rotate_key(ctx: click.Context, event_id: str, alg: str | None) -> None:
     events.get(event_id)  # a mistyped id says "No event", not "no private key"
     new_key = events.rotate_key(event_id, alg)
     jwks = events.jwks(event_id)
-    say(f"New signing key {new_key['kid']} ({new_key['alg']}); {len(jwks['keys'])} keys active.")
+    active = len(jwks["keys"])
+    say(
+        f"New signing key {new_key['kid']} ({new_key['alg']});"
+        f" {active} {_plural(active, 'key')} active."
+    )
     emit(jwks)
 
 
-@event_group.command("retire-key")
+# Key ids are base64url, so about 1 in 64 starts with "-": taken as an option, it failed
+# with "No such option '-q'". Unknown options are arguments here.
+@event_group.command("retire-key", context_settings={"ignore_unknown_options": True})
 @click.argument("event_id")
 @click.argument("kid")
 @click.pass_context
@@ -190,5 +259,6 @@ def retire_key(ctx: click.Context, event_id: str, kid: str) -> None:
     run on its own data dir.
     """
     jwks = open_node(ctx).events.retire_key(event_id, kid)
-    say(f"Key {kid} retired; {len(jwks['keys'])} keys active.")
+    active = len(jwks["keys"])
+    say(f"Key {kid} retired; {active} {_plural(active, 'key')} active.")
     emit(jwks)

@@ -14,6 +14,7 @@ from scanner_app.cli.base import emit, fail, handles_errors, open_node, say
 from scanner_app.core.door import CheckProvider, Door
 from scanner_app.core.models import DEFAULT_GATE
 from scanner_app.core.node import Node
+from scanner_app.core.node_config import NodeConfig
 from scanner_app.sync.config import SyncConfig, SyncSettingsDamaged
 from scanner_app.sync.door import check_provider, door_for
 
@@ -39,16 +40,23 @@ def door_provider(node: Node) -> Iterator[CheckProvider]:
 
 @click.command("scan")
 @click.option(
-    "--event", "event_ids", multiple=True, required=True, help="Event(s) this gate admits."
+    "--event",
+    "event_ids",
+    multiple=True,
+    help="Event(s) this gate admits  [default: the node's, from `connect` or `config`]",
 )
 @click.option(
-    "--gate",
-    help=f"Gate name (scannedBy)  [default: the gate `connect` set, else {DEFAULT_GATE}]",
+    "--gate", help=f"Gate name (scannedBy)  [default: the node's gate, else {DEFAULT_GATE}]"
 )
 @click.option(
-    "--exit", "exit_scan", is_flag=True, help="Exit scans (only for events with re-entry)."
+    "--exit/--entry",
+    "exit_scan",
+    default=None,
+    help="Exit scans (only for events with re-entry)  [default: the node's mode]",
 )
-@click.option("--allow-tier", "tiers", multiple=True, help="Admit only these tiers.")
+@click.option(
+    "--allow-tier", "tiers", multiple=True, help="Admit only these tiers  [default: the node's]"
+)
 @click.option(
     "--image",
     "images",
@@ -63,7 +71,7 @@ def scan(
     ctx: click.Context,
     event_ids: tuple[str, ...],
     gate: str | None,
-    exit_scan: bool,
+    exit_scan: bool | None,
     tiers: tuple[str, ...],
     images: tuple[str, ...],
     payloads: tuple[str, ...],
@@ -92,6 +100,14 @@ def scan(
     if not inputs:
         fail("give at least one PAYLOAD, `-` to read stdin, or --image FILE")
     node = open_node(ctx)
+    # The node's configuration (as the app's Settings show it) unless told otherwise here.
+    saved = NodeConfig.load(node)
+    event_ids = event_ids or saved.event_ids
+    if not event_ids:
+        fail("give --event EVT (or set this gate's event: `tickitz-scanner config --event EVT`)")
+    if exit_scan is None:
+        exit_scan = saved.direction == "out"
+    tiers = tiers or saved.allowed_tiers
     for event_id in event_ids:
         event = node.events.get(event_id)  # a mistyped --event is refused, not red verdicts
         if exit_scan and not event["settings"]["allowReentry"]:
@@ -107,7 +123,7 @@ def scan(
         event_ids=event_ids,
         direction="out" if exit_scan else "in",
         allowed_tiers=tiers,
-        **({"gate": gate} if gate else {}),
+        gate=gate or saved.gate_name,
     )
     with door_provider(node) as provider:
         for payload in inputs:
@@ -117,13 +133,15 @@ def scan(
 
 @click.command("undo")
 @click.argument("checkin_id")
-@click.option("--gate", default=DEFAULT_GATE, show_default=True)
+@click.option("--gate", help="Gate name  [default: the node's gate]")
 @click.pass_context
 @handles_errors
-def undo(ctx: click.Context, checkin_id: str, gate: str) -> None:
+def undo(ctx: click.Context, checkin_id: str, gate: str | None) -> None:
     """Undo a check-in: recorded as a void entry, never deleted."""
-    with door_provider(open_node(ctx)) as provider:
-        emit(provider.undo(checkin_id, Door.of(gate=gate)).to_dict())
+    node = open_node(ctx)
+    with door_provider(node) as provider:
+        door = Door.of(gate=gate or NodeConfig.load(node).gate_name)
+        emit(provider.undo(checkin_id, door).to_dict())
 
 
 @click.command("stats")

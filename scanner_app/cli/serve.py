@@ -7,7 +7,7 @@ import socket
 
 import click
 
-from scanner_app.cli.base import emit, handles_errors, open_node, say
+from scanner_app.cli.base import emit, fail, handles_errors, open_node, say
 from scanner_app.core.apikeys import SCOPES, ApiKeyStore
 from scanner_app.core.node import Node
 from scanner_app.sync.door import check_provider
@@ -64,7 +64,7 @@ def serve(
 ) -> None:
     """Run this node as the venue hub: the /v1 API and the dashboard, until Ctrl-C/SIGTERM."""
     from scanner_app.server.app import create_app  # noqa: PLC0415
-    from scanner_app.server.runner import HubUvicorn, uvicorn_config  # noqa: PLC0415
+    from scanner_app.server.runner import HubUvicorn, bind_problem, uvicorn_config  # noqa: PLC0415
     from scanner_app.server.sockets import SocketLimits  # noqa: PLC0415
 
     node = open_node(ctx)
@@ -86,7 +86,12 @@ def serve(
     )
     limits = SocketLimits(per_client=max_client_connections)
     config = uvicorn_config(app, host, port, access_log, limits)
-    sock = config.bind_socket()  # bound now, so the real port is known (and --port 0 works)
+    try:
+        sock = config.bind_socket()  # bound now, so the real port is known (--port 0 works)
+    except SystemExit:  # uvicorn logged the bare OSError ("[Errno 98] ...") and gave up
+        if upstream is not None:
+            upstream.stop()
+        fail(bind_problem(host, port))
     # asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP; this one has proto
     # 0, so without it every response waits ~40 ms (Nagle vs delayed ACK). Accepted sockets
     # inherit the option from the listener.

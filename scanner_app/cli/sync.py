@@ -6,6 +6,7 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -128,11 +129,24 @@ def _check(node: Node, config: SyncConfig, key: str) -> bool:
     show_default=True,
     help="With --push-only: stop retrying after this many seconds.",
 )
+@click.option(
+    "--retry-set-aside",
+    is_flag=True,
+    help="Put check-ins set aside (the upstream refused them) back in the outbox first.",
+)
 @click.pass_context
 @handles_errors
-def sync(ctx: click.Context, once: bool, push_only: bool, give_up_after: float) -> None:
-    """Sync with the upstream: in the foreground until Ctrl-C, or --once, or --push-only."""
+def sync(
+    ctx: click.Context, once: bool, push_only: bool, give_up_after: float, retry_set_aside: bool
+) -> None:
+    """Sync with the upstream: in the foreground until Ctrl-C, or --once, or --push-only.
+
+    A check-in the upstream will never take is set aside with the reason (kept here, shown
+    by `export`), so it does not stay pending forever. Exit 0 when nothing is left pending.
+    """
     node = open_node(ctx)
+    if retry_set_aside:
+        say(f"{_count(node.ledger.retry_set_aside())} back in the outbox.")
     try:
         engine = SyncEngine.from_node(node, push_only=push_only, on_status=progress_printer())
     except NotConfigured as exc:
@@ -150,7 +164,7 @@ def sync(ctx: click.Context, once: bool, push_only: bool, give_up_after: float) 
         engine.stop(timeout=STOP_WAIT_S)
     _summarise(report)
     emit(report.to_dict())
-    if not report.ok or report.pending:
+    if not report.complete:
         sys.exit(1)
 
 
@@ -163,9 +177,9 @@ def _push_until_done(engine: SyncEngine, give_up_after: float) -> RoundReport:
         total.pushed += report.pushed
         total.answers.update(report.answers)
         total.pending, total.refused, total.error = report.pending, report.refused, report.error
-        deliverable = report.pending - len(report.refused)
+        total.set_aside = report.set_aside
         wait = engine.status().next_attempt_in_s or 0.0
-        if deliverable <= 0 or time.monotonic() + wait > deadline:
+        if report.pending <= 0 or time.monotonic() + wait > deadline:
             return total
         if report.error:
             say(f"Push failed ({report.error}); retrying in {wait:.1f} s")
@@ -281,7 +295,14 @@ def _summarise(report: RoundReport) -> None:
     for warning in report.warnings:
         say(f"Warning: {warning}")
     if report.refused:
-        say(f"{_count(len(report.refused))} refused by the upstream (kept here, still pending).")
+        reasons = Counter(report.refused.values())
+        for reason, n in reasons.most_common(3):
+            say(f"{_count(n)} set aside: {reason}.")
+    if report.set_aside:
+        say(
+            f"{_count(report.set_aside)} set aside in all (kept here and in `export`,"
+            " never uploaded; `sync --retry-set-aside` puts them back)."
+        )
     if report.error:
         say(f"Stopped: {report.error}")
     if report.pending:

@@ -134,7 +134,9 @@ class CheckinService:
                 device_id,
                 forced_reason=presented.reason,
                 # Filed under the gate's event, so its audit trail shows wrong-event attempts.
-                event_id=context_event or (ticket.evt if ticket else None),
+                # at an "any event" gate, under the one event this node scans for, if it
+                # has just one (a row with no event can never be uploaded to a hub).
+                event_id=context_event or (ticket.evt if ticket else None) or self._sole_event(),
             )
         return self._commit(
             presented.claims,
@@ -164,6 +166,11 @@ class CheckinService:
         ).fetchone()
         tier = manifest["tier_name"] if manifest else claims.tier
         return self._rule(conn, claims, manifest, tier, direction, allowed_tiers)[0]
+
+    def _sole_event(self) -> str | None:
+        """The node's one published event, or None when it has none or several."""
+        rows = self.db.query("SELECT id FROM events WHERE status = 'published' LIMIT 2")
+        return rows[0]["id"] if len(rows) == 1 else None
 
     def checkin_ticket(
         self,

@@ -375,9 +375,10 @@ class Ledger:
         }
 
     def outbox(self, limit: int = 500) -> list[dict[str, Any]]:
-        """Check-ins not yet acknowledged upstream, oldest first."""
+        """Check-ins not yet acknowledged upstream (nor set aside), oldest first."""
         rows = self.db.query(
-            f"SELECT {_ROW_COLUMNS} FROM checkins WHERE pushed_at IS NULL ORDER BY seq LIMIT ?",
+            f"SELECT {_ROW_COLUMNS} FROM checkins WHERE pushed_at IS NULL"
+            " AND set_aside_reason IS NULL ORDER BY seq LIMIT ?",
             (limit,),
         )
         return [row_to_wire(r) for r in rows]
@@ -386,8 +387,8 @@ class Ledger:
         """Every check-in this node made or took from downstream is to be uploaded again
         (the upstream lost its database); returns how many."""
         return conn.execute(
-            "UPDATE checkins SET pushed_at = NULL, upstream_status = NULL"
-            " WHERE source != 'upstream'"
+            "UPDATE checkins SET pushed_at = NULL, upstream_status = NULL,"
+            " set_aside_reason = NULL WHERE source != 'upstream'"
         ).rowcount
 
     def ticket_state(self, event_id: str, ticket_id: str, reentry: bool) -> TicketState:
@@ -395,7 +396,35 @@ class Ledger:
         return ticket_state(self.db.read(), event_id, ticket_id, reentry)
 
     def pending_count(self) -> int:
-        return self.db.query_one("SELECT COUNT(*) FROM checkins WHERE pushed_at IS NULL")[0]
+        """Check-ins still to upload (set-aside ones are not pending: they never will be)."""
+        return self.db.query_one(
+            "SELECT COUNT(*) FROM checkins WHERE pushed_at IS NULL AND set_aside_reason IS NULL"
+        )[0]
+
+    def set_aside(self, reasons: dict[str, str]) -> None:
+        """Take check-ins out of the outbox for good, each with why (kept as audit)."""
+        with self.db.write() as conn:
+            conn.executemany(
+                "UPDATE checkins SET set_aside_reason = ? WHERE id = ? AND pushed_at IS NULL",
+                [(reason or "refused by the upstream", cid) for cid, reason in reasons.items()],
+            )
+
+    def set_aside_summary(self) -> tuple[int, str | None]:
+        """(how many check-ins are set aside, the newest reason)."""
+        row = self.db.query_one(
+            "SELECT COUNT(*) AS n, (SELECT set_aside_reason FROM checkins"
+            " WHERE set_aside_reason IS NOT NULL AND pushed_at IS NULL ORDER BY seq DESC LIMIT 1)"
+            " AS reason FROM checkins WHERE set_aside_reason IS NOT NULL AND pushed_at IS NULL"
+        )
+        return row["n"], row["reason"]
+
+    def retry_set_aside(self) -> int:
+        """Put every set-aside check-in back in the outbox (e.g. after fixing the hub)."""
+        with self.db.write() as conn:
+            return conn.execute(
+                "UPDATE checkins SET set_aside_reason = NULL"
+                " WHERE set_aside_reason IS NOT NULL AND pushed_at IS NULL"
+            ).rowcount
 
     def mark_pushed(self, answers: list[dict[str, Any]]) -> None:
         """Record upstream's answers; a conflict there flags the local row too."""

@@ -195,6 +195,13 @@ def _v6_gate_reports(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v7_set_aside(db: sqlite_utils.Database) -> None:
+    # A check-in the upstream will never take (it refused the row, or the row names no
+    # event) leaves the outbox with the reason, instead of staying pending forever; the
+    # row itself stays for the audit trail and the export shows why it was not uploaded.
+    db.executescript("ALTER TABLE checkins ADD COLUMN set_aside_reason TEXT;")
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[Migration] = [
     _v1_core,
@@ -203,4 +210,5 @@ MIGRATIONS: list[Migration] = [
     _v4_hub_counters,
     _v5_key_retirement,
     _v6_gate_reports,
+    _v7_set_aside,
 ]

@@ -110,6 +110,23 @@ class Node:
                 (key, value),
             )
 
+    def settings_with_prefix(self, prefix: str) -> dict[str, str]:
+        """Every setting whose key starts with ``prefix`` (one read)."""
+        rows = self.db.query(
+            "SELECT key, value FROM node_settings WHERE substr(key, 1, ?) = ?",
+            (len(prefix), prefix),
+        )
+        return {row["key"]: row["value"] for row in rows}
+
+    def set_settings(self, values: dict[str, str]) -> None:
+        """Several settings in one transaction (a half-saved configuration never shows)."""
+        with self.db.write() as conn:
+            conn.executemany(
+                "INSERT INTO node_settings (key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                list(values.items()),
+            )
+
     def _setting_or_create(self, key: str, make: Callable[[], str]) -> str:
         with self.db.write() as conn:
             row = conn.execute("SELECT value FROM node_settings WHERE key = ?", (key,)).fetchone()

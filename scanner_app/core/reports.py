@@ -27,6 +27,7 @@ EXPORT_COLUMNS = (
     "conflict",
     "firstCheckedInAt",
     "firstScannedBy",
+    "setAsideReason",
 )
 
 
@@ -98,8 +99,11 @@ class Reports:
         return sum(1 for direction in last.values() if direction == "in")
 
     def checkins(self, event_id: str) -> list[dict[str, Any]]:
+        # With the event's rows come the ones filed under no event (something that was not
+        # a ticket, scanned at an "any event" gate): the door's audit trail has no gap.
         rows = self.db.query(
-            "SELECT * FROM checkins WHERE event_id = ? ORDER BY scanned_at, seq", (event_id,)
+            "SELECT * FROM checkins WHERE event_id IN (?, '') ORDER BY scanned_at, seq",
+            (event_id,),
         )
         return [
             {
@@ -119,6 +123,7 @@ class Reports:
                 "conflict": bool(r["conflict"]),
                 "firstCheckedInAt": r["first_checked_in_at"],
                 "firstScannedBy": r["first_scanned_by"],
+                "setAsideReason": r["set_aside_reason"],
             }
             for r in rows
         ]

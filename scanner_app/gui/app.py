@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from scanner_app.camera import FrameSource, WebcamSource
 from scanner_app.core.models import ScanResult
 from scanner_app.core.node import Node
+from scanner_app.core.node_config import NodeConfig
 from scanner_app.core.storage import StorageError
 from scanner_app.gui import assets
 from scanner_app.gui.controllers.camera_bridge import CameraBridge
@@ -37,7 +38,6 @@ from scanner_app.gui.sounds import SoundPlayer
 from scanner_app.gui.widgets.first_run_dialog import FirstRunDialog
 from scanner_app.gui.widgets.main_window import MainWindow
 from scanner_app.gui.widgets.plain import message_box
-from scanner_app.sync import SyncConfig, SyncSettingsDamaged
 from scanner_app.sync.restkey import rest_key_source
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,14 @@ def qt_app(argv: list[str] | None = None) -> QApplication:
     app.setFont(QFont(app.font().family(), 11))
     app.setStyleSheet(assets.stylesheet())
     return app
+
+
+def configure_logging() -> None:
+    """Our INFO lines on the terminal; httpx's one INFO line per request (158 lines in two
+    minutes of a gate syncing every 3 s) only as warnings."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def quit_on_signals(app: QApplication) -> None:
@@ -252,9 +260,10 @@ class ScannerApp(QObject):
         return dialog
 
     def _become_hub(self) -> None:
-        self.settings.save(self.window.settings_path)  # first run is over
-        self.window.open_hub()
-        self.hub.start_async()  # the dialog shows "Starting…", then the address or why not
+        self.sync.save_async(self.settings.node_config())  # first run is over
+        dialog = self.window.open_hub()
+        if dialog is not None:  # with the address and port it shows; then the URL or why not
+            dialog.toggle()
 
     def _open_demo(self) -> None:
         self.demo_requested = True
@@ -274,19 +283,30 @@ class ScannerApp(QObject):
         for camera in self._stopping_cameras:  # still stopping from a settings change
             camera.stop()
         self.hub.stop()
+        self._save_window_size()
         self.window.use_provider(None)
         self.sync.stop(wait=True)  # after the window's last scans were queued
         self.window.shutdown()
 
+    def _save_window_size(self) -> None:
+        """The person's window size, for next time (not in kiosk mode: full screen)."""
+        if self.window.kiosk.active or self.window.isMaximized() or not self.window.isVisible():
+            return
+        size = self.window.size()
+        screen = self.settings.screen_dict()
+        if (screen["window_width"], screen["window_height"]) == (size.width(), size.height()):
+            return
+        self.settings.window_width, self.settings.window_height = size.width(), size.height()
+        try:
+            self.settings.save_screen(self.window.settings_path or default_path())
+        except OSError as exc:
+            log.warning("Cannot keep the window size: %s", exc)
 
-def is_first_run(node: Node, settings_path: Path | None) -> bool:
-    """Nothing configured yet: no settings file, no events and no upstream."""
-    path = settings_path or default_path()
-    try:
-        upstream = SyncConfig.load(node) is not None
-    except SyncSettingsDamaged:  # an upstream was set up: not a first run (sync says why)
-        upstream = True
-    return not path.exists() and not node.events.list() and not upstream
+
+def is_first_run(node: Node, settings_path: Path | None = None) -> bool:
+    """Nothing configured yet: no node configuration (CLI or app), no events."""
+    del settings_path  # the per-user file says nothing about this node any more
+    return not NodeConfig.saved(node) and not node.events.list()
 
 
 def show_storage_error(exc: StorageError) -> None:
@@ -302,9 +322,8 @@ def show_storage_error(exc: StorageError) -> None:
 
 def run(data_dir: Path, kiosk: bool = False, settings_path: Path | None = None) -> int:
     """The desktop app's main loop; returns the exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     app = qt_app()
-    settings = Settings.load(settings_path)
     keyed = {"rest_key_for": lambda device: rest_key_source(data_dir, device)}
     try:
         opened = Node.open(data_dir, **keyed)
@@ -312,6 +331,7 @@ def run(data_dir: Path, kiosk: bool = False, settings_path: Path | None = None) 
         show_storage_error(exc)
         raise
     with opened as node:
+        settings = Settings.load(node, settings_path)
         scanner = ScannerApp(node, settings, settings_path=settings_path)
         app.aboutToQuit.connect(scanner.shutdown)
         quit_on_signals(app)

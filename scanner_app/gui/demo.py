@@ -16,15 +16,14 @@ from pathlib import Path
 import segno
 from PySide6.QtCore import QObject, Signal
 
-from scanner_app.camera import FileSource, FrameSource, WebcamSource
-from scanner_app.camera.synth import REEL_DISTORTIONS, write_reel
+from scanner_app.camera import FrameSource, WebcamSource
 from scanner_app.core.demo_data import DemoScenario, build_demo
 from scanner_app.core.node import Node
-from scanner_app.gui.app import ScannerApp, qt_app, quit_on_signals
+from scanner_app.gui.app import ScannerApp, configure_logging, qt_app, quit_on_signals
+from scanner_app.gui.demo_reel import DemoReel, render_demo_reel
 from scanner_app.gui.settings import Settings
 
 log = logging.getLogger(__name__)
-REEL_FPS = 15.0
 QR_DIRNAME = "qr"
 
 
@@ -50,23 +49,6 @@ def write_qr_pngs(scenario: DemoScenario, folder: Path, extra_tickets: int = 10)
     return paths
 
 
-def write_demo_reel(scenario: DemoScenario, path: Path) -> Path:
-    """Every sample once, in order, long enough apart that the duplicate is a new scan.
-
-    Tickets cycle through phone screens, motion, low light and MJPEG compression
-    (`REEL_DISTORTIONS`), as a door camera sees them.
-    """
-    payloads = [s.payload for s in scenario.samples]
-    return write_reel(
-        payloads,
-        path,
-        fps=REEL_FPS,
-        seconds_per_ticket=1.5,
-        gap_seconds=1.5,
-        distortions=REEL_DISTORTIONS,
-    )
-
-
 class _ReelMaker(QObject):
     """Renders the reel on a helper thread (several seconds) while the window is up."""
 
@@ -77,7 +59,7 @@ class _ReelMaker(QObject):
     def start(self, scenario: DemoScenario, path: Path) -> None:
         def work() -> None:
             try:
-                self.done.emit(str(write_demo_reel(scenario, path)))
+                self.done.emit(str(render_demo_reel(scenario, path)))
             except Exception as exc:  # shown on the preview; the rest of the demo works
                 log.exception("Demo reel failed")
                 self.failed.emit(str(exc))
@@ -92,11 +74,12 @@ def demo_settings(scenario: DemoScenario) -> Settings:
 
 def run_demo(data_dir: Path, camera: str | None = None) -> int:
     """Run the demo app until its window closes; returns the exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     app = qt_app()
     with Node.open(data_dir / "node") as node:
         scenario = build_demo(node, tickets=200)
         settings = demo_settings(scenario)
+        settings.node_config().save(node)  # the demo node is a gate like any other
         qr_dir = demo_qr_dir(data_dir)
         helpers = [
             threading.Thread(
@@ -109,8 +92,8 @@ def run_demo(data_dir: Path, camera: str | None = None) -> int:
         def source(_settings: Settings) -> FrameSource | None:
             if camera is not None:
                 return WebcamSource(int(camera) if camera.isdigit() else camera)
-            if "path" in reel:
-                return FileSource(reel["path"], loop=True)
+            if "path" in reel:  # new valid tickets every loop: someone new is admitted
+                return DemoReel(scenario, reel["path"])
             return None
 
         scanner = ScannerApp(
@@ -133,7 +116,7 @@ def run_demo(data_dir: Path, camera: str | None = None) -> int:
             maker = _ReelMaker()
             maker.done.connect(lambda p: (reel.update(path=Path(p)), scanner.start_camera()))
             maker.failed.connect(lambda e: scanner.window.set_camera_message(f"No reel: {e}"))
-            maker.start(scenario, data_dir / "demo-reel.avi")
+            maker.start(scenario, data_dir / "demo-reel")
             helpers.append(maker.thread)
         code = app.exec()
         scanner.shutdown()

@@ -55,6 +55,8 @@ class StatusSnapshot:
     connection: ConnectionState = ConnectionState.STANDALONE
     last_sync_at: float | None = None  # unix time of the last successful sync
     pending_uploads: int = 0
+    set_aside: int = 0  # check-ins the upstream will never take (kept here as audit)
+    set_aside_reason: str | None = None  # the newest one's reason (the tooltip)
     camera_fps: float | None = None
     hub_address: str | None = None  # set when this laptop serves the venue
     sync_detail: str | None = None  # why offline / what the problem is (the tooltip)
@@ -84,6 +86,8 @@ class StatusSnapshot:
             connection=status.state,
             last_sync_at=status.last_sync_at,
             pending_uploads=status.pending,
+            set_aside=status.set_aside,
+            set_aside_reason=status.set_aside_reason,
             sync_detail=detail or None,
             first_sync=FirstSync.from_mapping(status.first_sync) if status.first_sync else None,
         )
@@ -114,6 +118,14 @@ def _tier(value: TierCount | Mapping[str, Any]) -> TierCount:
         checked_in=int(value.get("checkedIn", value.get("checked_in", 0))),
         capacity=value.get("capacity"),
     )
+
+
+def pending_text(snapshot: StatusSnapshot) -> str:
+    """'Pending: 3', and ' · Set aside: 4' when some check-ins will never be uploaded."""
+    text = f"Pending: {snapshot.pending_uploads:,}"
+    if snapshot.set_aside:
+        text += f" · Set aside: {snapshot.set_aside:,}"
+    return text
 
 
 def count_text(checked_in: int, capacity: int | None) -> str:

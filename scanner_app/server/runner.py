@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import errno
+import socket
 import threading
 import time
 from typing import Any
@@ -106,7 +108,7 @@ class HubServer:
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if not self._thread.is_alive():
-                raise RuntimeError(f"the hub could not start on {self.host}")
+                raise RuntimeError(bind_problem(self.host, self.server.config.port))
             if time.monotonic() > deadline:
                 self.stop()
                 raise TimeoutError("the hub did not start in time")
@@ -145,3 +147,26 @@ class HubServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def bind_problem(host: str, port: int) -> str:
+    """Why the hub cannot listen on ``host:port``, in words (uvicorn says only "[Errno 98]")."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    probe = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        probe.bind((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return (
+                f"port {port} on {host} is already in use (is another hub running?);"
+                " choose another port (--port N, or --port 0 for any free one)"
+            )
+        if exc.errno == errno.EADDRNOTAVAIL:
+            return f"{host} is not an address of this machine"
+        if exc.errno == errno.EACCES:
+            return f"port {port} needs administrator rights; choose one above 1023"
+        return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    finally:
+        probe.close()
+    return f"the hub could not start on {host}:{port}"

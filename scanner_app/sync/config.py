@@ -1,4 +1,5 @@
-"""A node's upstream settings (kept in node_settings) and the hub's `tickitz-setup:` text."""
+"""A node's upstream settings (the sync part of core's NodeConfig) and the hub's
+`tickitz-setup:` text."""
 
 from __future__ import annotations
 
@@ -12,18 +13,15 @@ from typing import Any
 
 from scanner_app.core.errors import TickitzError, ValidationError
 from scanner_app.core.node import Node
+from scanner_app.core.node_config import DEFAULT_INTERVAL_S, KEYS, NodeConfig
 from scanner_app.sync.client import api_base
 
 log = logging.getLogger(__name__)
 SETUP_PREFIX = "tickitz-setup:"
-DEFAULT_INTERVAL_S = 3.0  # a gate on a LAN learns other gates' admissions within this
-_KEYS = {
-    "url": "sync.upstream_url",
-    "event_ids": "sync.event_ids",
-    "gate": "sync.gate",
-    "interval_s": "sync.interval_s",
-    "strict": "sync.strict",
-}
+__all__ = ["DEFAULT_INTERVAL_S", "SetupPayload", "SyncConfig", "make_setup", "parse_setup"]
+_KEYS = {name: KEYS[field] for name, field in (
+    ("url", "upstream_url"), ("event_ids", "event_ids"), ("gate", "gate"),
+    ("interval_s", "interval_s"), ("strict", "strict"))}  # fmt: skip
 
 
 class SyncSettingsDamaged(TickitzError):
@@ -76,18 +74,34 @@ class SyncConfig:
             strict=node.setting(_KEYS["strict"]) == "1",
         )
 
+    @classmethod
+    def from_node_config(cls, config: NodeConfig) -> SyncConfig | None:
+        if config.standalone:
+            return None
+        return cls(
+            url=config.upstream_url,
+            event_ids=config.event_ids,
+            gate=config.gate or None,
+            interval_s=config.interval_s,
+            strict=config.strict,
+        )
+
     def save(self, node: Node) -> None:
-        with node.db.write():
-            node.set_setting(_KEYS["url"], self.upstream)
-            node.set_setting(_KEYS["event_ids"], json.dumps(list(self.event_ids)))
-            node.set_setting(_KEYS["gate"], self.gate or "")
-            node.set_setting(_KEYS["interval_s"], repr(float(self.interval_s)))
-            node.set_setting(_KEYS["strict"], "1" if self.strict else "0")
+        """Update the sync part of the node's configuration; the rest stays as it is."""
+        with node.db.write():  # read and write under the writer lock: no lost update
+            NodeConfig.load(node).with_changes(
+                upstream_url=self.upstream,
+                event_ids=tuple(self.event_ids),
+                gate=self.gate or "",
+                interval_s=float(self.interval_s),
+                strict=self.strict,
+            ).save(node)
 
     @staticmethod
     def clear(node: Node) -> None:
         """Forget the upstream: the node is standalone again (cursors and outbox stay)."""
-        node.set_setting(_KEYS["url"], "")
+        with node.db.write():
+            NodeConfig.load(node).with_changes(upstream_url="").save(node)
 
     def with_changes(self, **changes: Any) -> SyncConfig:
         return replace(self, **changes)

@@ -1,7 +1,8 @@
 """SyncEngine: the background loop that keeps a node converged with its upstream.
 
 Push as soon as something is pending (polled cheaply, or `kick()`), pull every
-`interval_s`; after a failure back off exponentially (or as `Retry-After` says).
+`interval_s`; while the upstream does not answer, probe it every `probe_s`; after an
+error it answered, back off exponentially (or as `Retry-After` says).
 Cursors, times and the outbox live in the node's store, so a restart resumes.
 """
 
@@ -59,6 +60,7 @@ class SyncEngine:
         retries: int = 2,
         backoff_s: float = 1.0,
         max_backoff_s: float = 60.0,
+        probe_s: float = 1.0,
         poll_s: float = 0.5,
         batch_size: int = MAX_BATCH,
         page_size: int = 1000,
@@ -71,6 +73,8 @@ class SyncEngine:
         self.push_only = push_only
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
+        self.probe_s = probe_s
+        self._retries = retries
         self.poll_s = poll_s
         self.state = SyncState(node.db, config.upstream)
         # Learned from the upstream's Date headers; the door's provider reads it (check_provider).
@@ -106,6 +110,7 @@ class SyncEngine:
         self._failures = 0
         self._retry_at = 0.0  # monotonic
         self._next_pull = 0.0  # monotonic
+        self._now_asked = False  # "Sync now": the next tick pulls whatever the schedule says
         self._first_sync: dict[str, Any] | None = None
         self._warnings: tuple[str, ...] = ()
         self._pull_warnings: list[str] = []
@@ -156,6 +161,13 @@ class SyncEngine:
         """Something was recorded: push now rather than at the next poll."""
         self._wake.set()
 
+    def sync_now(self) -> None:
+        """Staff asked ("Sync now"): a whole round at once, whatever the back-off says."""
+        with self._lock:
+            self._retry_at = 0.0
+        self._now_asked = True  # a round running now does not count: it may be past the pull
+        self._wake.set()
+
     def __enter__(self) -> SyncEngine:
         return self
 
@@ -199,6 +211,7 @@ class SyncEngine:
             finally:
                 report.pending = self.node.ledger.pending_count()
                 report.refused = dict(self.pusher.refused)
+                report.set_aside = self.node.ledger.set_aside_summary()[0]
                 self._save_clock()
                 self._update(syncing=False)
         return report
@@ -232,7 +245,8 @@ class SyncEngine:
         now = time.monotonic()
         if now < self._retry_at:
             return
-        pull_due = not self.push_only and now >= self._next_pull
+        asked, self._now_asked = self._now_asked, False
+        pull_due = not self.push_only and (asked or now >= self._next_pull)
         if pull_due or self._wake.is_set() or self._deliverable():
             self._wake.clear()
             report = self.run_once(pull=pull_due)
@@ -249,16 +263,15 @@ class SyncEngine:
         return max(0.01, min(waits))
 
     def _deliverable(self) -> bool:
-        return self.node.ledger.pending_count() > len(self.pusher.refused)
+        return self.node.ledger.pending_count() > 0
 
     def _succeeded(self, report: RoundReport) -> None:
+        # Set-aside check-ins are not a problem of the link: status and export show them.
         warnings = list(self._pull_warnings)
-        if self.pusher.refused:
-            first = next(iter(self.pusher.refused.values()))
-            warnings.append(f"upstream refused {len(self.pusher.refused)} check-ins: {first}")
         skew = []  # reported, but the link itself is fine: not a reason to say degraded
         if self.clock.large:
             skew.append(f"clock differs from upstream by {self.clock.offset_ms() / 1000:.1f} s")
+        self.client.retries = self._retries  # answered again: retry blips within a round
         with self._lock:
             self._failures = 0
             self._retry_at = 0.0
@@ -272,9 +285,16 @@ class SyncEngine:
             # The organiser withdrew this device (lost or stolen): its names go at once.
             erased = forget_names(self.node.db)
             log.warning("This device was revoked upstream: erased %d attendee names", erased)
+        unreachable = isinstance(exc, Unreachable)
+        # No answer at all: probe again soon with one quick request (no retries in it), so
+        # a hub that comes back is seen within seconds. Back-off is for answers: a hub
+        # that is up but refusing or overloaded must not be hammered.
+        self.client.retries = 0 if unreachable else self._retries
         with self._lock:
             self._failures += 1
             delay = min(self.max_backoff_s, self.backoff_s * 2 ** (self._failures - 1))
+            if unreachable:
+                delay = self.probe_s
             delay *= random.uniform(0.5, 1.0)  # jitter: 100 gates must not retry in step
             if isinstance(exc, Unauthorized | Forbidden):
                 delay = self.max_backoff_s  # a wrong key will not fix itself in a second
@@ -305,6 +325,7 @@ class SyncEngine:
         """A consistent snapshot; safe from any thread."""
         now = time.monotonic()
         pending = self.node.ledger.pending_count()
+        set_aside, set_aside_reason = self.node.ledger.set_aside_summary()
         pulled = [
             max(
                 self.state.get_float(f"revocations_at:{e}") or 0.0,
@@ -329,6 +350,8 @@ class SyncEngine:
                 clock_skew_large=self.clock.large,
                 first_sync=dict(self._first_sync) if self._first_sync else None,
                 refused=len(self.pusher.refused),
+                set_aside=set_aside,
+                set_aside_reason=set_aside_reason,
                 next_attempt_in_s=max(0.0, self._retry_at - now) if self._retry_at else None,
                 rate_limit=limit.__dict__.copy() if limit else None,
                 warnings=self._warnings,

@@ -45,16 +45,24 @@ class RoundReport:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # worth saying, not a problem
     pending: int = 0
-    refused: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)  # set aside by this run: id -> why
+    set_aside: int = 0  # every check-in set aside on this node (never uploaded, kept)
     error: str | None = None
 
     @property
     def ok(self) -> bool:
+        """The round ran to its end (new scans may have arrived meanwhile)."""
         return self.error is None
+
+    @property
+    def complete(self) -> bool:
+        """Ran to its end and left nothing to upload: what `sync` exits 0 for."""
+        return self.ok and not self.pending
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "ok": self.ok,
+            "ok": self.complete,  # the same answer as the exit code
+            "setAside": self.set_aside,
             "pushed": self.pushed,
             "answers": dict(self.answers),
             "pulledTickets": self.tickets,
@@ -71,10 +79,15 @@ class RoundReport:
         }
 
 
+NO_EVENT = "not filed under an event (an 'any event' gate scanned something not a ticket)"
+
+
 class Pusher:
-    """Uploads the outbox. Check-ins the upstream refuses one by one are quarantined here
-    (kept pending and out of later batches until restart), so one bad row never blocks
-    the rest and nothing is marked as delivered that was not."""
+    """Uploads the outbox. A check-in the upstream refuses (or that names no event, which
+    no upstream takes) is set aside in the ledger with the reason: out of the outbox for
+    good, kept as audit, shown by status and export. One bad row never blocks the rest,
+    nothing is marked as delivered that was not, and nothing stays pending forever.
+    ``refused`` holds this engine's set-asides (id -> reason) for its reports."""
 
     def __init__(self, node: Node, client: TickitzClient, batch_size: int = MAX_BATCH) -> None:
         self.node = node
@@ -100,8 +113,16 @@ class Pusher:
                 return
 
     def _next_batch(self) -> list[dict[str, Any]]:
-        rows = self.node.ledger.outbox(self.batch_size + len(self.refused))
-        return [r for r in rows if r["id"] not in self.refused][: self.batch_size]
+        while True:
+            rows = self.node.ledger.outbox(self.batch_size)
+            unfiled = {r["id"]: NO_EVENT for r in rows if not r["eventId"]}
+            if not unfiled:
+                return rows
+            self._set_aside(unfiled)
+
+    def _set_aside(self, reasons: dict[str, str]) -> None:
+        self.node.ledger.set_aside(reasons)
+        self.refused.update(reasons)
 
     def _send(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Send; on a 400 set aside the rows the upstream will not take and send the rest.
@@ -123,8 +144,7 @@ class Pusher:
                     else:
                         middle = len(batch) // 2
                         return self._send(batch[:middle]) + self._send(batch[middle:])
-                for row in named:
-                    self.refused[row["id"]] = exc.message
+                self._set_aside({row["id"]: exc.message for row in named})
                 log.warning(
                     "Upstream refused %d check-in(s), e.g. %s: %s",
                     len(named),
@@ -234,12 +254,16 @@ class Puller:
                         self.state.set(name, cursor, conn)
                 done += len(page["data"])
                 if first:
+                    # The tiers' seats are only a guess of what was sold: the last page says
+                    # the real total ("20 / ~500 (4%)" was shown for a 20-ticket event).
+                    last = not (page.get("hasMore") and page["data"])
+                    total = done if last else (max(estimate, done) if estimate else None)
                     self.progress(
                         {
                             "eventId": event_id,
                             "phase": "tickets",
                             "done": done,
-                            "estimatedTotal": estimate,
+                            "estimatedTotal": total,
                         }
                     )
         finally:

@@ -83,7 +83,9 @@ class SyncStatus:
     clock_offset_ms: float  # upstream clock minus ours, applied to door times
     clock_skew_large: bool
     first_sync: dict[str, Any] | None  # {"eventId", "phase", "done", "estimatedTotal"}
-    refused: int = 0  # check-ins the upstream refused (kept locally, retried after restart)
+    refused: int = 0  # check-ins this engine set aside (the upstream refused them...)
+    set_aside: int = 0  # every check-in set aside on this node: never uploaded, kept as audit
+    set_aside_reason: str | None = None  # the newest one's reason
     next_attempt_in_s: float | None = None  # after a failure: when the engine tries again
     rate_limit: dict[str, Any] | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)

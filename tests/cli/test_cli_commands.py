@@ -209,7 +209,7 @@ def test_event_import_from_elsewhere(cli, published, tmp_path):
             "--tickets", files[form], home=gate,
         )  # fmt: skip
         assert json.loads(imported.stdout)["id"] == event_id
-        assert "1 keys and 2 tickets" in imported.stderr
+        assert "1 key and 2 tickets" in imported.stderr
         results = cli.lines(
             "scan", "--event", event_id,
             listed["qrPayload"], cancelled["qrPayload"], unlisted["qrPayload"], home=gate,

@@ -16,7 +16,7 @@ def test_retire_key_prints_the_remaining_set_and_refuses_the_retired_ticket(cli,
     retired = cli.run("event", "retire-key", event_id, old_key["kid"])
 
     assert json.loads(retired.stdout) == {"keys": [new_key]}
-    assert old_key["kid"] in retired.stderr and "1 keys active" in retired.stderr
+    assert old_key["kid"] in retired.stderr and "1 key active" in retired.stderr
     assert cli.json("event", "keys", event_id) == {"keys": [new_key]}
     (scan,) = cli.lines("scan", "--event", event_id, old_ticket["qrPayload"])
     assert (scan["success"], scan["reason"]) == (False, "unknown_key")

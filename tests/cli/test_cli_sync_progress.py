@@ -77,7 +77,7 @@ def test_sync_once_shows_first_sync_progress_on_stderr_and_keeps_stdout(hub, tmp
     # The first page at once; the throttle may keep back the middle ones; the last always.
     assert len(shown) >= 2, first.stderr
     assert shown[0] == (event_id, 1000, ESTIMATE, 25)
-    assert shown[-1] == (event_id, TICKETS, ESTIMATE, 87)
+    assert shown[-1] == (event_id, TICKETS, TICKETS, 100)  # the last page: the real total
     assert [done for _, done, _, _ in shown] == sorted({done for _, done, _, _ in shown})
     # Progress comes before the summary, which is unchanged.
     lines = first.stderr.splitlines()
@@ -128,7 +128,7 @@ def test_foreground_sync_shows_first_sync_progress(hub, tmp_path):
     shown = progress_lines(stderr)
     assert len(shown) >= 2, stderr
     assert shown[0] == (event_id, 1000, ESTIMATE, 25)
-    assert shown[-1] == (event_id, TICKETS, ESTIMATE, 87)
+    assert shown[-1] == (event_id, TICKETS, TICKETS, 100)  # the last page: the real total
     lines = stderr.splitlines()
     online = next(i for i, line in enumerate(lines) if "sync online" in line)
     assert all(i < online for i, line in enumerate(lines) if PROGRESS.match(line))

@@ -223,8 +223,13 @@ def test_gate_scanning_for_any_event_with_keys_here(ctx):
     result = ctx.node.checkin.scan(token, event_ids=None)
     assert result.success and result.eventId == ctx.event_id
     junk = ctx.node.checkin.scan("\x00\x01 not a token", event_ids=None)
-    assert junk.reason == "malformed" and junk.eventId is None
+    # Filed under the node's one event: a row with no event could never be uploaded.
+    assert junk.reason == "malformed" and junk.eventId == ctx.event_id
     recorded(ctx.node, junk)
+    other = ctx.node.events.create({"title": "B", "tiers": [{"name": "GA", "quantity": 5}]})
+    ctx.node.events.publish(other["id"])
+    unfiled = ctx.node.checkin.scan("still not a token", event_ids=None)
+    assert unfiled.eventId is None  # two events here: which one is not for us to guess
 
 
 def test_every_scan_is_in_the_audit_trail(ctx):

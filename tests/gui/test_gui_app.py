@@ -194,3 +194,14 @@ def test_switching_cameras_never_blocks_the_window(make_app, qtbot, node, tmp_pa
     finally:
         stuck.released.set()
         scanner.shutdown()
+
+
+def test_the_app_does_not_log_every_http_request():
+    # 158 "HTTP Request: GET ..." INFO lines in two minutes of a gate syncing every 3 s.
+    import logging  # noqa: PLC0415
+
+    from scanner_app.gui.app import configure_logging  # noqa: PLC0415
+
+    configure_logging()
+    assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+    assert logging.getLogger("httpx").isEnabledFor(logging.WARNING)

@@ -10,6 +10,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from scanner_app.core.demo_data import build_demo
+from scanner_app.core.node import Node
+from scanner_app.core.node_config import NodeConfig
 from scanner_app.gui.settings import Settings
 from scanner_app.server.runner import HubServer
 from scanner_app.sync import KeyStore, SyncConfig, make_setup
@@ -68,7 +70,8 @@ def test_scanning_a_hub_setup_qr_joins_it(make_app, qtbot, node, tmp_path, hub):
         )
         assert scanner.settings.gate_name == "Gate 7"
         assert scanner.settings.event_id == scenario.event_id
-        assert Settings.load(tmp_path / "settings.json").upstream_key_stored
+        saved = Settings.load(node, tmp_path / "settings.json")  # in the node: as the CLI sees it
+        assert saved.upstream_key_stored and saved.gate_name == "Gate 7"
         # The gate pulled the hub's tickets: a hub ticket is admitted here, offline-capable.
         qtbot.waitUntil(lambda: node.events.list() != [], timeout=10_000)
         with qtbot.waitSignal(scanner.window.scan_displayed, timeout=5000) as blocker:
@@ -95,13 +98,17 @@ def test_bad_setup_text_is_refused(make_app, qtbot, node, tmp_path):
 def test_first_run_is_detected_only_on_a_blank_node(node, tmp_path):
     from scanner_app.gui.app import is_first_run
 
-    path = tmp_path / "settings.json"
-    assert is_first_run(node, path)
-    Settings().save(path)
-    assert not is_first_run(node, path)
-    path.unlink()
-    build_demo(node, tickets=3)
-    assert not is_first_run(node, path)
+    assert is_first_run(node)
+    Settings().save_screen(tmp_path / "settings.json")  # someone's screen says nothing
+    assert is_first_run(node)
+    NodeConfig(gate="North").save(node)  # `config --gate` or the app's Save
+    assert not is_first_run(node)
+    other = Node.open(tmp_path / "other")
+    try:
+        build_demo(other, tickets=3)
+        assert not is_first_run(other)
+    finally:
+        other.close()
 
 
 def test_first_run_connect_by_url_and_key(make_app, qtbot, node, tmp_path, hub):
@@ -165,7 +172,7 @@ def test_first_run_hub_and_demo_choices(make_app, qtbot, node, tmp_path, monkeyp
         qtbot.mouseClick(dialog.hub_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: scanner.hub.running)
         qtbot.waitUntil(lambda: scanner.window.hub_dialog.isVisible())
-        assert (tmp_path / "settings.json").exists()  # first run is over
+        qtbot.waitUntil(lambda: NodeConfig.saved(node))  # first run is over
         dialog = scanner.show_first_run()
         with qtbot.waitSignal(scanner.demo_chosen):
             dialog.demo_button.click()
@@ -280,5 +287,31 @@ def test_a_refused_key_shows_as_a_sync_problem_with_the_reason(
         qtbot.waitUntil(lambda: label.text().startswith("Sync problem"), timeout=10_000)
         assert label.property("state") == "problem"
         assert "401" in label.toolTip() or "API key" in label.toolTip()
+    finally:
+        scanner.shutdown()
+
+
+def test_sync_now_in_the_toolbar_syncs_at_once(make_app, qtbot, node, tmp_path, hub):
+    server, scenario, key = hub
+    SyncConfig(url=server.url, event_ids=(scenario.event_id,), gate="Gate 7", interval_s=3600).save(
+        node
+    )
+    KeyStore(node.data_dir, node.device_id).set(key)
+    scanner = make_app(qtbot, node, Settings(), tmp_path, source_factory=lambda _s: None)
+    scanner.start()
+    try:
+        qtbot.waitUntil(lambda: scanner.sync.engine is not None, timeout=10_000)
+        # A bool, not None: pytest-qt takes a None answer for "passed".
+        qtbot.waitUntil(
+            lambda: scanner.sync.engine.status().last_pull_at is not None, timeout=20_000
+        )
+        count = node.db.query_one("SELECT COUNT(*) FROM tickets")[0]
+        server.node.tickets.issue(scenario.event_id, "VIP", "Late Comer", 1)
+        assert scanner.window.sync_action.isVisible()
+        scanner.window.sync_action.trigger()  # the next pull was an hour away
+        qtbot.waitUntil(
+            lambda: node.db.query_one("SELECT COUNT(*) FROM tickets")[0] == count + 1,
+            timeout=10_000,
+        )
     finally:
         scanner.shutdown()

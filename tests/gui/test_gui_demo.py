@@ -18,3 +18,30 @@ def test_qr_pngs_decode_back_to_the_tickets(tmp_path):
         settings = demo_settings(scenario)
         first = node.checkin.scan(decode_image_file(paths[0])[0], event_ids=[settings.event_id])
         assert first.success
+
+
+def test_the_demo_reel_admits_someone_new_on_every_loop(tmp_path):
+    # A looped video showed the same tickets each time: ALREADY IN only, after loop one.
+    from scanner_app.gui.demo_reel import DemoReel, render_demo_reel  # noqa: PLC0415
+
+    with Node.open(tmp_path / "node") as node:
+        scenario = build_demo(node, tickets=30)
+        size = (800, 450)  # the product's 1280x720 draws slower; the QR reads the same
+        folder = render_demo_reel(scenario, tmp_path / "reel", size)
+        reel = DemoReel(scenario, folder, fps=2, seconds_per_ticket=0.5, gap_seconds=0.5,
+                        realtime=False, size=size)  # fmt: skip
+        reel.open()
+        try:
+            per_loop = len(reel.images)
+            for loop in range(3):
+                shown = reel.payloads
+                for index in (0, 1, 2, 8):  # the frames of admitted tickets really carry them
+                    assert decode_image_file(reel.frame_of(index)) == [shown[index]]
+                verdicts = [node.checkin.scan(p, event_ids=[scenario.event_id]) for p in shown]
+                admitted = [v.attendeeName for v in verdicts if v.success]
+                assert len(admitted) == 3, (loop, [v.reason for v in verdicts])
+                assert [v.reason for v in verdicts][2] == "already_checked_in"  # the sample
+                for _ in range(per_loop + 1):  # play the loop through: the next one starts
+                    reel.read()
+        finally:
+            reel.close()

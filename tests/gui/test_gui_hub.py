@@ -93,3 +93,52 @@ def test_serving_never_blocks_the_window(make_app, qtbot, node, tmp_path, monkey
         assert dialog.serve_button.isEnabled()
     finally:
         scanner.shutdown()
+
+
+def test_the_hub_dialog_asks_where_to_listen_and_names_that_address(
+    make_app, qtbot, node, tmp_path
+):
+    # Issue 15.4: it bound 0.0.0.0:8765 with no choice and told staff gates connect at
+    # http://127.0.0.1:... - an address no other laptop can use.
+    from scanner_app.gui.controllers.hub_controller import lan_address  # noqa: PLC0415
+
+    scanner = make_app(qtbot, node, Settings(), tmp_path, source_factory=lambda _s: None)
+    scanner.start()
+    try:
+        dialog = scanner.window.open_hub()
+        assert dialog.address_combo.currentData() == "127.0.0.1"  # as `serve`: loopback first
+        lan = lan_address()
+        assert lan in dialog.address_combo.itemText(1) or "no network" in (
+            dialog.address_combo.itemText(1)
+        )
+        assert dialog.port_spin.value() == 8765
+        dialog.port = 0
+        dialog.toggle()
+        qtbot.waitUntil(lambda: scanner.hub.running)
+        qtbot.waitUntil(lambda: scanner.hub.public_url in dialog.state_label.text())
+        assert scanner.hub.public_url.startswith("http://127.0.0.1:")
+        assert "only this laptop" in dialog.state_label.text()
+        assert not dialog.port_spin.isEnabled()  # fixed while serving
+        dialog.toggle()
+        qtbot.waitUntil(lambda: not scanner.hub.running and dialog.port_spin.isEnabled())
+    finally:
+        scanner.shutdown()
+
+
+def test_a_busy_port_is_named_in_words(make_app, qtbot, node, tmp_path):
+    import socket  # noqa: PLC0415
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    scanner = make_app(qtbot, node, Settings(), tmp_path, source_factory=lambda _s: None)
+    scanner.start()
+    try:
+        dialog = scanner.window.open_hub()
+        dialog.port = taken.getsockname()[1]
+        dialog.toggle()
+        qtbot.waitUntil(lambda: "already in use" in dialog.state_label.text(), timeout=15_000)
+        assert "Errno" not in dialog.state_label.text() and not scanner.hub.running
+    finally:
+        taken.close()
+        scanner.shutdown()

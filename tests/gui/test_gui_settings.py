@@ -8,7 +8,7 @@ import logging
 import pytest
 from PySide6.QtCore import Qt
 
-from scanner_app.core.models import DEFAULT_GATE
+from scanner_app.core.node_config import DEFAULT_GATE, NodeConfig
 from scanner_app.gui import settings as settings_mod
 from scanner_app.gui.settings import Settings, hash_pin, verify_pin
 from scanner_app.gui.widgets.settings_dialog import SettingsDialog
@@ -39,19 +39,38 @@ def key_store():
     return RecordingKeyStore()
 
 
-def test_defaults_when_no_file(settings_path):
-    s = Settings.load(settings_path)
+def test_defaults_when_no_file(node, settings_path):
+    s = Settings.load(node, settings_path)
     assert s == Settings()
     assert (s.gate_name, s.direction, s.sounds, s.kiosk) == (DEFAULT_GATE, "in", True, False)
 
 
-def test_round_trip_across_instances(settings_path):
+def test_round_trip_across_instances(node, settings_path):
     s = Settings(gate_name="North", event_id="evt_9", allowed_tiers=["VIP"], direction="out")
     s.set_kiosk_pin("2468")
-    s.save(settings_path)
-    again = Settings.load(settings_path)
+    s.verdict_hold_ms = 4000
+    s.node_config().save(node)
+    s.save_screen(settings_path)
+    again = Settings.load(node, settings_path)
     assert again == s
     assert again.check_kiosk_pin("2468")
+
+
+def test_the_node_part_is_in_the_data_directory_and_the_screen_part_per_user(node, settings_path):
+    s = Settings(gate_name="North", event_id="evt_9", sounds=False, verdict_hold_ms=4000)
+    s.node_config().save(node)
+    s.save_screen(settings_path)
+    assert json.loads(settings_path.read_text()) == {
+        "sounds": False,
+        "verdict_hold_ms": 4000,
+        "window_height": 0,
+        "window_width": 0,
+    }
+    config = NodeConfig.load(node)
+    assert (config.gate, config.event_ids) == ("North", ("evt_9",))
+    # Another person on this laptop sees the same gate with their own screen settings.
+    other = Settings.load(node, settings_path.parent / "other.json")
+    assert (other.gate_name, other.event_id, other.sounds) == ("North", "evt_9", True)
 
 
 def test_default_path_is_the_platform_config_dir():
@@ -63,44 +82,38 @@ def test_broken_file_warns_and_uses_defaults(settings_path, caplog, content):
     settings_path.parent.mkdir(parents=True)
     settings_path.write_text(content)
     with caplog.at_level(logging.WARNING):
-        s = Settings.load(settings_path)
+        s = Settings.load_screen(settings_path)
     assert s == Settings()
     assert any("using defaults" in r.message for r in caplog.records)
+
+
+def test_a_file_that_is_not_utf8_warns_and_uses_defaults(settings_path, caplog):
+    settings_path.parent.mkdir(parents=True)
+    settings_path.write_bytes(b'{"sounds": "\xff"}')
+    with caplog.at_level(logging.WARNING):
+        assert Settings.load_screen(settings_path) == Settings()
+    assert any("is not UTF-8 text" in r.message for r in caplog.records)
 
 
 def test_invalid_fields_dropped_others_kept(settings_path, caplog):
     settings_path.parent.mkdir(parents=True)
     settings_path.write_text(
-        json.dumps(
-            {
-                "gate_name": "East",
-                "sync_interval_s": "fast",
-                "sounds": "yes",
-                "decoder": "magic",
-                "allowed_tiers": ["VIP", 3],
-                "camera_width": -5,
-                "unknown": 1,
-            }
-        )
+        json.dumps({"sounds": "yes", "verdict_hold_ms": -5, "window_width": 900, "unknown": 1})
     )
     with caplog.at_level(logging.WARNING):
-        s = Settings.load(settings_path)
-    assert s.gate_name == "East"
-    assert (s.sync_interval_s, s.sounds, s.decoder) == (3, True, "auto")
-    assert (s.allowed_tiers, s.camera_width) == ([], 1280)
-    assert len([r for r in caplog.records if "ignoring invalid" in r.message]) == 5
+        s = Settings.load_screen(settings_path)
+    assert (s.sounds, s.verdict_hold_ms, s.window_width) == (True, 3000, 900)
+    assert len([r for r in caplog.records if "ignoring invalid" in r.message]) == 2
 
 
-def test_secrets_never_in_the_file(settings_path):
+def test_secrets_never_in_the_file(node, settings_path):
     s = Settings(upstream_key_stored=True)
     s.set_kiosk_pin("9876")
-    s.save(settings_path)
-    stored = json.loads(settings_path.read_text())
-    # Parsed, not a substring search: a random salt or hash may well hold "9876".
-    assert "9876" not in [str(v) for v in stored.values()]
-    assert not any("pin" in k and k != "kiosk_pin_hash" for k in stored)
-    assert stored["upstream_key_stored"] is True
-    assert Settings.load(settings_path).check_kiosk_pin("9876")
+    s.save_screen(settings_path)
+    s.node_config().save(node)
+    data = json.loads(settings_path.read_text())
+    assert not any("kiosk" in name or "key" in name for name in data)
+    assert NodeConfig.load(node).kiosk_pin_hash == s.kiosk_pin_hash  # the hash, in the node
 
 
 def test_pin_hash_is_salted_and_checked():
@@ -144,13 +157,15 @@ def test_dialog_edits_persist(dialog, qtbot, settings_path, key_store):
         qtbot.mouseClick(
             dialog.buttons.button(dialog.buttons.StandardButton.Save), Qt.MouseButton.LeftButton
         )
-    loaded = Settings.load(settings_path)
-    assert loaded.gate_name == "South door"
-    assert loaded.event_id == "evt_club"
-    assert loaded.allowed_tiers == ["VIP", "General"]
-    assert (loaded.direction, loaded.sounds, loaded.verdict_hold_ms) == ("out", False, 5000)
-    assert loaded.kiosk and loaded.check_kiosk_pin("4321")
-    assert loaded.upstream_key_stored
+    screen = json.loads(settings_path.read_text())
+    assert (screen["sounds"], screen["verdict_hold_ms"]) == (False, 5000)
+    loaded = dialog.result_settings.node_config()
+    assert loaded.gate == "South door"
+    assert loaded.event_ids == ("evt_club",)
+    assert loaded.allowed_tiers == ("VIP", "General")
+    assert loaded.direction == "out"
+    assert loaded.kiosk and verify_pin("4321", loaded.kiosk_pin_hash)
+    assert dialog.result_settings.upstream_key_stored
     assert key_store.keys == ["tk_gate_key"]
     assert "tk_gate_key" not in settings_path.read_text()
     assert not dialog.isVisible()

@@ -127,3 +127,21 @@ def test_narrow_bar_drops_the_tier_row_but_keeps_the_tooltip(bar, qtbot):
     assert "VIP: 1 / 50" in bar.count_label.toolTip()
     bar.resize(1400, 32)
     qtbot.waitUntil(lambda: bar.tiers_label.isVisible())
+
+
+def test_set_aside_check_ins_are_shown_with_why(bar):
+    # Issue 15.2: rows the hub will never take showed as "Pending 4" and "Sync problem"
+    # forever; now they are set aside, counted apart, and the tooltip says why.
+    bar.set_snapshot(
+        {
+            "connection": "online",
+            "pendingUploads": 0,
+            "setAside": 4,
+            "setAsideReason": "checkins[0].eventId: not the event of this device",
+        }  # fmt: skip
+    )
+    assert bar.pending_label.text() == "Pending: 0 · Set aside: 4"
+    assert "not the event of this device" in bar.pending_label.toolTip()
+    assert bar.connection_label.text().startswith("Online")
+    bar.update_fields(set_aside=0, set_aside_reason=None)
+    assert bar.pending_label.text() == "Pending: 0" and not bar.pending_label.toolTip()

@@ -128,7 +128,7 @@ def test_a_real_first_sync_drives_the_bar(bar, tmp_path):
     assert progress == [
         "First sync 33% (100 / ~300 tickets)",
         "First sync 66% (200 / ~300 tickets)",
-        "First sync 83% (250 / ~300 tickets)",
+        "First sync 100% (250 / ~250 tickets)",  # the last page says the real total
     ]
     assert shown[-1].startswith("Online · synced")
     assert bar.connection_label.property("state") == "online"
@@ -177,5 +177,8 @@ def test_the_app_shows_a_first_sync_from_its_own_engine(make_app, qtbot, tmp_pat
         hub.close()
     progress = [text for text in shown if text.startswith("First sync")]
     assert progress, shown
-    assert progress == [f"First sync {p}% ({n} / ~600 tickets)" for p, n in PAGES_OF_100]
+    *pages, (_, last) = PAGES_OF_100
+    assert progress == [f"First sync {p}% ({n} / ~600 tickets)" for p, n in pages] + [
+        f"First sync 100% ({last} / ~{last} tickets)"  # the last page says the real total
+    ]
     assert shown[-1].startswith("Online")

@@ -138,3 +138,12 @@ def test_a_message_goes_back_to_ready(panel, qtbot, monkeypatch):
     qtbot.waitUntil(lambda: panel.title_label.text() == "Ready", timeout=2000)
     panel.show_result(ScanResult(**ADMIT))  # a verdict keeps its own hold time
     assert panel._hold.interval() == 50
+
+
+def test_the_reason_of_a_rejection_is_as_large_as_the_name_of_an_admission(panel):
+    panel.show_result(ScanResult(**ADMIT))
+    name_size = panel.name_label.font().pixelSize()
+    panel.show_result(ScanResult(**REVOKED))
+    assert panel.detail_label.isVisible() and panel.detail_label.text()
+    assert panel.detail_label.font().pixelSize() >= name_size
+    assert panel.detail_label.font().bold()

@@ -128,3 +128,58 @@ def test_the_environment_key_wins_and_is_not_stored(hub, tmp_path):
     assert synced.exit_code == 0 and last_json(synced)["ok"]
     without = run(gate, "sync", "--once")
     assert without.exit_code == 2 and "no API key" in without.stderr
+
+
+def test_rows_the_hub_refuses_are_set_aside_and_push_only_finishes(hub, tmp_path):
+    # Issue 15.2: rows the hub refused stayed "pending" forever, --push-only never said
+    # "Nothing is left pending." and its JSON said ok while it exited 1.
+    node, server, event_id, tickets = hub
+    gate = tmp_path / "gate"
+    own, other_event, other_tickets = issuer_with_event(gate, tickets=1)  # not the hub's
+    own.close()
+    assert run(gate, "connect", "--setup", make_setup(server.url, gate_key(node, event_id,
+               "north"), event_id, "north")).exit_code == 0  # fmt: skip
+    assert run(gate, "sync", "--once").exit_code == 0
+    assert last_json(run(gate, "scan", tickets[0]["qrPayload"]))["success"]
+    assert last_json(run(gate, "scan", "--event", other_event, other_tickets[0]["qrPayload"]))[
+        "success"
+    ]
+    pushed = run(gate, "sync", "--push-only", "--give-up-after", "10")
+    report = last_json(pushed)
+    assert pushed.exit_code == 0 and report["ok"] is True, pushed.output
+    assert (report["pending"], report["setAside"], report["pushed"]) == (0, 1, 1)
+    assert "1 check-in set aside: " in pushed.stderr
+    assert "Nothing is left pending." in pushed.stderr
+    exported = json.loads(run(gate, "export", "--event", other_event, "--format", "json").stdout)
+    assert exported[0]["setAsideReason"]  # the audit trail says why it never left
+    again = run(gate, "sync", "--retry-set-aside", "--push-only", "--give-up-after", "10")
+    assert "1 check-in back in the outbox." in again.stderr
+    assert again.exit_code == 0 and last_json(again)["setAside"] == 1  # refused again
+
+
+def test_push_only_json_and_exit_code_agree_when_it_gives_up(hub, tmp_path):
+    node, server, event_id, tickets = hub
+    gate = tmp_path / "gate"
+    setup = make_setup(server.url, gate_key(node, event_id, "north"), event_id, "north")
+    assert run(gate, "connect", "--setup", setup).exit_code == 0
+    assert run(gate, "sync", "--once").exit_code == 0
+    assert last_json(run(gate, "scan", tickets[0]["qrPayload"]))["success"]
+    server.__exit__(None, None, None)  # the hub goes away
+    pushed = run(gate, "sync", "--push-only", "--give-up-after", "0")
+    assert pushed.exit_code == 1
+    assert last_json(pushed)["ok"] is False and last_json(pushed)["pending"] == 1
+
+
+def test_junk_at_an_any_event_gate_is_filed_under_its_event_and_the_hub_takes_it(hub, tmp_path):
+    node, server, event_id, tickets = hub
+    gate = tmp_path / "gate"
+    setup = make_setup(server.url, gate_key(node, event_id, "north"), event_id, "north")
+    assert run(gate, "connect", "--setup", setup).exit_code == 0
+    assert run(gate, "sync", "--once").exit_code == 0
+    with Node.open(gate) as gate_node:  # the app's "Any event" gate: no event given
+        junk = gate_node.checkin.scan("not a ticket", gate="north")
+    assert (junk.eventId, junk.reason) == (event_id, "malformed")
+    pushed = run(gate, "sync", "--push-only", "--give-up-after", "10")
+    assert pushed.exit_code == 0 and last_json(pushed)["setAside"] == 0, pushed.output
+    on_hub = [r for r in node.reports.checkins(event_id) if r["checkinId"] == junk.checkinId]
+    assert [r["reason"] for r in on_hub] == ["malformed"]  # the hub's audit trail has it

@@ -175,20 +175,25 @@ def test_strict_mode_asks_the_hub_and_falls_back_under_the_same_id(venue):
     assert hub.reports.stats(event_id)["checkedIn"] == 5
 
 
-def test_a_row_the_hub_refuses_is_quarantined_and_the_rest_still_flows(venue):
+def test_a_row_no_hub_takes_is_set_aside_with_its_reason_and_the_rest_still_flows(venue):
     hub, gate, event_id, tickets, proxy, key = venue
     engine = engine_for(gate, proxy.url, key, event_id)
-    # A scan with no event context (a junk QR at a gate with no event set) has no eventId,
-    # which the hub's batch validation refuses.
+    # A scan with no event context (a junk QR at a gate with no event yet) has no eventId,
+    # which no hub's batch validation takes: it used to stay "pending" forever.
     junk = gate.checkin.scan("not a ticket").checkinId
     good = scan_many(gate, event_id, tickets, 3)
     report = engine.run_once()
     status = engine.status()
     assert report.pushed == 3 and report.refused.keys() == {junk}
     assert set(hub_ids(hub, event_id)) == set(good)
-    assert status.pending == 1 and status.refused == 1
-    assert status.state == "problem" and "refused 1 check-ins" in status.reason
+    assert (status.pending, status.set_aside, status.state) == (0, 1, "online")
+    assert "not filed under an event" in status.set_aside_reason
     more = scan_many(gate, event_id, tickets, 2)
-    assert engine.run_once().pushed == 2  # the refused row does not block later ones
+    assert engine.run_once().pushed == 2  # the set-aside row does not block later ones
     assert set(more) <= set(hub_ids(hub, event_id))
-    assert gate.ledger.pending_count() == 1  # kept locally, never marked as delivered
+    assert gate.ledger.pending_count() == 0
+    # Kept locally, never marked as delivered, and in the event's export with the reason.
+    (row,) = [r for r in gate.reports.checkins(event_id) if r["checkinId"] == junk]
+    assert (row["eventId"], row["reason"]) == ("", "malformed")
+    assert "not filed under an event" in row["setAsideReason"]
+    assert "setAsideReason" in gate.reports.export_csv(event_id).splitlines()[0]

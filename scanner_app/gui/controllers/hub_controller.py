@@ -19,6 +19,7 @@ from scanner_app.sync import make_setup
 from scanner_app.sync.door import check_provider
 
 log = logging.getLogger(__name__)
+LOOPBACK = "127.0.0.1"
 
 
 def lan_address() -> str:
@@ -28,7 +29,7 @@ def lan_address() -> str:
         probe.connect(("192.0.2.1", 9))  # TEST-NET: no packet is sent for a UDP connect
         return probe.getsockname()[0]
     except OSError:
-        return "127.0.0.1"
+        return LOOPBACK
     finally:
         probe.close()
 
@@ -52,6 +53,7 @@ class HubController(QObject):
         self.node = node
         self.server: Any = None
         self.public_url: str | None = None
+        self.host: str | None = None  # the address listened on while running
         self.busy = False
         self._lock = threading.Lock()
 
@@ -59,7 +61,7 @@ class HubController(QObject):
     def running(self) -> bool:
         return self.server is not None and self.server.running
 
-    def start(self, host: str = "0.0.0.0", port: int = 8765) -> str:
+    def start(self, host: str = LOOPBACK, port: int = 8765) -> str:
         """Start serving (blocks); returns the URL gates should use. Raises if the port
         is taken."""
         from scanner_app.server.runner import HubServer  # noqa: PLC0415 (FastAPI is heavy)
@@ -73,6 +75,7 @@ class HubController(QObject):
             server = HubServer(self.node, host=host, port=port, provider=provider)
             server.start()
             self.public_url = f"http://{address}:{server.port}"
+            self.host = host
             # The setup QRs must carry the LAN address, not whatever the browser used.
             server.hub.config = replace(server.hub.config, public_url=self.public_url)
             self.server = server
@@ -108,7 +111,7 @@ class HubController(QObject):
         threading.Thread(target=run, name=f"hub-{name.replace(' ', '-')}", daemon=True).start()
         return True
 
-    def start_async(self, host: str = "0.0.0.0", port: int = 8765) -> bool:
+    def start_async(self, host: str = LOOPBACK, port: int = 8765) -> bool:
         """Start serving without blocking: ``changed`` or ``failed`` follows."""
         return self._background("start serving", lambda: self.start(host, port), busy=True)
 

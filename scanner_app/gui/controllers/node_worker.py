@@ -243,10 +243,15 @@ def gate_config(
     direction: str,
     event_id: str,
     allowed_tiers: Sequence[str],
+    *,
+    event_ids: Sequence[str] = (),
 ) -> GateConfig:
     """Build a GateConfig from settings values; counters follow the gate's event (or,
-    with none chosen, the first published event the worker finds)."""
+    with none chosen, the first published event the worker finds). ``event_ids``: every
+    event the node's configuration admits (`connect --event A --event B`)."""
     return GateConfig(
-        door=Door.of((event_id,) if event_id else (), gate, direction, allowed_tiers),
+        door=Door.of(
+            tuple(event_ids) or ((event_id,) if event_id else ()), gate, direction, allowed_tiers
+        ),
         stats_event=event_id or None,
     )

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal
 
 from scanner_app.core.door import CheckProvider
 from scanner_app.core.node import Node
+from scanner_app.core.node_config import NodeConfig
 from scanner_app.sync import (
     KeyStore,
     NotConfigured,
@@ -72,16 +73,32 @@ class SyncController(QObject):
         self._adopt(engine)
         return engine
 
+    def save_async(self, config: NodeConfig) -> None:
+        """Save the node's configuration on a helper thread, the engine left as it is
+        (what changed is how the door scans, not where it syncs)."""
+
+        def work() -> None:
+            try:
+                config.save(self.node)
+            except (ValueError, OSError) as exc:
+                log.warning("Cannot save the node settings: %s", exc)
+                self.failed.emit(f"Could not save the settings: {exc}")
+
+        thread = threading.Thread(target=work, name="config-save", daemon=True)
+        self._starting = [t for t in self._starting if t.is_alive()] + [thread]
+        thread.start()
+
     def start_async(
         self,
         *,
         key: str | None = None,
-        config: SyncConfig | None = None,
+        config: NodeConfig | SyncConfig | None = None,
         standalone: bool = False,
         **engine_options: Any,
     ) -> None:
-        """Store ``key``, save ``config`` (or forget the upstream when ``standalone``),
-        then start the engine, on a helper thread; ``engine_changed`` follows."""
+        """Store ``key``, save ``config`` (a whole NodeConfig, or the sync part; or forget
+        the upstream when ``standalone``), then start the engine, on a helper thread;
+        ``engine_changed`` follows."""
         self.stop()
         with self._lock:
             self._generation += 1
@@ -108,7 +125,7 @@ class SyncController(QObject):
         self,
         generation: int,
         key: str | None,
-        config: SyncConfig | None,
+        config: NodeConfig | SyncConfig | None,
         standalone: bool | None,
         options: dict[str, Any],
     ) -> tuple[SyncEngine | None, CheckProvider]:

@@ -8,7 +8,6 @@ those on helper threads and answers with signals.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -20,17 +19,7 @@ from scanner_app.gui.widgets.main_window import MainWindow
 from scanner_app.sync import SyncConfig, SyncStatus, parse_setup
 
 log = logging.getLogger(__name__)
-SYNC_FIELDS = ("upstream_url", "event_id", "gate_name", "sync_interval_s", "strict_online")
-
-
-def sync_config(settings: Settings) -> SyncConfig:
-    return SyncConfig(
-        url=settings.upstream_url,
-        event_ids=(settings.event_id,) if settings.event_id else (),
-        gate=settings.gate_name or None,
-        interval_s=float(settings.sync_interval_s),
-        strict=settings.strict_online,
-    )
+SYNC_FIELDS = ("upstream_url", "event_ids", "gate", "interval_s", "strict")
 
 
 class UpstreamController(QObject):
@@ -65,6 +54,7 @@ class UpstreamController(QObject):
         sync.failed.connect(lambda m: window.notify("Sync not set up", m, "warning"))
         window.key_store = self.store_key
         window.setup_scanned.connect(self.join)
+        window.sync_now_requested.connect(self.sync_now)
 
     def restart(
         self, *, key: str | None = None, config: SyncConfig | None = None, standalone: bool = False
@@ -74,6 +64,18 @@ class UpstreamController(QObject):
             return
         self.window.use_provider(None)  # local until the new engine is up
         self.sync.start_async(key=key, config=config, standalone=standalone, **self.options)
+
+    def sync_now(self) -> None:
+        """A round at once (the engine only sets flags: nothing here waits)."""
+        engine = self.sync.engine
+        if engine is not None:
+            engine.sync_now()
+        elif self.window.settings.upstream_url:
+            self.restart()  # the engine could not start before (no key yet...): try again
+        else:
+            self.window.verdict.show_message(
+                "Nothing to sync with", "This laptop has no upstream (Settings → Upstream URL)"
+            )
 
     def store_key(self, _settings: Settings, key: str) -> bool:
         """The Settings dialog's key field: kept until the settings are applied, then
@@ -110,15 +112,17 @@ class UpstreamController(QObject):
         if not key or any(c.isspace() for c in key):
             self.failed.emit("Not a usable key", "An API key is one word")
             return False
-        settings = replace(
-            self.window.settings,
-            upstream_url=url.strip(),
-            event_id=event_id or self.window.settings.event_id,
-            gate_name=gate or self.window.settings.gate_name,
+        current = self.window.settings.node_config()
+        config = SyncConfig(
+            url=url.strip(),
+            event_ids=(event_id,) if event_id else current.event_ids,
+            gate=gate or current.gate,
+            interval_s=current.interval_s,
+            strict=current.strict,
         )
         self._attempt = (url.strip(), key, event_id, gate)
         self.connecting.emit(url)
-        self.sync.check_async(sync_config(settings), key)
+        self.sync.check_async(config, key)
         return True
 
     def _on_checked(self, outcome: str, message: str, config: SyncConfig) -> None:
@@ -132,27 +136,30 @@ class UpstreamController(QObject):
             return
         self._joined = joining
         old = self.window.settings
-        new = replace(
-            old,
-            upstream_url=url,
-            upstream_key_stored=True,
-            event_id=event_id or old.event_id,
-            gate_name=gate or old.gate_name,
+        base = old.node_config().with_changes(
+            upstream_url=config.upstream,
+            event_ids=(event_id,) if event_id else old.node_config().event_ids,
+            gate=gate or old.node_config().gate,
         )
-        new.save(self.window.settings_path)
+        new = Settings.from_node_config(base, old)
         self.window.apply_settings(new)
-        self.restart(key=key, config=config)
+        self.restart(key=key, config=base)
         title = "Connected" if outcome == "ok" else "Saved: hub not reachable yet"
         self.connected.emit(title, message)
 
     def on_settings_changed(self, old: Settings, new: Settings) -> None:
+        """Save the node's part in its data directory (where `connect` and `scan` read
+        it) and restart syncing when where or how it syncs changed."""
         key, self._pending_key = self._pending_key, None
-        if not key and all(getattr(old, f) == getattr(new, f) for f in SYNC_FIELDS):
+        before, after = old.node_config(), new.node_config()
+        if not self.enabled or (
+            not key and all(getattr(before, f) == getattr(after, f) for f in SYNC_FIELDS)
+        ):
+            if after != before or not self.enabled:
+                self.sync.save_async(after)
             return
-        if new.upstream_url:
-            self.restart(key=key, config=sync_config(new))
-        else:  # the address was cleared: stop syncing
-            self.restart(key=key, standalone=True)
+        # An empty address: the saved config makes the node standalone, the engine stops.
+        self.restart(key=key, config=after)
 
     def _on_engine(self, engine: Any) -> None:
         if engine is None:

@@ -2,10 +2,13 @@
 
 USB handheld scanners "type" the ticket as fast keystrokes, usually ending in Enter.
 The filter sees every key press in the app before the focused widget does and feeds
-it, timed, to ``scanner_app.camera.WedgeParser.process``. Keys the parser holds are
-swallowed; a completed burst fires ``payload_scanned``; held keys the parser judges
-to be typing are replayed, in order, to whatever widget has focus. A garbled burst
-fires ``burst_rejected`` so the door still gets a verdict.
+it, timed, to ``scanner_app.camera.WedgeParser.process``. The time is the key event's
+own timestamp (when the key was typed), not when Python gets to it: a busy GUI thread
+or an open dialog delivers a burst's keys late and together, and timed on arrival a
+314-character ticket typed at 8 ms a key split into several "Not a ticket" scans.
+Keys the parser holds are swallowed; a completed burst fires ``payload_scanned``;
+held keys the parser judges to be typing are replayed, in order, to whatever widget
+has focus. A garbled burst fires ``burst_rejected`` so the door still gets a verdict.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
 
@@ -70,6 +73,9 @@ class WedgeFilter(QObject):
 
     payload_scanned = Signal(str)
     burst_rejected = Signal(str, str)  # the burst's text, why (e.g. "non-printable ...")
+    # Every burst: its text, the suffix key ("Enter", "Tab"... or "none": it ended by
+    # falling quiet) and the milliseconds per key, for Settings → Test your scanner.
+    burst_seen = Signal(str, str, float)
 
     def __init__(
         self,
@@ -81,9 +87,18 @@ class WedgeFilter(QObject):
         super().__init__(parent)
         self.parser = parser or WedgeParser()
         self.enabled = True
+        # While set, bursts go here instead of becoming scans (the scanner test page).
+        self.diverted: Callable[[str], None] | None = None
         self._clock = clock
         self._held: list[_HeldKey] = []
         self._replaying = False
+        self._draining = False
+        # Event clock (the window system's key timestamps, seconds) = our clock - offset.
+        # The offset is the smallest delay seen between typing and handling: an estimate
+        # that errs late, so a burst is ended a little later, never split.
+        self._offset: float | None = None
+        self._burst_times: list[float] = []
+        self._last_suffix = ""
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._on_deadline)
@@ -109,12 +124,30 @@ class WedgeFilter(QObject):
         if event.isAutoRepeat() or event.modifiers() & _SHORTCUT_MODS:
             return False
         name = key_name(event)
-        outcome = self.parser.process(name, self._clock())
+        when = self._event_time(event)
+        if name not in TERMINATORS and len(name) == 1:
+            self._burst_times.append(when)
+        self._last_suffix = name if name in TERMINATORS else ""
+        outcome = self.parser.process(name, when)
         held = _HeldKey(obj, event.key(), event.modifiers(), event.text())
         # Terminators are never held by the parser: a consumed one is a burst's suffix.
         swallow = self._apply(outcome, held if name not in TERMINATORS else None)
         self._schedule()
         return swallow
+
+    def _event_time(self, event: QKeyEvent) -> float:
+        """When the key was typed, on the event clock (our clock when it has no stamp)."""
+        now = self._clock()
+        stamp = event.timestamp()
+        if not stamp:  # synthetic events (QTest, replays): now, mapped to the event clock
+            return now - (self._offset or 0.0)
+        typed = stamp / 1000.0
+        delay = now - typed
+        self._offset = delay if self._offset is None else min(self._offset, delay)
+        return typed
+
+    def _now(self) -> float:
+        return self._clock() - (self._offset or 0.0)
 
     def _apply(self, outcome: WedgeEvent, current: _HeldKey | None) -> bool:
         """Act on the parser's answer in its documented order; True to swallow the key."""
@@ -122,11 +155,19 @@ class WedgeFilter(QObject):
             self._replay(len(outcome.release))
         if outcome.payload is not None or outcome.error is not None:
             self._held.clear()  # the burst's keys are the scan, never typing
-            if outcome.payload is not None:
+            times, self._burst_times = self._burst_times, []
+            text = outcome.payload if outcome.payload is not None else outcome.error.text
+            ms = 1000 * (times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else 0.0
+            self.burst_seen.emit(text, self._last_suffix or "none", ms)
+            if self.diverted is not None:  # e.g. Settings → Test your scanner
+                self.diverted(text)
+            elif outcome.payload is not None:
                 self.payload_scanned.emit(outcome.payload)
             else:
                 assert outcome.error is not None
                 self.burst_rejected.emit(outcome.error.text, outcome.error.reason)
+        if outcome.release:
+            self._burst_times = self._burst_times[len(outcome.release) :]
         if outcome.consumed and current is not None:
             self._held.append(current)
         return outcome.consumed
@@ -136,10 +177,19 @@ class WedgeFilter(QObject):
         if deadline is None:
             self._timer.stop()
         else:
-            self._timer.start(max(0, round((deadline - self._clock()) * 1000)))
+            self._timer.start(max(0, round((deadline - self._now()) * 1000)))
 
     def _on_deadline(self) -> None:
-        self._apply(self.parser.tick(self._clock()), None)
+        if self._draining:
+            return
+        # After a busy spell the rest of a burst may still wait in the queue behind this
+        # timer: take those keys first, then decide whether the keys really stopped.
+        self._draining = True
+        try:
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+        finally:
+            self._draining = False
+        self._apply(self.parser.tick(self._now()), None)
         self._schedule()
 
     def _replay(self, count: int) -> None:

@@ -17,11 +17,12 @@ from PySide6.QtWidgets import (
     QLayout,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from scanner_app.gui.controllers.hub_controller import HubController
+from scanner_app.gui.controllers.hub_controller import LOOPBACK, HubController, lan_address
 from scanner_app.gui.widgets.plain import PlainLabel, make_plain
 
 QR_SCALE = 5  # pixels per module: a phone or webcam reads it from a laptop screen
@@ -64,8 +65,26 @@ class HubDialog(QDialog):
         self.setObjectName("hubDialog")
         self.setWindowTitle("Serve this venue")
         self.hub = hub
-        self.port = port
         self.error: str = ""
+        # Where to listen: this laptop only (the default, as `serve`), or the venue network
+        # through this machine's LAN address, shown so staff know what gates will type.
+        self.address_combo = QComboBox(objectName="hubAddress")
+        self.address_combo.addItem(f"This laptop only ({LOOPBACK})", LOOPBACK)
+        lan = lan_address()
+        if lan != LOOPBACK:
+            self.address_combo.addItem(f"The venue network ({lan})", lan)
+        else:
+            self.address_combo.addItem("The venue network (no network found)", None)
+            self.address_combo.model().item(1).setEnabled(False)
+        self.port_spin = QSpinBox(objectName="hubPort")
+        self.port_spin.lineEdit().setTextMargins(7, 0, 0, 0)
+        self.port_spin.setRange(0, 65535)  # 0: any free port
+        self.port_spin.setSpecialValueText("any free port")
+        self.port_spin.setValue(port)
+        where = QHBoxLayout()
+        where.addWidget(self.address_combo, 1)
+        where.addWidget(PlainLabel("port"))
+        where.addWidget(self.port_spin)
         self.state_label = PlainLabel(objectName="hubState")
         self.state_label.setWordWrap(True)
         self.serve_button = QPushButton(objectName="primaryButton")
@@ -115,6 +134,7 @@ class HubDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)  # grows to fit
         layout.addWidget(self.state_label)
+        layout.addLayout(where)
         layout.addWidget(self.serve_button)
         layout.addWidget(keys)
         layout.addWidget(gates)
@@ -142,8 +162,20 @@ class HubDialog(QDialog):
         if self.hub.running:
             self.hub.stop_async()
         else:
-            self.hub.start_async(port=self.port)
+            self.hub.start_async(host=self.host, port=self.port)
         self._refresh()
+
+    @property
+    def host(self) -> str:
+        return self.address_combo.currentData() or LOOPBACK
+
+    @property
+    def port(self) -> int:
+        return self.port_spin.value()
+
+    @port.setter
+    def port(self, value: int) -> None:
+        self.port_spin.setValue(value)
 
     def new_organiser_key(self) -> None:
         self.hub.organiser_key_async()
@@ -171,10 +203,16 @@ class HubDialog(QDialog):
         running, busy = self.hub.running, self.hub.busy
         if busy:
             text = "Stopping…" if running else "Starting the hub…"
+        elif running and self.hub.host == LOOPBACK:
+            text = (
+                f"Serving at {self.hub.public_url}: only this laptop can reach it (the"
+                " dashboard is at /). For gates on other laptops, stop, choose the venue"
+                " network and serve again."
+            )
         elif running:
             text = (
-                f"Serving this venue at {self.hub.public_url} "
-                "(gates on this network connect here; the dashboard is at /)."
+                f"Serving the venue network at {self.hub.public_url}: gates on this network"
+                " connect here (the dashboard is at /)."
             )
         else:
             text = "Not serving. Gates cannot reach this laptop."
@@ -183,5 +221,7 @@ class HubDialog(QDialog):
         self.state_label.setText(text)
         self.serve_button.setText("Stop serving" if running else "Serve this venue")
         self.serve_button.setEnabled(not busy)
+        self.address_combo.setEnabled(not running and not busy)
+        self.port_spin.setEnabled(not running and not busy)
         self.organiser_button.setEnabled(running and not busy)
         self.add_gate_button.setEnabled(running and not busy and self.event_combo.count() > 0)

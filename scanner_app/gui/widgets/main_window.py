@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
     scan_displayed = Signal(object, str, float)  # ScanResult, source, latency ms
     settings_changed = Signal(object, object)  # old Settings, new Settings
     setup_scanned = Signal(str)  # a hub's "tickitz-setup:" QR seen by camera or wedge
+    sync_now_requested = Signal()  # staff pressed "Sync now"
 
     def __init__(
         self,
@@ -160,7 +161,10 @@ class MainWindow(QMainWindow):
         outer.addWidget(body, 1)
         outer.addWidget(self.status)
         self.setCentralWidget(central)
-        self.fit_to_screen()
+        if self.settings.window_width and self.settings.window_height:  # this person's size
+            self.fit_to_screen(QSize(self.settings.window_width, self.settings.window_height))
+        else:
+            self.fit_to_screen()
 
     def fit_to_screen(self, preferred: QSize = PREFERRED_SIZE) -> None:
         """1280x800 where it fits; on a smaller screen (a 1366x768 door laptop) the
@@ -190,11 +194,21 @@ class MainWindow(QMainWindow):
         self.mute_action.toggled.connect(self._set_muted)
         self.kiosk_action = QAction("Kiosk mode", self)
         self.kiosk_action.triggered.connect(self.enter_kiosk)
+        self.sync_action = QAction("Sync now", self, shortcut=QKeySequence("F5"))
+        self.sync_action.setToolTip("Upload and download now, without waiting for the next round")
+        self.sync_action.triggered.connect(self.sync_now_requested)
         self.hub_action = QAction("Serve this venue…", self, visible=False)
         self.hub_action.triggered.connect(self.open_hub)
         self.leave_kiosk_action = QAction("Leave kiosk…", self, visible=False)
         self.leave_kiosk_action.triggered.connect(self.kiosk_exit_requested)
-        for action in (self.settings_action, self.hub_action, self.mute_action, self.kiosk_action):
+        actions = (
+            self.settings_action,
+            self.sync_action,
+            self.hub_action,
+            self.mute_action,
+            self.kiosk_action,
+        )
+        for action in actions:
             bar.addAction(action)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -290,17 +304,19 @@ class MainWindow(QMainWindow):
         self.verdict.hold_ms = settings.verdict_hold_ms
         self.sounds.muted = not settings.sounds
         self.mute_action.setChecked(not settings.sounds)
+        config = settings.node_config()
         self.client.configure(
             gate_config(
-                settings.gate_name,
-                settings.direction,
-                settings.event_id,
-                settings.allowed_tiers,
+                config.gate_name,
+                config.direction,
+                config.event_id,
+                config.allowed_tiers,
+                event_ids=config.event_ids,
             )
         )
         mode = "Exit" if settings.direction == "out" else "Entry"
-        self.status.update_fields(gate=f"{settings.gate_name} ({mode})")
-        self.setWindowTitle(f"Tickitz Scanner · {settings.gate_name}")
+        self.status.update_fields(gate=f"{config.gate_name} ({mode})")
+        self.setWindowTitle(f"Tickitz Scanner · {config.gate_name}")
 
     def open_settings(self) -> SettingsDialog | None:
         if self.kiosk.active:
@@ -310,6 +326,7 @@ class MainWindow(QMainWindow):
             path=self.settings_path,
             events=self.events,
             key_store=self.key_store,
+            wedge=self.wedge,
             parent=self,
         )
         dialog.settings_saved.connect(self._on_settings_saved)
@@ -365,6 +382,7 @@ class MainWindow(QMainWindow):
 
     def _on_kiosk_changed(self, active: bool) -> None:
         self.settings_action.setVisible(not active)
+        self.sync_action.setVisible(not active)
         self.kiosk_action.setVisible(not active)
         self.hub_action.setVisible(not active and self.hub is not None)
         self.leave_kiosk_action.setVisible(active)

@@ -1,4 +1,5 @@
-"""The Settings dialog: edits a copy of Settings and saves it on OK."""
+"""The Settings dialog: edits a copy of Settings; Save writes the person's screen settings
+and hands the node's part to whoever saves it in the data directory (the app)."""
 
 from __future__ import annotations
 
@@ -13,17 +14,22 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from scanner_app.camera.decoders import DECODER_CHOICES
+from scanner_app.core.errors import ValidationError
+from scanner_app.gui.controllers.wedge_filter import WedgeFilter
 from scanner_app.gui.settings import Settings, address_problem
 from scanner_app.gui.widgets.plain import PlainLabel, make_plain
+from scanner_app.gui.widgets.scanner_test import ScannerTestDialog
 
 KeyStore = Callable[[Settings, str], bool]
 
@@ -39,12 +45,22 @@ def _spin(low: int, high: int, value: int, suffix: str = "") -> QSpinBox:
     return box
 
 
+def _seconds(low: float, high: float, value: float) -> QDoubleSpinBox:
+    box = QDoubleSpinBox(decimals=1)
+    box.lineEdit().setTextMargins(7, 0, 0, 0)
+    box.setRange(low, high)
+    box.setValue(value)
+    box.setSuffix(" s")
+    return box
+
+
 class SettingsDialog(QDialog):
     """Form over every persisted setting. Secrets are write-only fields.
 
     ``key_store(settings, key) -> bool`` keeps the upstream key (the app passes the sync
     layer's KeyStore); without one the key field is disabled. ``settings_saved``
-    carries the new Settings after they are written to ``path``.
+    carries the new Settings after the screen part is written to ``path``; the node's
+    part (``Settings.node_config()``) is saved by the receiver, off the GUI thread.
     """
 
     settings_saved = Signal(object)
@@ -56,6 +72,7 @@ class SettingsDialog(QDialog):
         path: Path | None = None,
         events: Sequence[Mapping[str, Any]] = (),
         key_store: KeyStore | None = None,
+        wedge: WedgeFilter | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -64,6 +81,10 @@ class SettingsDialog(QDialog):
         self._original = settings
         self._path = path
         self._key_store = key_store
+        self._wedge = wedge
+        self.scanner_test: ScannerTestDialog | None = None
+        self.test_scanner_button = QPushButton("Test your scanner…")
+        self.test_scanner_button.clicked.connect(self.open_scanner_test)
         self.result_settings: Settings | None = None
         s = settings
 
@@ -87,6 +108,9 @@ class SettingsDialog(QDialog):
         if s.event_id and s.event_id not in self._events:
             self.event_combo.addItem(f"{s.event_id} (not synced yet)", s.event_id)
         self.event_combo.setCurrentIndex(max(0, self.event_combo.findData(s.event_id)))
+        if len(s.base.event_ids) > 1 and s.event_id == s.base.event_id:  # `connect --event` x2
+            chosen = ", ".join(s.base.event_ids)
+            self.event_combo.setItemText(self.event_combo.currentIndex(), f"{chosen} (as set up)")
         self.tiers_edit = QLineEdit(", ".join(s.allowed_tiers))
         self.direction_combo = QComboBox()
         self.direction_combo.addItem("Entry", "in")
@@ -100,7 +124,8 @@ class SettingsDialog(QDialog):
             "stored (type to replace)" if s.upstream_key_stored else "API key"
         )
         self.key_edit.setEnabled(key_store is not None)
-        self.sync_spin = _spin(2, 3600, s.sync_interval_s, " s")
+        # As `connect --interval` allows: a gate set up from the CLI keeps its interval.
+        self.sync_spin = _seconds(0.5, 3600, s.sync_interval_s)
         self.strict_check = QCheckBox("Strict online mode (ask the upstream for every scan)")
         self.strict_check.setChecked(s.strict_online)
         self.sounds_check = QCheckBox("Play sounds")
@@ -120,6 +145,7 @@ class SettingsDialog(QDialog):
         form.addRow("Camera", self.camera_edit)
         form.addRow("Resolution", resolution)
         form.addRow("Decoder", self.decoder_combo)
+        form.addRow("USB scanner", self.test_scanner_button)
         form.addRow("Gate name", self.gate_edit)
         form.addRow("Event", self.event_combo)
         form.addRow("Allowed tiers", self.tiers_edit)
@@ -143,6 +169,11 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
         make_plain(self)  # the form's row labels too
+
+    def open_scanner_test(self) -> ScannerTestDialog:
+        self.scanner_test = ScannerTestDialog(self._wedge, parent=self)
+        self.scanner_test.open()
+        return self.scanner_test
 
     def collect(self) -> Settings:
         """A new Settings from the form (secrets not yet applied)."""
@@ -210,12 +241,17 @@ class SettingsDialog(QDialog):
             self._fail("Set a kiosk PIN before turning kiosk mode on")
             return
         key = self.key_edit.text().strip()
+        try:
+            s.node_config()
+        except ValidationError as exc:
+            self._fail(exc.message)
+            return
         if key and self._key_store is not None:
             if not self._key_store(s, key):
                 self._fail("Could not store the key (see the log)")
                 return
             s.upstream_key_stored = True
-        s.save(self._path)
+        s.save_screen(self._path)
         self.result_settings = s
         self.settings_saved.emit(s)
         self.accept()

@@ -15,6 +15,7 @@ from scanner_app.gui.status_model import (
     connection_text,
     count_text,
     first_sync_detail,
+    pending_text,
 )
 from scanner_app.gui.widgets.plain import PlainLabel, plain_tooltip
 from scanner_app.sync.state import ConnectionState
@@ -88,7 +89,9 @@ class StatusBar(QFrame):
             self.connection_label.setProperty("state", state)
             self.connection_label.style().unpolish(self.connection_label)
             self.connection_label.style().polish(self.connection_label)
-        self.pending_label.setText(f"Pending: {s.pending_uploads:,}")
+        self.pending_label.setText(pending_text(s))
+        why = f"Not uploaded, kept here (see the export): {s.set_aside_reason}"
+        self.pending_label.setToolTip(plain_tooltip(why if s.set_aside else ""))
         # Without an upstream nothing is ever uploaded: "pending" would only alarm people.
         self.pending_label.setVisible(s.connection is not ConnectionState.STANDALONE)
         self.fps_label.setText(

@@ -148,7 +148,10 @@ class VerdictPanel(QFrame):
         self._font(self.title_label, h * 0.20, bold=True)
         self._font(self.name_label, h * 0.15, bold=True)
         self._font(self.tier_label, h * 0.10)
-        self._font(self.detail_label, h * 0.085)
+        # On a rejection the reason is what staff must tell the guest: as large as the name
+        # on an admission (it was the smallest text on the screen, about 18 px).
+        rejected = self._verdict.kind is Kind.REJECT
+        self._font(self.detail_label, h * (0.15 if rejected else 0.085), bold=rejected)
 
     @staticmethod
     def _font(label: QLabel, pixels: float, *, bold: bool = False) -> None:
