@@ -75,7 +75,8 @@ def test_a_batch_with_the_later_admission_first_answers_conflict_at_once(gates, 
     }
     first = gate_a.post("/v1/checkin/batch", json=batch).json()["data"]
     assert [a["status"] for a in first] == ["conflict", "recorded"]
-    assert first[0]["firstCheckedInAt"] == AT and first[0]["firstScannedBy"] == "north"
+    # A gate key's rows are filed under the gate it was enrolled as ("a"), whatever the body says.
+    assert first[0]["firstCheckedInAt"] == AT and first[0]["firstScannedBy"] == "a"
     again = gate_a.post("/v1/checkin/batch", json=batch).json()["data"]
     assert again == first
     reversed_again = gate_a.post(
