@@ -30,8 +30,16 @@ def private_dir(path: Path) -> Path:
     Windows has no modes: the data lives in the user's profile, which is private."""
     path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     if sys.platform != "win32":
-        os.chmod(path, PRIVATE_DIR)
+        _narrow(path, PRIVATE_DIR)
     return path
+
+
+def _narrow(path: Path | str, most: int) -> None:
+    """Take away every mode bit beyond ``most``; never add one (a folder or file someone
+    made read-only on purpose stays read-only, and says so when written to)."""
+    current = os.stat(path, follow_symlinks=False).st_mode & 0o777
+    if current & ~most:
+        os.chmod(path, current & most)
 
 
 def narrow_files(folder: Path) -> None:
@@ -51,9 +59,13 @@ def private_file(path: Path) -> None:
     """Create ``path`` empty if missing, and make it 0600 (never wider)."""
     if sys.platform == "win32":
         return
+    if path.exists():
+        with contextlib.suppress(OSError):  # not ours to change: opening it will say why
+            _narrow(path, PRIVATE_FILE)
+        return
     fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
     try:
-        os.fchmod(fd, PRIVATE_FILE)
+        os.fchmod(fd, PRIVATE_FILE)  # the umask may have narrowed it further; fine either way
     finally:
         os.close(fd)
 
@@ -66,7 +78,7 @@ def _private_database(path: Path) -> None:
         side = path.with_name(path.name + suffix)
         if side.exists() and sys.platform != "win32":
             with contextlib.suppress(OSError):  # another user's leftover: SQLite will say
-                os.chmod(side, PRIVATE_FILE)
+                _narrow(side, PRIVATE_FILE)
 
 
 def _connect(path: Path) -> sqlite3.Connection:

@@ -26,7 +26,7 @@ def test_a_settings_file_that_is_not_utf8_gives_defaults_and_names_the_file(sett
     settings_path.parent.mkdir(parents=True)
     settings_path.write_bytes(b'{"gate_name": "Gate \xff\xfe 9"}')
     with caplog.at_level(logging.WARNING):
-        loaded = Settings.load(settings_path)
+        loaded = Settings.load_screen(settings_path)
     assert loaded == Settings()
     assert str(settings_path) in caplog.text and "not UTF-8" in caplog.text
 
