@@ -124,3 +124,7 @@ skipped_checkins  # unused variable (scanner_app/sync/rounds.py:44)
 _.skipped_checkins  # unused attribute (scanner_app/sync/rounds.py:263)
 revocation_age_s  # unused variable (scanner_app/sync/state.py:82)
 clock_skew_large  # unused variable (scanner_app/sync/state.py:84)
+write_reel  # unused function (scanner_app/camera/synth.py): tests and tools make reels with it
+export_bundle  # unused function (scanner_app/cli/events.py): a click command
+set_setting  # unused method (scanner_app/core/node.py): tests write one raw setting with it
+frame_of  # unused method (scanner_app/gui/demo_reel.py): the demo test reads a reel frame
