@@ -161,7 +161,11 @@ def check_demo(exe: Path, env: dict[str, str]) -> Path:
     kept = [line for _at, line in demo.lines if line.startswith("Kept the demo's data in ")]
     if not kept:
         raise SmokeFailure(f"the demo did not say where its data is:\n{demo.tail()}")
-    reel = Path(kept[-1].removeprefix("Kept the demo's data in ")) / "demo-reel.avi"
+    # The reel is a folder of PNG frames (gui/demo_reel.py); OpenCV's image-sequence reader
+    # plays it as a camera through a printf pattern, the same way a device path is given.
+    reel = Path(kept[-1].removeprefix("Kept the demo's data in ")) / "demo-reel" / "%02d.png"
+    if not any(reel.parent.glob("*.png")):
+        raise SmokeFailure(f"the kept demo data has no reel frames in {reel.parent}")
     print(f"   clean exit (0) on SIGTERM; reel kept at {reel}")
     return reel
 
