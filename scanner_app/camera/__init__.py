@@ -5,28 +5,30 @@ its own signals. See DESIGN.md §1-2 and the module docstrings.
 """
 
 from scanner_app.camera.debounce import Debouncer
-from scanner_app.camera.decoders import (
-    Decoder,
-    DecodeResult,
+from scanner_app.camera.decoders import Decoder, DecodeResult, available_decoders
+from scanner_app.camera.errors import (
+    BadBarcode,
+    CameraError,
     DecoderUnavailable,
-    available_decoders,
+    EndOfStream,
+    SourceError,
+    UnreadableImage,
 )
 from scanner_app.camera.fastpath import ScalingDecoder, make_decoder
 from scanner_app.camera.pipeline import PipelineStats, ScanPipeline
 from scanner_app.camera.sources import (
-    EndOfStream,
     FileSource,
     FrameSource,
-    SourceError,
     SourceState,
     SourceStatus,
     WebcamSource,
 )
-from scanner_app.camera.still import UnreadableImage, decode_image_file
-from scanner_app.camera.wedge import BadBarcode, WedgeEvent, WedgeParser
+from scanner_app.camera.still import decode_image_file
+from scanner_app.camera.wedge import WedgeEvent, WedgeParser
 
 __all__ = [
     "BadBarcode",
+    "CameraError",
     "Debouncer",
     "DecodeResult",
     "Decoder",

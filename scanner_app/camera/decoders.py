@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import cv2
 import numpy as np
 
+from scanner_app.camera.errors import DecoderUnavailable
 from scanner_app.camera.fallbacks import opencv_qr_bytes, opencv_text, text_of, zbar_qr_symbols
 
 Point = tuple[float, float]
@@ -26,10 +27,6 @@ ZBAR_HELP = (
     "pyzbar needs the zbar shared library: install it with `apt-get install libzbar0` "
     "(Debian/Ubuntu) or `brew install zbar` (macOS)"
 )
-
-
-class DecoderUnavailable(RuntimeError):
-    """A decoder's library is not installed or cannot be loaded; the message says how to fix it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,19 +1,22 @@
 """The default decode strategy: the cheapest scale first, a finer one only when worth it.
 
 Measured here (bench/bench_decode.py, on the real photos in ../shared/realworld/qr-photos
-pasted into cluttered 720p frames and on 1,173 frames without a code; CPU ms on an
-empty 720p frame with 8 engineers sharing the 2 cores):
-1. zxing (LocalAverage) at half size, ~0.45 ms with the resize: reads big codes, and
+pasted into cluttered 720p frames and on 1,149 frames without a code; CPU ms on an
+empty 720p frame, the 2 cores shared):
+1. zxing (LocalAverage) at half size, ~0.5 ms with the resize: reads big codes, and
    halving also halves blur.
-2. zxing GlobalHistogram at full size, no inverted try, ~0.3 ms: reads small,
+2. zxing GlobalHistogram at full size, no inverted try, ~0.33 ms: reads small,
    low-contrast and curved-paper codes that 1 misses (2-3 px per module, 50-64 px
    wide), which the texture check cannot see at half size.
-3. The texture check on the half-size frame, ~0.45 ms.
-4. zxing LocalAverage at full size, ~1.0 ms: the complete read, run only when 1 or 2
+3. The texture check on the half-size frame, ~0.4 ms.
+4. zxing LocalAverage at full size, ~0.95 ms: the complete read, run only when 1 or 2
    saw a code they could not read or 3 finds a patch of QR-like detail (8% of real
    frames without a code; blurry close-ups at ~5 px per module need it).
-Without 3 gating 4 an empty frame costs ~2.4 ms; with it ~1.3 ms, about what one raw
-`zxingcpp.read_barcodes` call costs (which reads 2 fewer photos in frame).
+Every pass on every frame costs ~1.1-2 ms an empty frame (load decides), over the
+1.5 ms budget. Live (ScanPipeline), frames take turns: one runs 1 and 3 (and 2 and 4
+when promising), the next runs 2 (and 4 when 2 saw a code); a still code gets every
+pass within 2 frames (66 ms at 30 fps; a code is held up for 0.5-2 s) and the same
+reads (166/179 in frame, raw zxing-cpp 164), for about half the CPU a frame.
 """
 
 from __future__ import annotations
@@ -68,6 +71,13 @@ class ScalingDecoder:
     given) with `second` at full size, then at full size. Smaller frames are tried as
     they are, with `second`, then upscaled 2x: at 640x480 codes sit near zxing's ~2 px
     per module limit, and bilinear upscaling recovered every such miss measured.
+
+    `live=True` (what ScanPipeline builds) shares the passes between consecutive frames:
+    one frame runs the first scale and the texture check, the next the `second` pass,
+    each followed by the retry when it is promising. A code held up to a door camera
+    stays in view for 15-60 frames, so a still code gets every pass within 2 frames,
+    for about half the CPU time a frame. `live=False` runs every pass on every call
+    (one-off images; the benchmark's single-frame figures).
     """
 
     def __init__(
@@ -77,12 +87,15 @@ class ScalingDecoder:
         second: BaseDecoder | None = None,
         min_height: int = 600,
         busy_threshold: int = 20,
+        live: bool = False,
     ) -> None:
         self.inner = inner
         self.second = second
         self.name = inner.name
         self.min_height = min_height
         self.busy_threshold = busy_threshold
+        self.live = live and second is not None
+        self._turn = 0  # live: 0 = first scale and texture check, 1 = the second pass
         # Which path frames took, for the benchmark: read at the first scale ("first"),
         # by the second pass ("second"), at the retry scale ("retry": hit or miss), or
         # no retry worth it ("skipped").
@@ -90,14 +103,23 @@ class ScalingDecoder:
 
     def decode(self, gray: np.ndarray) -> list[DecodeResult]:
         g = to_gray(gray)
+        if not self.live:
+            return self._passes(g, first=True, second=self.second is not None)
+        turn, self._turn = self._turn, 1 - self._turn
+        return self._passes(g, first=turn == 0, second=turn == 1)
+
+    def _passes(self, g: np.ndarray, *, first: bool, second: bool) -> list[DecodeResult]:
         h, w = g.shape
         big = h >= self.min_height
-        first = cv2.resize(g, (w // 2, h // 2), interpolation=cv2.INTER_AREA) if big else g
-        results, suspect = self.inner.scan(first)
-        if results:
-            self.paths["first"] += 1
-            return [_scaled(r, w / first.shape[1], h / first.shape[0]) for r in results]
-        if self.second is not None:
+        start, suspect = g, False
+        if first:
+            if big:
+                start = cv2.resize(g, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+            results, suspect = self.inner.scan(start)
+            if results:
+                self.paths["first"] += 1
+                return [_scaled(r, w / start.shape[1], h / start.shape[0]) for r in results]
+        if second and self.second is not None:
             results, suspect2 = self.second.scan(g)
             if results:
                 self.paths["second"] += 1
@@ -106,10 +128,16 @@ class ScalingDecoder:
         # The texture check runs at half size either way: its thresholds were tuned
         # there, and at full 640x480 sensor noise alone trips it (20/160 empty frames
         # versus 1/160 at half size).
-        probe = first if big else cv2.resize(g, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-        if not (suspect or looks_busy(probe, self.busy_threshold)):
+        if not (suspect or (first and looks_busy(_half_size(g, start), self.busy_threshold))):
             self.paths["skipped"] += 1
             return []
+        if not second and self.second is not None:
+            # A live frame worth the retry gets the whole one-frame path: the cheap
+            # second pass first (small codes the texture check saw), then the retry.
+            results, _ = self.second.scan(g)
+            if results:
+                self.paths["second"] += 1
+                return results
         self.paths["retry"] += 1
         if big:
             return self.inner.decode(g)
@@ -117,7 +145,16 @@ class ScalingDecoder:
         return [_scaled(r, 0.5, 0.5) for r in self.inner.decode(up)]
 
     def __repr__(self) -> str:
-        return f"<ScalingDecoder {self.name} min_height={self.min_height}>"
+        mode = " live" if self.live else ""
+        return f"<ScalingDecoder {self.name} min_height={self.min_height}{mode}>"
+
+
+def _half_size(g: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """`g` at half size: `start` when the first pass already made it."""
+    h, w = g.shape
+    if start.shape == (h // 2, w // 2):
+        return start
+    return cv2.resize(g, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
 
 
 def _scaled(r: DecodeResult, sx: float, sy: float) -> DecodeResult:
@@ -126,7 +163,7 @@ def _scaled(r: DecodeResult, sx: float, sy: float) -> DecodeResult:
     return DecodeResult(r.text, (pts[0], pts[1], pts[2], pts[3]), r.decoder)
 
 
-def make_decoder(name: str = "auto", *, fast: bool | None = None) -> Decoder:
+def make_decoder(name: str = "auto", *, fast: bool | None = None, live: bool = False) -> Decoder:
     """A QR decoder by name: "auto" (zxing, then pyzbar, then OpenCV), "zxing", "pyzbar", "opencv".
 
     `fast=True` wraps the backend in `ScalingDecoder` (zxing with a GlobalHistogram
@@ -134,8 +171,9 @@ def make_decoder(name: str = "auto", *, fast: bool | None = None) -> Decoder:
     (None) wraps zxing only: it flags codes it saw but could not read at half size, so
     its retry is reliable; pyzbar and OpenCV lose low-contrast and small codes at half
     size (see the benchmark), and as fallbacks they should rather be slow than blind.
-    Raises DecoderUnavailable when the backend cannot be loaded and ValueError for an
-    unknown name.
+    `live=True` gives the fast path that shares its passes between consecutive frames
+    (see ScalingDecoder), for a camera stream. Raises DecoderUnavailable when the
+    backend cannot be loaded and ValueError for an unknown name.
     """
     raw = make_raw_decoder(name)
     if fast is None:
@@ -149,4 +187,4 @@ def make_decoder(name: str = "auto", *, fast: bool | None = None) -> Decoder:
         if isinstance(raw, ZxingDecoder)
         else None
     )
-    return ScalingDecoder(raw, second=second)
+    return ScalingDecoder(raw, second=second, live=live)

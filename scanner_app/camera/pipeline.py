@@ -101,7 +101,8 @@ class ScanPipeline:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
-        self.decoder = make_decoder(decoder) if isinstance(decoder, str) else decoder
+        # By name: the live fast path, which shares its passes between consecutive frames.
+        self.decoder = make_decoder(decoder, live=True) if isinstance(decoder, str) else decoder
         self.debouncer = Debouncer(debounce_seconds, clock)
         self._on_payload, self._on_stats, self._on_frame = on_payload, on_stats, on_frame
         self._on_status, self._on_error = on_status, on_error

@@ -22,15 +22,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from scanner_app.camera.errors import CorpusMissing
 from scanner_app.camera.synth import scene
 
 FRAME = (1280, 720)
 DEFAULT_MAT = 8
 SCENES = 24  # distinct backdrops, reused: rendering one takes ~35 ms, pasting ~0.1 ms
-
-
-class CorpusMissing(FileNotFoundError):
-    """The corpus folder or one of its expected-text files is missing."""
 
 
 @dataclass(frozen=True)

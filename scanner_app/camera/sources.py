@@ -18,15 +18,9 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 
+from scanner_app.camera.errors import EndOfStream, SourceError
+
 log = logging.getLogger(__name__)
-
-
-class EndOfStream(Exception):
-    """A finite source (a file played without looping) has no more frames."""
-
-
-class SourceError(OSError):
-    """A file source cannot be opened or read; the message names the file."""
 
 
 class SourceState(enum.Enum):

@@ -8,10 +8,7 @@ import cv2
 import numpy as np
 
 from scanner_app.camera.decoders import Decoder, ZxingDecoder, make_raw_decoder, to_gray
-
-
-class UnreadableImage(ValueError):
-    """The file exists but is not an image OpenCV can decode."""
+from scanner_app.camera.errors import UnreadableImage
 
 
 def load_image(path: str | Path) -> np.ndarray:

@@ -25,20 +25,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from scanner_app.camera.errors import BadBarcode
+
 TERMINATORS = frozenset({"Enter", "Return", "KP_Enter", "Tab", "\r", "\n", "\t"})
 MODIFIERS = frozenset(
     {"Shift", "Control", "Ctrl", "Alt", "AltGr", "Meta", "Super", "CapsLock", "NumLock"}
 )
-
-
-class BadBarcode(ValueError):
-    """A scanner burst that cannot be a valid payload; `reason` says why."""
-
-    def __init__(self, reason: str, text: str = "") -> None:
-        preview = text[:40].encode("unicode_escape").decode("ascii")
-        super().__init__(f"bad barcode: {reason}" + (f" (starts {preview!r})" if text else ""))
-        self.reason = reason
-        self.text = text
 
 
 @dataclass(frozen=True)

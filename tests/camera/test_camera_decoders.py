@@ -16,7 +16,7 @@ from scanner_app.camera import (
     available_decoders,
     make_decoder,
 )
-from scanner_app.camera.decoders import PyzbarDecoder, to_gray
+from scanner_app.camera.decoders import PyzbarDecoder, ZxingDecoder, to_gray
 from scanner_app.camera.fastpath import looks_busy
 from scanner_app.camera.synth import (
     DISTORTIONS,
@@ -28,10 +28,12 @@ from scanner_app.camera.synth import (
 SIZES = ((1280, 720), (640, 480))  # as in conftest's frame_sets
 
 
-def success(decoder, frames) -> float:
+def success(decoder, frames, shown: int = 1) -> float:
+    """Share of frames read right; each frame is decoded `shown` times in a row (a still
+    code before a live decoder, whose passes take turns over consecutive frames)."""
     hits = 0
     for f in frames:
-        texts = [r.text for r in decoder.decode(to_gray(f.image))]
+        texts = [r.text for _ in range(shown) for r in decoder.decode(to_gray(f.image))]
         hits += (f.payload in texts) if f.payload is not None else not texts
     return hits / len(frames)
 
@@ -43,10 +45,11 @@ def success(decoder, frames) -> float:
 FLOORS = {"screen_min": 0.5, "screen_max": 0.75}
 
 
+@pytest.mark.parametrize("live", [False, True], ids=["one-frame", "live-2-frames"])
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("distortion", [*DISTORTIONS, "empty"])
-def test_default_decoder_reads_every_distortion_class(frame_sets, size, distortion):
-    rate = success(make_decoder(), frame_sets[size, distortion])
+def test_default_decoder_reads_every_distortion_class(frame_sets, size, distortion, live):
+    rate = success(make_decoder(live=live), frame_sets[size, distortion], 2 if live else 1)
     floor = FLOORS.get(distortion, 0.85)
     assert rate >= floor, f"zxing fast path read {rate:.0%} of {distortion} frames at {size}"
 
@@ -174,6 +177,47 @@ def test_scaling_decoder_retries_full_size_only_when_promising(frame_sets):
     plain[:] = cv2.GaussianBlur(plain, (0, 0), 3)  # smooth: nothing code-like
     dec.decode(plain)
     assert dec.paths["skipped"] == 1
+
+
+class CountingZxing(ZxingDecoder):
+    """A real zxing decoder that notes the size of every image it scans."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.scans: list[tuple[int, ...]] = []
+
+    def scan(self, gray):
+        self.scans.append(gray.shape)
+        return super().scan(gray)
+
+
+def counting_decoder(live: bool) -> ScalingDecoder:
+    second = CountingZxing(binarizer="global", try_invert=False)
+    return ScalingDecoder(CountingZxing(), second=second, live=live)
+
+
+def test_live_decoder_takes_turns_with_its_passes():
+    plain = cv2.GaussianBlur(to_gray(render_ticket_frame(None, seed=3).image), (0, 0), 3)
+    dec = counting_decoder(live=True)
+    assert make_decoder(live=True).live and not make_decoder().live
+    assert dec.decode(plain) == []  # turn 1: half size and the texture check only
+    assert (dec.inner.scans, dec.second.scans) == ([(360, 640)], [])
+    assert dec.decode(plain) == []  # turn 2: the full-size second pass only
+    assert (dec.inner.scans, dec.second.scans) == ([(360, 640)], [(720, 1280)])
+    assert dec.paths["skipped"] == 2
+    one = counting_decoder(live=False)  # every pass on every frame
+    one.decode(plain)
+    assert (one.inner.scans, one.second.scans) == ([(360, 640)], [(720, 1280)])
+
+
+def test_live_decoder_reads_a_small_code_within_two_frames(frame_sets):
+    # ~1.2 px per module at half size: the first turn's texture check sends the frame
+    # through the whole path at once, and the second turn's full-size pass reads it too.
+    for f in frame_sets[(1280, 720), "small"][:4]:
+        dec = counting_decoder(live=True)
+        assert [r.text for r in dec.decode(f.image)] == [f.payload]
+        assert [r.text for r in dec.decode(f.image)] == [f.payload]
+        assert dec.paths["first"] + dec.paths["second"] + dec.paths["retry"] == 2
 
 
 def test_texture_check_separates_small_codes_from_scenes(frame_sets):

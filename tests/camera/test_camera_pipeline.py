@@ -80,7 +80,7 @@ def test_recorded_queue_of_tickets_yields_each_ticket_exactly_once(reel, payload
     stats: list[PipelineStats] = []
     pipe = ScanPipeline(
         FileSource(reel, fps=40),  # 2x the recorded rate: the test takes ~2 s, not 4
-        make_decoder(),
+        "auto",  # by name, as the GUI asks: the live decoder, passes taking turns
         got.append,
         on_stats=stats.append,
         on_frame=frames.append,
@@ -88,6 +88,7 @@ def test_recorded_queue_of_tickets_yields_each_ticket_exactly_once(reel, payload
     pipe.start()
     assert pipe.join(timeout=30), "pipeline did not finish the file"
     assert got == payloads  # each once, in queue order
+    assert getattr(pipe.decoder, "live", False)
     s = pipe.stats()
     assert s.state == "ended" and s.source_state == "ended"
     assert s.scans == len(payloads) and s.errors == 0
