@@ -202,6 +202,18 @@ def _v7_set_aside(db: sqlite_utils.Database) -> None:
     db.executescript("ALTER TABLE checkins ADD COLUMN set_aside_reason TEXT;")
 
 
+def _v8_proof_of_presentation(db: sqlite_utils.Database) -> None:
+    # proof: the token scanned for an admission (uploaded with it, checked by the receiver);
+    # refused: why the receiver would not count an uploaded admission (DESIGN.md §10). A
+    # refused row is kept as audit with success = 0, so nothing counts it as an admission.
+    db.executescript(
+        """
+        ALTER TABLE checkins ADD COLUMN proof TEXT;
+        ALTER TABLE checkins ADD COLUMN refused TEXT;
+        """
+    )
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[Migration] = [
     _v1_core,
@@ -211,4 +223,5 @@ MIGRATIONS: list[Migration] = [
     _v5_key_retirement,
     _v6_gate_reports,
     _v7_set_aside,
+    _v8_proof_of_presentation,
 ]

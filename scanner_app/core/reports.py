@@ -58,14 +58,16 @@ class Reports:
         )
         rejected = self.db.query(
             "SELECT reason, COUNT(*) AS n FROM checkins WHERE event_id = ? AND success = 0"
-            " GROUP BY reason ORDER BY n DESC",
+            " AND refused IS NULL GROUP BY reason ORDER BY n DESC",
             (event_id,),
         )
         conflicts = self.db.query_one(
             f"SELECT COUNT(*) FROM checkins WHERE {admitted} AND conflict = 1", (event_id,)
         )[0]
         scans = self.db.query_one(
-            "SELECT COUNT(*) FROM checkins WHERE event_id = ? AND kind != 'void'", (event_id,)
+            "SELECT COUNT(*) FROM checkins WHERE event_id = ? AND kind != 'void'"
+            " AND refused IS NULL",
+            (event_id,),
         )[0]
         tickets = sold_count(self.db.read(), event_id)
         inside = checked_in

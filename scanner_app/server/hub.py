@@ -19,6 +19,7 @@ from scanner_app.core.door import CheckProvider, Door, LocalCheckProvider
 from scanner_app.core.errors import Conflict
 from scanner_app.core.ledger import existing_ids, recorded_result
 from scanner_app.core.node import Node
+from scanner_app.core.proofs import ProofChecker
 from scanner_app.core.timeutil import iso_ms
 from scanner_app.core.webhooks import WebhookStore
 from scanner_app.server.live import ChangeSignal
@@ -115,6 +116,7 @@ class Hub:
         self._reported: dict[str, tuple[int | None, str | None]] = {}
         self.writer = GroupWriter(node.db, after_commit=self._after_commit)
         self._device_gates: dict[str, tuple[str, str]] = {}
+        self.proofs = ProofChecker(node.checkin.verifier)
 
     def now(self) -> str:
         return iso_ms(self.node.clock())
@@ -192,7 +194,14 @@ class Hub:
         known = existing_ids(conn, [item["id"] for item in items])
         watch = self.webhooks.subscribed("checkin.conflict")
         clashes = conflict_hook.standing(conn, items) if watch else set()
-        answers = self.node.ledger.merge(items, source="downstream", device_id=device_id)
+        enrolled_at = self.devices.get(key.device_id)["createdAt"] if key.device_id else None
+        answers = self.node.ledger.merge(
+            items,
+            source="downstream",
+            device_id=device_id,
+            proofs=self.proofs,
+            enrolled_at=enrolled_at,
+        )
         for data in conflict_hook.new_conflicts(conn, items, clashes) if watch else ():
             self._poke |= bool(self.webhooks.enqueue(conn, "checkin.conflict", data))
         fresh = []
@@ -202,6 +211,7 @@ class Hub:
                 fresh.append((item, answer))
         for item, answer in fresh if hooked else ():
             admitted = item.get("success") and item.get("direction", "in") == "in"
+            admitted = admitted and answer["status"] != "refused"
             if admitted and not item.get("voids") and item.get("kind") != "void":
                 wire = {**item, "deviceId": item.get("deviceId") or device_id}
                 data = _used(wire, "batch", answer["status"] == "conflict")

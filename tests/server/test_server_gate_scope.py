@@ -16,6 +16,7 @@ from hubkit import assert_envelope, client_for, create_event, issue
 
 from scanner_app.core.apikeys import ApiKeyStore, DeviceStore
 from scanner_app.core.node import Node
+from scanner_app.core.timeutil import iso_ms, utc_now
 from scanner_app.sync.client import TickitzClient
 from scanner_app.sync.rounds import Pusher, RoundReport
 
@@ -62,11 +63,12 @@ def item(ticket: dict, checkin_id: str, event_id: str | None = None) -> dict:
         "id": checkin_id,
         "ticketId": ticket["id"],
         "eventId": event_id or ticket["eventId"],
-        "scannedAt": AT,
+        "scannedAt": iso_ms(utc_now()),  # after the ticket was made, or it is implausible
         "scannedBy": "north",
         "direction": "in",
         "success": True,
         "reason": None,
+        "qrPayload": ticket["qrPayload"],  # the proof of presentation (DESIGN.md §10)
     }
 
 
