@@ -214,6 +214,23 @@ def _v8_proof_of_presentation(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v9_enrolments(db: sqlite_utils.Database) -> None:
+    # One-time enrolment offers (the `enrol` of a v2 setup code, DESIGN.md §10), stored hashed
+    # like keys: a gate redeems one for its device key, once, before it expires.
+    db.executescript(
+        """
+        CREATE TABLE enrolments (
+            token_hash TEXT PRIMARY KEY,
+            device_id TEXT NOT NULL REFERENCES devices(id),
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        );
+        CREATE INDEX enrolments_device ON enrolments (device_id);
+        """
+    )
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[Migration] = [
     _v1_core,
@@ -224,4 +241,5 @@ MIGRATIONS: list[Migration] = [
     _v6_gate_reports,
     _v7_set_aside,
     _v8_proof_of_presentation,
+    _v9_enrolments,
 ]

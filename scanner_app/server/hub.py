@@ -16,11 +16,12 @@ from typing import Any
 from scanner_app.core import conflicts as conflict_hook
 from scanner_app.core.apikeys import ApiKey, ApiKeyStore, DeviceStore
 from scanner_app.core.door import CheckProvider, Door, LocalCheckProvider
+from scanner_app.core.enrolment import EnrolmentStore
 from scanner_app.core.errors import Conflict
 from scanner_app.core.ledger import existing_ids, recorded_result
 from scanner_app.core.node import Node
 from scanner_app.core.proofs import ProofChecker
-from scanner_app.core.timeutil import iso_ms
+from scanner_app.core.timeutil import iso_ms, parse_iso
 from scanner_app.core.webhooks import WebhookStore
 from scanner_app.server.live import ChangeSignal
 from scanner_app.server.ratelimit import RateLimiter
@@ -41,6 +42,9 @@ class HubConfig:
     usage_flush_seconds: float = 15.0
     # Webhooks to loopback/link-local/private addresses (serve --allow-private-webhooks).
     allow_private_webhooks: bool = False
+    # SHA-256 (hex) of the DER certificate this hub serves HTTPS with; None on plain HTTP.
+    # Put in setup codes as `fp`, so a gate pins exactly this certificate (DESIGN.md §10).
+    fingerprint: str | None = None
 
 
 class Usage:
@@ -108,6 +112,7 @@ class Hub:
         self.provider = provider or LocalCheckProvider(node.checkin, offline=False)
         self.keys = ApiKeyStore(node.db, node.clock)
         self.devices = DeviceStore(node.db, self.keys, node.clock)
+        self.enrolments = EnrolmentStore(node.db, self.keys, self.devices, node.clock)
         self.webhooks = WebhookStore(node.db, node.clock, node.cipher)
         self.limiter = RateLimiter()
         self.usage = Usage()
@@ -354,12 +359,28 @@ class Hub:
 
     # --- gates ---------------------------------------------------------------------------
     def create_gate(self, name: str, event_id: str, gate: str, url: str) -> dict[str, Any]:
-        """A gate device, its key (shown only here) and its setup QR text for hub `url`."""
-        device, key = self.devices.create(name, event_id, gate)
+        """A gate device and its v2 setup code for hub `url`: a one-time enrolment offer,
+        never the device key (the gate gets that at POST /v1/devices/enrol)."""
+        device, _unseen = self.devices.create(name, event_id, gate)
+        return self.offer_enrolment(device, url)
+
+    def offer_enrolment(self, device: dict[str, Any], url: str) -> dict[str, Any]:
+        token, expires = self.enrolments.offer(device["id"])
         url = url.rstrip("/")
-        payload = setup_payload(url, key, device["eventId"], device["gate"])
+        payload = setup_payload(
+            url, token, device["eventId"], device["gate"], self.config.fingerprint, expires
+        )
         self.changes.notify()
-        return {**device, "key": key, "url": url, "setupPayload": payload}
+        return {**device, "url": url, "setupPayload": payload, "enrolExpiresAt": expires}
+
+    def enrol(self, token: str) -> dict[str, Any]:
+        device, secret = self.enrolments.redeem(token)
+        return {
+            "key": secret,
+            "deviceId": device["id"],
+            "eventId": device["eventId"],
+            "gate": device["gate"],
+        }
 
     # --- feeds ---------------------------------------------------------------------------
     def checkin_feed(self, event_id: str, after: str | None, limit: int) -> dict[str, Any]:
@@ -367,8 +388,19 @@ class Hub:
         return self.node.ledger.feed(event_id, after, limit)
 
 
-def setup_payload(url: str, key: str, event_id: str, gate: str) -> str:
-    """`tickitz-setup:` + base64url (padded) of {"v":1,"url","key","eventId","gate"}."""
-    data = {"v": 1, "url": url, "key": key, "eventId": event_id, "gate": gate}
+def setup_payload(
+    url: str, enrol: str, event_id: str, gate: str, fp: str | None, expires_at: str
+) -> str:
+    """`tickitz-setup:` + base64url (padded) of the v2 offer (DESIGN.md §10):
+    {"v":2,"url","enrol","fp","eventId","gate","exp"}; `exp` in unix seconds."""
+    data = {
+        "v": 2,
+        "url": url,
+        "enrol": enrol,
+        "fp": fp,
+        "eventId": event_id,
+        "gate": gate,
+        "exp": int(parse_iso(expires_at).timestamp()),
+    }
     raw = json.dumps(data, separators=(",", ":")).encode("utf-8")
     return SETUP_SCHEME + base64.urlsafe_b64encode(raw).decode("ascii")

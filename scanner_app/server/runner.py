@@ -15,6 +15,7 @@ import uvicorn.config
 from scanner_app.core.node import Node
 from scanner_app.server.app import create_app
 from scanner_app.server.sockets import SocketLimits, guarded_protocol
+from scanner_app.server.tls import ensure_certificate
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -34,7 +35,9 @@ def uvicorn_config(
     port: int,
     access_log: bool = False,
     limits: SocketLimits | None = None,
+    tls: Any = None,
 ) -> uvicorn.Config:
+    """`tls`: a server.tls.HubCertificate to serve HTTPS with (None: plain HTTP)."""
     return uvicorn.Config(
         app,
         # Read deadlines and connection caps (slowloris): see server/sockets.py.
@@ -50,6 +53,8 @@ def uvicorn_config(
         workers=1,
         timeout_keep_alive=30,
         timeout_graceful_shutdown=10,
+        ssl_certfile=str(tls.cert_path) if tls else None,
+        ssl_keyfile=str(tls.key_path) if tls else None,
     )
 
 
@@ -84,13 +89,18 @@ class HubServer:
         *,
         access_log: bool = False,
         socket_limits: SocketLimits | None = None,
+        tls: bool = False,
         **app_options: Any,
     ) -> None:
+        """`tls`: serve HTTPS with the node's self-signed certificate (server/tls.py)."""
         self.node = node
         self.host = host
+        self.certificate = ensure_certificate(node.data_dir, (host,)) if tls else None
+        if self.certificate is not None:
+            app_options.setdefault("fingerprint", self.certificate.fingerprint)
         app_options.setdefault("bind_host", host)
         self.app = create_app(node, **app_options)
-        config = uvicorn_config(self.app, host, port, access_log, socket_limits)
+        config = uvicorn_config(self.app, host, port, access_log, socket_limits, self.certificate)
         self.server = HubUvicorn(config)
         self._thread: threading.Thread | None = None
 
@@ -128,7 +138,8 @@ class HubServer:
         host = self.host if self.host not in ("0.0.0.0", "::") else DEFAULT_HOST
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.certificate else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def running(self) -> bool:

@@ -331,10 +331,22 @@ class Device(BaseModel):
 
 
 class DeviceCreated(Device):
-    key: str
+    """The device and its v2 setup code (DESIGN.md §10): the key is not in it."""
+
     url: str
     setupPayload: str  # noqa: N815
-    enrolExpiresAt: str | None = None  # noqa: N815 - a v2 enrolment code's expiry (trust)
+    enrolExpiresAt: str  # noqa: N815
+
+
+class EnrolRequest(Strict):
+    enrol: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class Enrolled(BaseModel):
+    key: str
+    deviceId: str  # noqa: N815
+    eventId: str  # noqa: N815
+    gate: str
 
 
 class DeviceList(BaseModel):

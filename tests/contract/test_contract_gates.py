@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from contractkit import ISO_MS_Z, b64url_decode, check_envelope, seed_event
+from contractkit import ISO_MS_Z, b64url_decode, check_envelope, enrolled, seed_event
 
 GATE_SCOPE_PROBES = [  # (method, path template, allowed for a gate key)
     ("GET", "/v1/events", True),
@@ -32,17 +32,21 @@ def gate(api, hub, event):
         "/v1/devices", json={"name": "Laptop 1", "eventId": event["id"], "gate": "north-1"}
     )
     assert response.status_code in (200, 201), response.text
-    return response.json()
+    return enrolled(hub, response.json())
 
 
-def test_a_device_gets_a_gate_key_and_a_setup_payload(hub, gate, event):
+def test_a_device_gets_a_v2_setup_payload_and_enrols_for_its_key(hub, gate, event):
     payload = gate["setupPayload"]
     assert payload.startswith("tickitz-setup:")
     setup = json.loads(b64url_decode(payload.removeprefix("tickitz-setup:").rstrip("=")))
-    assert set(setup) == {"v", "url", "key", "eventId", "gate"}
-    assert setup["v"] == 1 and setup["url"].rstrip("/") == hub.url
+    assert set(setup) == {"v", "url", "enrol", "fp", "eventId", "gate", "exp"}
+    assert setup["v"] == 2 and setup["url"].rstrip("/") == hub.url
     assert (setup["eventId"], setup["gate"]) == (event["id"], "north-1")
-    assert setup["key"] == gate["key"] and gate["key"].startswith("tk_")
+    assert gate["key"].startswith("tk_") and gate["key"] not in payload  # DESIGN.md §10
+    assert ISO_MS_Z.match(gate["enrolExpiresAt"])
+    with hub.client(None) as anonymous:  # spent: a second enrolment with it is refused
+        again = anonymous.post("/v1/devices/enrol", json={"enrol": setup["enrol"]})
+    check_envelope(again, 401, "unauthorized")
 
 
 @pytest.mark.parametrize(("method", "path", "allowed"), GATE_SCOPE_PROBES)
@@ -167,6 +171,7 @@ def test_batch_upload_is_idempotent_and_the_earliest_door_time_wins(
     south = api.post(
         "/v1/devices", json={"name": "Laptop 2", "eventId": batch_event["id"], "gate": "south-2"}
     ).json()
+    south = enrolled(hub, south)
     with hub.client(south["key"]) as gate_client:
         early = checkin(shared, "2026-07-15T19:30:01.000Z", "south-2")
         answer = gate_client.post(

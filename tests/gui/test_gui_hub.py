@@ -49,6 +49,10 @@ def test_hub_mode_serves_and_makes_gate_setup_qrs(make_app, qtbot, node, tmp_pat
             "North door",
             scenario.event_id,
         )
+        # A v2 code (DESIGN.md §10): HTTPS, the certificate to pin, a one-time enrolment
+        # code that expires - never the gate's key.
+        assert setup.url.startswith("https://") and setup.enrol.startswith("tk_enrol_")
+        assert setup.fp == scanner.hub.server.certificate.fingerprint and setup.exp
         # The QR as the dialog shows it scans back to that text (it was clipped before).
         qtbot.waitUntil(lambda: scanner_reads(dialog) == [dialog.setup_text.text()])
         qtbot.mouseClick(dialog.serve_button, Qt.MouseButton.LeftButton)

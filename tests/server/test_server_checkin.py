@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from hubkit import assert_envelope, client_for, create_event, issue
+from hubkit import assert_envelope, client_for, create_event, enrolled, issue
 
 from scanner_app.core.timeutil import iso_ms
 
@@ -235,6 +235,7 @@ def test_gate_key_scans_for_its_hub(hub, api, event):
     device = api.post(
         "/v1/devices", json={"name": "Laptop 3", "eventId": event["id"], "gate": "west"}
     ).json()
+    device = enrolled(api, device)
     ticket = issue(api, event["id"])[0]
     with client_for(hub, device["key"]) as gate:
         verdict = scan(gate, ticket["qrPayload"], event["id"], gate="west")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from hubkit import assert_envelope, client_for, create_event, issue
+from hubkit import assert_envelope, client_for, create_event, enrolled, issue
 
 from scanner_app.core.apikeys import ApiKeyStore, DeviceStore
 from scanner_app.core.node import Node
@@ -41,7 +41,11 @@ def venue(api) -> Venue:
     )
     assert device.status_code == 201, device.text
     return Venue(
-        a, b, issue(api, a["id"], quantity=3), issue(api, b["id"], quantity=2), device.json()
+        a,
+        b,
+        issue(api, a["id"], quantity=3),
+        issue(api, b["id"], quantity=2),
+        enrolled(api, device.json()),
     )
 
 

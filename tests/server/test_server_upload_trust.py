@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hubkit import assert_envelope, client_for, create_event, issue
+from hubkit import assert_envelope, client_for, create_event, enrolled, issue
 
 from scanner_app.core.timeutil import iso_ms
 from scanner_app.core.tokens import TicketClaims, sign_ticket
@@ -31,7 +31,7 @@ def venue(api):
             "/v1/devices", json={"name": f"door {name}", "eventId": event["id"], "gate": name}
         )
         assert response.status_code == 201, response.text
-        made[name] = response.json()
+        made[name] = enrolled(api, response.json())
     return {
         "a": a,
         "b": b,
