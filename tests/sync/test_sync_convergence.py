@@ -198,10 +198,12 @@ def test_a_first_sync_of_a_large_event_reports_progress_and_resumes(tmp_path):
 
 
 def test_admissions_at_the_same_millisecond_still_get_one_canonical_everywhere(tmp_path):
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     hub, event_id, tickets = issuer_with_event(tmp_path / "hub", tickets=1)
-    same = datetime(2026, 7, 15, 19, 30, 0, 123000, tzinfo=UTC)
+    # One door time for both gates, after the ticket was issued: the hub refuses an admission
+    # timed before its token existed (proof of presentation, DESIGN.md §10).
+    same = (datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=123000)
     gates = [Node.open(tmp_path / f"g{i}", clock=lambda: same) for i in range(2)]
     with HubServer(hub) as server:
         engines = [
