@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import re
 import sqlite3
 import threading
@@ -21,13 +19,13 @@ from scanner_app.core.errors import Conflict
 from scanner_app.core.ledger import existing_ids, recorded_result
 from scanner_app.core.node import Node
 from scanner_app.core.proofs import ProofChecker
+from scanner_app.core.setup_code import SetupPayload
 from scanner_app.core.timeutil import iso_ms, parse_iso
 from scanner_app.core.webhooks import WebhookStore
 from scanner_app.server.live import ChangeSignal
 from scanner_app.server.ratelimit import RateLimiter
 from scanner_app.server.writer import GroupWriter
 
-SETUP_SCHEME = "tickitz-setup:"
 _AGENT_VERSION = re.compile(r"tickitz-scanner/([0-9A-Za-z.+_-]{1,40})")
 DESK_GATE = "dashboard"  # the gate name of check-ins made from the organiser's dashboard
 
@@ -367,9 +365,11 @@ class Hub:
     def offer_enrolment(self, device: dict[str, Any], url: str) -> dict[str, Any]:
         token, expires = self.enrolments.offer(device["id"])
         url = url.rstrip("/")
-        payload = setup_payload(
-            url, token, device["eventId"], device["gate"], self.config.fingerprint, expires
+        exp = int(parse_iso(expires).timestamp())
+        offer = SetupPayload(
+            url, token, self.config.fingerprint, device["eventId"], device["gate"], exp
         )
+        payload = offer.text()
         self.changes.notify()
         return {**device, "url": url, "setupPayload": payload, "enrolExpiresAt": expires}
 
@@ -386,21 +386,3 @@ class Hub:
     def checkin_feed(self, event_id: str, after: str | None, limit: int) -> dict[str, Any]:
         self.node.events.get(event_id)
         return self.node.ledger.feed(event_id, after, limit)
-
-
-def setup_payload(
-    url: str, enrol: str, event_id: str, gate: str, fp: str | None, expires_at: str
-) -> str:
-    """`tickitz-setup:` + base64url (padded) of the v2 offer (DESIGN.md §10):
-    {"v":2,"url","enrol","fp","eventId","gate","exp"}; `exp` in unix seconds."""
-    data = {
-        "v": 2,
-        "url": url,
-        "enrol": enrol,
-        "fp": fp,
-        "eventId": event_id,
-        "gate": gate,
-        "exp": int(parse_iso(expires_at).timestamp()),
-    }
-    raw = json.dumps(data, separators=(",", ":")).encode("utf-8")
-    return SETUP_SCHEME + base64.urlsafe_b64encode(raw).decode("ascii")

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 import math
@@ -14,12 +12,25 @@ from typing import Any
 from scanner_app.core.errors import TickitzError, ValidationError
 from scanner_app.core.node import Node
 from scanner_app.core.node_config import DEFAULT_INTERVAL_S, KEYS, NodeConfig
+from scanner_app.core.setup_code import (
+    SETUP_PREFIX,
+    V1_REFUSED,
+    SetupPayload,
+    decode_setup,
+)
 from scanner_app.sync.client import api_base
 from scanner_app.sync.tls import normalise_fp
 
 log = logging.getLogger(__name__)
-SETUP_PREFIX = "tickitz-setup:"
-__all__ = ["DEFAULT_INTERVAL_S", "SetupPayload", "SyncConfig", "make_setup", "parse_setup"]
+__all__ = [
+    "DEFAULT_INTERVAL_S",
+    "SETUP_PREFIX",
+    "V1_REFUSED",
+    "SetupPayload",
+    "SyncConfig",
+    "make_setup",
+    "parse_setup",
+]
 _KEYS = {name: KEYS[field] for name, field in (
     ("url", "upstream_url"), ("event_ids", "event_ids"), ("gate", "gate"),
     ("interval_s", "interval_s"), ("strict", "strict"), ("certificate", "certificate"),
@@ -152,45 +163,10 @@ def _interval(node: Node) -> float:
     return value
 
 
-V1_REFUSED = (
-    "This is a version 1 setup code: it carries the gate's key itself, so anyone who saw or"
-    " photographed it could act as this gate. It is no longer accepted; make a new setup code"
-    " on the hub (Serve this venue > Add gate, or the dashboard) and scan that."
-)
-
-
-@dataclass(frozen=True)
-class SetupPayload:
-    """A v2 enrolment offer (DESIGN.md §10): where the hub is, the certificate to pin, and a
-    one-time token to exchange for this gate's key - never the key itself."""
-
-    url: str
-    enrol: str
-    fp: str | None
-    event_id: str | None
-    gate: str | None
-    exp: int | None  # unix seconds
-
-
 def parse_setup(text: str) -> SetupPayload:
-    """Decode `tickitz-setup:` + base64url(JSON {"v":2,"url","enrol","fp","eventId","gate",
-    "exp"}); a version 1 code (key inside) is refused with V1_REFUSED."""
-    text = text.strip()
-    if not text.startswith(SETUP_PREFIX):
-        raise ValidationError(f"setup text must start with {SETUP_PREFIX!r}", field="setup")
-    encoded = text[len(SETUP_PREFIX) :].strip()
-    try:
-        raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        data = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError("setup text is not base64url JSON", field="setup") from exc
-    if isinstance(data, dict) and data.get("v") == 1:
-        raise ValidationError(V1_REFUSED, field="setup")
-    if not isinstance(data, dict) or data.get("v") != 2:
-        raise ValidationError("setup text has an unknown version (expected v 2)", field="setup")
-    for name in ("url", "enrol"):
-        if not isinstance(data.get(name), str) or not data[name].strip():
-            raise ValidationError(f"setup text lacks {name}", field="setup")
+    """A v2 setup code (core.setup_code) whose address and fingerprint this node can use; a
+    version 1 code (key inside) is refused with V1_REFUSED."""
+    data = decode_setup(text)
     try:
         base = api_base(data["url"])
         fp = normalise_fp(data["fp"]) if data.get("fp") else None
@@ -219,7 +195,4 @@ def make_setup(
     exp: int | None = None,
 ) -> str:
     """The inverse of parse_setup (the hub makes these; tests and tools use this)."""
-    body = {"v": 2, "url": url, "enrol": enrol, "fp": fp, "eventId": event_id, "gate": gate}
-    body["exp"] = exp
-    encoded = base64.urlsafe_b64encode(json.dumps(body).encode("utf-8")).rstrip(b"=")
-    return SETUP_PREFIX + encoded.decode("ascii")
+    return SetupPayload(url, enrol, fp, event_id, gate, exp).text()
