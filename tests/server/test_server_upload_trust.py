@@ -152,6 +152,12 @@ def test_uploads_that_cannot_prove_presentation_are_refused_and_change_no_stats(
         ({**admission(one, "chk_bare"), "qrPayload": None}, "missing_proof"),
         # back-dated to 2020 (before the token was made and the gate enrolled)
         (admission(one, "chk_2020", "2020-01-01T10:00:00.000Z"), "implausible_time"),
+        # "by hand" does not lift the time checks: before the gate was enrolled
+        (
+            {**admission(one, "chk_hand_2020", "2020-01-01T10:00:00.000Z"), "kind": "manual"}
+            | {"qrPayload": None},
+            "implausible_time",
+        ),
         # a door time an hour ahead of the hub's clock
         (admission(one, "chk_future", ago(-60)), "implausible_time"),
         # another ticket's token under this ticket's id
@@ -192,6 +198,19 @@ def test_uploads_that_cannot_prove_presentation_are_refused_and_change_no_stats(
     ).json()
     assert real["success"] is True and real["reason"] is None
     assert stats(api, event_id)["checkedIn"] == before["checkedIn"] + 1
+
+
+def test_an_admission_by_hand_needs_no_token_and_counts(gates, venue, api):
+    """Staff check a guest in by name (phone dead, no QR): the gate has no token to send, so
+    the admission stands on the gate's enrolment and a plausible door time."""
+    gate_a, _ = gates
+    event_id = venue["a"]["id"]
+    ticket = venue["a_tickets"][0]
+    before = stats(api, event_id)["checkedIn"]
+    by_hand = {**admission(ticket, "chk_by_hand"), "kind": "manual", "qrPayload": None}
+    answers = gate_a.post("/v1/checkin/batch", json={"checkins": [by_hand]}).json()["data"]
+    assert [a["status"] for a in answers] == ["recorded"]
+    assert stats(api, event_id)["checkedIn"] == before + 1
 
 
 def test_a_proof_the_hub_did_not_issue_is_checked_by_signature(gates, venue, api, hub_node):
