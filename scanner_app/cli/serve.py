@@ -118,7 +118,7 @@ def serve(
     # inherit the option from the listener.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     bound = sock.getsockname()[1]
-    server = HubUvicorn(config)
+    server = HubUvicorn(config, handshake_timeout=limits.header_timeout)
     # uvicorn handles SIGINT/SIGTERM while it runs: it stops accepting, finishes requests in
     # flight, and the lifespan stops the webhook worker; every answered check-in is already
     # committed. These handlers cover the moments around that: a signal during startup

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import errno
 import socket
@@ -62,9 +63,32 @@ class HubUvicorn(uvicorn.Server):
     """uvicorn that first ends the dashboard's live streams when told to stop: open streams
     would otherwise hold a graceful shutdown for its whole timeout."""
 
+    # A TLS client that connects and never completes its handshake is invisible to the
+    # guarded protocol (it sees connections only after the handshake) and asyncio would keep
+    # it 60 s; it gets the same deadline as a request's headers.
+    def __init__(self, config: uvicorn.Config, handshake_timeout: float | None = None) -> None:
+        super().__init__(config)
+        self.handshake_timeout = handshake_timeout or SocketLimits().header_timeout
+
     def handle_exit(self, sig: int, frame: Any) -> None:
         end_streams(self.config.app)
         super().handle_exit(sig, frame)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        create_server = loop.create_server
+
+        async def with_handshake_deadline(*args: Any, **kwargs: Any) -> asyncio.Server:
+            if kwargs.get("ssl") is not None:
+                kwargs.setdefault("ssl_handshake_timeout", self.handshake_timeout)
+            return await create_server(*args, **kwargs)
+
+        # uvicorn has no option for it: its one create_server call gets the keyword.
+        loop.create_server = with_handshake_deadline  # type: ignore[method-assign]
+        try:
+            await super().startup(sockets)
+        finally:
+            del loop.create_server
 
 
 def end_streams(app: Any) -> None:
@@ -101,7 +125,8 @@ class HubServer:
         app_options.setdefault("bind_host", host)
         self.app = create_app(node, **app_options)
         config = uvicorn_config(self.app, host, port, access_log, socket_limits, self.certificate)
-        self.server = HubUvicorn(config)
+        limits = socket_limits or SocketLimits()
+        self.server = HubUvicorn(config, handshake_timeout=limits.header_timeout)
         self._thread: threading.Thread | None = None
 
     @property
