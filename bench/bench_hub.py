@@ -8,6 +8,8 @@ stopped and its SQLite file is read: every check-in the hub acknowledged must be
 Gates are open loop by default (--rate scans/s each, latency counted from when the scan
 was due); --rate 0 makes every gate post as fast as it is answered (the hub's capacity).
 The baseline, measured in the same run, is one gate posting scans one after another.
+TLS (DESIGN.md §10): a second hub started with `serve --tls` takes the same flat-out load
+over HTTPS (gates pinning its certificate); its scans/s is printed beside the plain hub's.
 Exit status 1 when a budget is missed.
 
     .venv/bin/python bench/bench_hub.py [--seconds 30] [--gates 100]
@@ -17,10 +19,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import json
 import os
 import re
 import signal
 import sqlite3
+import ssl
 import statistics
 import subprocess
 import sys
@@ -32,11 +37,15 @@ import httpx
 from hub_gates import baseline, load, pct
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from scanner_app.sync.tls import pinned_context  # noqa: E402
+
 SCANS_PER_S_BUDGET = 500
 P99_BUDGET_MS = 100.0
 
 
-def start_hub(data_dir: Path) -> tuple[subprocess.Popen, str, str]:
+def start_hub(data_dir: Path, tls: bool = False) -> tuple[subprocess.Popen, str, str]:
+    extra = ["--tls"] if tls else []
     process = subprocess.Popen(
         [
             sys.executable,
@@ -50,7 +59,8 @@ def start_hub(data_dir: Path) -> tuple[subprocess.Popen, str, str]:
             # 100 simulated gates share 127.0.0.1; a venue's gates have an address each.
             "--max-client-connections",
             "256",
-        ],
+        ]
+        + extra,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -61,22 +71,32 @@ def start_hub(data_dir: Path) -> tuple[subprocess.Popen, str, str]:
         line = process.stderr.readline()
         if not line:
             raise SystemExit("the hub did not start: " + process.stderr.read())
-        match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        match = re.search(r"(https?)://127\.0\.0\.1:(\d+)", line)
         if match:
             break
     key = process.stdout.readline().strip()
-    url = f"http://127.0.0.1:{match.group(1)}"
+    url = f"{match.group(1)}://127.0.0.1:{match.group(2)}"
     for _ in range(200):
         try:
-            httpx.get(url + "/v1/openapi.json", timeout=1)
+            httpx.get(url + "/v1/openapi.json", timeout=1, verify=hub_tls(data_dir) or True)
             break
         except httpx.TransportError:
             time.sleep(0.05)
     return process, url, key
 
 
-def setup(url: str, key: str, gates: int, tickets: int) -> tuple[str, list[str], list[dict]]:
-    api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
+def hub_tls(data_dir: Path) -> ssl.SSLContext | None:
+    """A context pinning the hub's own certificate, when it serves HTTPS."""
+    cert = data_dir / "tls" / "hub-cert.pem"
+    return pinned_context(cert.read_text()) if cert.exists() else None
+
+
+def setup(
+    url: str, key: str, gates: int, tickets: int, tls: ssl.SSLContext | None = None
+) -> tuple[str, list[str], list[dict]]:
+    api = httpx.Client(
+        base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60, verify=tls or True
+    )
     event = api.post("/v1/events", json={"title": "Bench", "tiers": [{"name": "GA"}]}).json()
     api.post(f"/v1/events/{event['id']}/publish").raise_for_status()
     payloads: list[str] = []
@@ -92,7 +112,13 @@ def setup(url: str, key: str, gates: int, tickets: int) -> tuple[str, list[str],
         body = {"name": f"bench {index}", "eventId": event["id"], "gate": f"gate-{index}"}
         response = api.post("/v1/devices", json=body)
         response.raise_for_status()
-        devices.append(response.json())
+        device = response.json()
+        # The gate's key comes from redeeming its setup code's one-time token (§10).
+        encoded = device["setupPayload"].removeprefix("tickitz-setup:")
+        offer = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+        enrolled = api.post("/v1/devices/enrol", json={"enrol": offer["enrol"]}, headers={})
+        enrolled.raise_for_status()
+        devices.append({**device, "key": enrolled.json()["key"]})
     api.close()
     return event["id"], payloads, devices
 
@@ -112,6 +138,35 @@ def stored_count(data_dir: Path, ids: list[str]) -> int:
     return found
 
 
+def bench_tls(args: argparse.Namespace) -> tuple[float, float, int]:
+    """Flat-out scans/s of a plain hub and a `serve --tls` hub, one after the other."""
+    rates = []
+    errors = 0
+    for tls in (False, True):
+        with tempfile.TemporaryDirectory(prefix="bench-hub-tls-") as tmp:
+            data_dir = Path(tmp)
+            hub, url, key = start_hub(data_dir, tls=tls)
+            try:
+                context = hub_tls(data_dir)
+                event_id, payloads, devices = setup(
+                    url, key, args.gates, args.tickets // 5, context
+                )
+                flat_out = argparse.Namespace(
+                    **{**vars(args), "rate": 0.0, "seconds": args.tls_seconds},
+                    tls_context=context,
+                )
+                tally, seconds = asyncio.run(load(url, devices, event_id, payloads, flat_out))
+            finally:
+                hub.send_signal(signal.SIGTERM)
+                try:
+                    hub.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    hub.kill()
+        rates.append(len(tally.scan_ms) / seconds)
+        errors += tally.errors
+    return rates[0], rates[1], errors
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0)
@@ -126,7 +181,11 @@ def main() -> int:
     parser.add_argument(
         "--capacity-seconds", type=float, default=10.0, help="then flat out (0: skip)"
     )
+    parser.add_argument(
+        "--tls-seconds", type=float, default=8.0, help="flat out over HTTPS (0: skip)"
+    )
     args = parser.parse_args()
+    tls_figures = bench_tls(args) if args.tls_seconds > 0 else None
 
     with tempfile.TemporaryDirectory(prefix="bench-hub-") as tmp:
         data_dir = Path(tmp)
@@ -197,6 +256,13 @@ def main() -> int:
             f"  capacity (100 gates as fast as answered, {seconds:.0f} s): {rate:.0f} scans/s "
             f"({rate / base_rate:.2f}x baseline) + {most.batched / seconds:.0f} batched/s, "
             f"p50 {pct(most.scan_ms, 0.5):.1f} ms, errors {most.errors}"
+        )
+    if tls_figures is not None:
+        plain_rate, tls_rate, tls_errors = tls_figures
+        print(
+            f"  TLS, {args.gates} gates as fast as answered for {args.tls_seconds:g} s each, same"
+            f" run: plain HTTP {plain_rate:.0f} scans/s, HTTPS (pinned) {tls_rate:.0f} scans/s"
+            f" (ratio {tls_rate / plain_rate:.2f}), errors {tls_errors}"
         )
     kinds = {**base.error_kinds, **tally.error_kinds}
     print(f"  errors: {tally.errors + base.errors} {kinds or ''}")

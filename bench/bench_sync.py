@@ -4,6 +4,10 @@ subprocess) with real SQLite files, each beside a baseline measured in the same 
 - upload: 10,000 queued check-ins pushed by the SyncEngine in batches of 500
   (budget <= 5 s); baseline: one request per check-in (a batch of one, same client,
   keep-alive), timed on a sample of 1,000 and extrapolated to 10,000;
+- upload with proofs (DESIGN.md §10): every admission carries its scanned token, which the
+  hub checks (budget <= 2 s end to end): tokens the hub issued (compared with the stored
+  token) and tokens it did not (verified by signature), each beside the no-proof path in the
+  same run (the same rows without `qrPayload`, which the hub refuses as `missing_proof`);
 - manifest: a 100,000-ticket manifest pulled by a fresh gate and indexed for attendee
   search (FTS) (budget <= 10 s); baseline: the same pages fetched without importing;
 - search: p95 of attendee searches on that gate, by kind of query (budget <= 20 ms);
@@ -32,11 +36,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scanner_app.core.apikeys import ApiKeyStore, DeviceStore  # noqa: E402
 from scanner_app.core.node import Node  # noqa: E402
+from scanner_app.core.timeutil import iso_ms  # noqa: E402
+from scanner_app.core.tokens import TicketClaims, sign_ticket  # noqa: E402
 from scanner_app.sync.client import TickitzClient  # noqa: E402
 from scanner_app.sync.config import SyncConfig  # noqa: E402
 from scanner_app.sync.engine import SyncEngine  # noqa: E402
 
 UPLOAD_BUDGET_S = 5.0
+PROOF_UPLOAD_BUDGET_S = 2.0
 MANIFEST_BUDGET_S = 10.0
 SEARCH_P95_BUDGET_MS = 20.0
 BASELINE_SAMPLE = 1_000
@@ -118,6 +125,40 @@ def prepare_hub(data_dir: Path, tickets: int) -> tuple[str, str, str, str, float
     return event_id, upload_id, key, upload_key, setup_s
 
 
+def prepare_proofs(data_dir: Path, count: int) -> dict[str, tuple[str, str, list]]:
+    """Two more events with `count` tickets each and a gate key for each: 'held' tickets the
+    hub issued (it keeps their tokens), 'signed' ones from a manifest made elsewhere (their
+    tokens signed with the event's key, which the hub must verify)."""
+    made: dict[str, tuple[str, str, list]] = {}
+    with Node.open(data_dir) as hub:
+        devices = DeviceStore(hub.db, ApiKeyStore(hub.db, hub.clock), hub.clock)
+        for kind in ("held", "signed", "bare"):
+            tiers = [{"name": "GA", "quantity": count}]
+            event_id = hub.events.create({"title": f"Bench proofs {kind}", "tiers": tiers})["id"]
+            hub.events.publish(event_id)
+            if kind == "signed":
+                signing = hub.events.signing_key(event_id)
+                now = int(time.time())
+                tickets = [
+                    {"id": f"tkt_sig{i:08d}", "tierName": "GA", "status": "valid"}
+                    for i in range(count)
+                ]
+                hub.tickets.import_manifest(
+                    event_id, [{**t, "updatedAt": iso_ms(hub.clock())} for t in tickets]
+                )
+                for ticket in tickets:
+                    claims = TicketClaims(jti=ticket["id"], evt=event_id, tier="GA", iat=now)
+                    ticket["qrPayload"] = sign_ticket(claims, signing)
+            else:
+                tickets = []
+                while len(tickets) < count:
+                    quantity = min(1000, count - len(tickets))
+                    tickets += hub.tickets.issue(event_id, "GA", "Bench Attendee", quantity)
+            _, gate_key = devices.create(f"bench {kind}", event_id, "bench")
+            made[kind] = (event_id, gate_key, [(t["id"], t["qrPayload"]) for t in tickets])
+    return made
+
+
 def _random_id(rng: random.Random, prefix: str) -> str:
     """Shaped like core.ids.short_id: random ids are what the FTS index really sees."""
     return f"{prefix}_" + "".join(rng.choice(ALPHABET) for _ in range(16))
@@ -139,6 +180,46 @@ def queue(node: Node, event_id: str, count: int, prefix: str) -> None:
         for i in range(count)
     ]
     node.ledger.merge(rows, source="downstream")  # pending, exactly like the outbox of a hub
+
+
+def queue_proofs(node: Node, event_id: str, tickets: list, prefix: str, proofs: bool) -> None:
+    """One admission per ticket, as a gate's outbox holds them after scanning (door times
+    of now: after the tokens were made and the gate enrolled)."""
+    now = iso_ms(node.clock())
+    rows = [
+        {
+            "id": f"chk_{prefix}{i:08d}",
+            "eventId": event_id,
+            "ticketId": ticket_id,
+            "scannedAt": now,
+            "scannedBy": "north",
+            "deviceId": node.device_id,
+            "success": True,
+            "attendeeName": "Bench Attendee",
+            "tierName": "GA",
+            **({"qrPayload": token} if proofs else {}),
+        }
+        for i, (ticket_id, token) in enumerate(tickets)
+    ]
+    node.ledger.merge(rows, source="downstream")
+
+
+def bench_proof_upload(url: str, root: Path, made: dict) -> dict[str, tuple[float, dict]]:
+    """Seconds to push each kind of outbox, and the answers the hub gave."""
+    timings = {}
+    for kind, proofs in (("bare", False), ("held", True), ("signed", True)):
+        event_id, gate_key, tickets = made[kind]
+        gate = Node.open(root / f"gate-proof-{kind}")
+        queue_proofs(gate, event_id, tickets, kind, proofs)
+        engine = SyncEngine(gate, SyncConfig(url, (event_id,), "north"), gate_key)
+        started = time.perf_counter()
+        report = engine.run_once(pull=False)
+        elapsed = time.perf_counter() - started
+        engine.stop()
+        gate.close()
+        assert report.ok and report.pending == 0, report.to_dict()
+        timings[kind] = (elapsed, dict(report.answers))
+    return timings
 
 
 def bench_upload(url: str, key: str, event_id: str, root: Path, count: int) -> dict:
@@ -246,8 +327,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
         root = Path(tmp)
         event_id, upload_id, key, upload_key, setup_s = prepare_hub(root / "hub", args.tickets)
+        made = prepare_proofs(root / "hub", args.checkins)
         process, url = start_hub(root / "hub")
         try:
+            proofs = bench_proof_upload(url, root, made)
             up = bench_upload(url, upload_key, upload_id, root, args.checkins)
             man = bench_manifest(url, key, event_id, root, args.tickets)
         finally:
@@ -269,6 +352,19 @@ def main() -> int:
         f" ({up['baseline_s'] / up['batched_s']:.0f}x faster)"
     )
     ok &= up["batched_s"] <= UPLOAD_BUDGET_S
+    bare_s, bare_answers = proofs["bare"]
+    print(
+        f"upload {up['count']:,} admissions with proofs of presentation (end to end)"
+        f"  budget <= {PROOF_UPLOAD_BUDGET_S:.0f} s"
+    )
+    for kind, label in (("held", "tokens the hub issued"), ("signed", "verified by signature")):
+        seconds, answers = proofs[kind]
+        print(
+            f"  {label:24} {seconds:.2f} s ({up['count'] / seconds:,.0f}/s) {answers}"
+            f"  ratio to the no-proof path {seconds / bare_s:.2f}"
+        )
+        ok &= seconds <= PROOF_UPLOAD_BUDGET_S and answers == {"recorded": up["count"]}
+    print(f"  baseline, no proofs (answered refused): {bare_s:.2f} s {bare_answers}")
     print(
         f"manifest {man['tickets']:,} tickets pulled + indexed (FTS): {man['pull_s']:.2f} s"
         f"  budget <= {MANIFEST_BUDGET_S:.0f} s"

@@ -7,6 +7,7 @@ import asyncio
 import json
 import random
 import socket
+import ssl
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -42,9 +43,10 @@ class Gate:
     generator, not the hub, was the bottleneck. This spends a few tens of microseconds.
     """
 
-    def __init__(self, url: str, key: str) -> None:
+    def __init__(self, url: str, key: str, tls: ssl.SSLContext | None = None) -> None:
         parts = urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.tls = tls  # HTTPS with the hub's pinned certificate (DESIGN.md §10)
         self.head = (
             f"Host: {self.host}:{self.port}\r\nAuthorization: Bearer {key}\r\n"
             "Content-Type: application/json\r\n"
@@ -54,7 +56,9 @@ class Gate:
 
     async def post(self, path: str, body: dict) -> tuple[int, dict]:
         if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.reader, self.writer = await asyncio.open_connection(
+                self.host, self.port, ssl=self.tls
+            )
             self.writer.get_extra_info("socket").setsockopt(
                 socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
             )
@@ -139,12 +143,14 @@ async def baseline(
     return tally, time.perf_counter() - started
 
 
-def offline_batch(device: dict, event_id: str, ticket_ids: list[str]) -> tuple[dict, list]:
+def offline_batch(device: dict, event_id: str, picked: list[str]) -> tuple[dict, list]:
+    """Admissions made offline, each with the token scanned as its proof (DESIGN.md §10)."""
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     items = [
         {
             "id": new_id(),
-            "ticketId": ticket_id,
+            "ticketId": pick.split("|")[1],
+            "qrPayload": pick.split("|")[0],
             "eventId": event_id,
             "scannedAt": now,
             "scannedBy": device["gate"],
@@ -152,7 +158,7 @@ def offline_batch(device: dict, event_id: str, ticket_ids: list[str]) -> tuple[d
             "success": True,
             "tierName": "GA",
         }
-        for ticket_id in ticket_ids
+        for pick in picked
     ]
     return {"deviceId": device["id"], "checkins": items}, items
 
@@ -168,7 +174,7 @@ async def gate(
 ) -> None:
     """One gate: a scan every 1/rate s (open loop: latency counts from when the scan was
     due, so a slow hub cannot hide behind a gate that waits), a batch every batch_every s."""
-    client = Gate(url, device["key"])
+    client = Gate(url, device["key"], getattr(args, "tls_context", None))
     position = 0
     interval = 1.0 / args.rate if args.rate > 0 else 0.0
     due = time.perf_counter() + random.uniform(0, interval or 0.01)
@@ -182,7 +188,7 @@ async def gate(
             next_batch += args.batch_every
             picked = [payloads[(position + i) % len(payloads)] for i in range(args.batch_size)]
             position += args.batch_size
-            body, items = offline_batch(device, event_id, [p.split("|")[1] for p in picked])
+            body, items = offline_batch(device, event_id, picked)
             started = time.perf_counter()
             await post(client, "/v1/checkin/batch", body, tally, tally.batch_ms, items, started)
         body = {

@@ -14,6 +14,7 @@ from scanner_app.sync.door import check_provider
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def lan_address() -> str | None:
@@ -51,6 +52,12 @@ def first_organiser_key(node: Node) -> str | None:
     help="Let webhooks reach loopback, link-local and private addresses (the venue's own "
     "receiver); refused by default.",
 )
+@click.option("--tls", is_flag=True, help="HTTPS on loopback too (the default elsewhere).")
+@click.option(
+    "--insecure-http",
+    is_flag=True,
+    help="Plain HTTP on a network address: anyone on it can read keys and tickets.",
+)
 @click.pass_context
 @handles_errors
 def serve(
@@ -61,8 +68,13 @@ def serve(
     access_log: bool,
     max_client_connections: int,
     allow_private_webhooks: bool,
+    tls: bool,
+    insecure_http: bool,
 ) -> None:
-    """Run this node as the venue hub: the /v1 API and the dashboard, until Ctrl-C/SIGTERM."""
+    """Run this node as the venue hub: the /v1 API and the dashboard, until Ctrl-C/SIGTERM.
+
+    On a network address it speaks HTTPS with a self-signed certificate made at first start
+    and kept in the data directory; gates pin it by the fingerprint in their setup codes."""
     from scanner_app.server.app import create_app  # noqa: PLC0415
     from scanner_app.server.runner import HubUvicorn, bind_problem, uvicorn_config  # noqa: PLC0415
     from scanner_app.server.sockets import SocketLimits  # noqa: PLC0415
@@ -73,6 +85,14 @@ def serve(
         say("No API keys yet: created an organiser key with every scope. It is shown only now;")
         say("keep it somewhere safe (it opens the dashboard and creates gate keys):")
         click.echo(secret)
+    loopback = host in LOOPBACK
+    if tls and insecure_http:
+        raise click.UsageError("--tls and --insecure-http contradict each other")
+    certificate = None
+    if tls or not (loopback or insecure_http):
+        from scanner_app.server.tls import ensure_certificate  # noqa: PLC0415
+
+        certificate = ensure_certificate(node.data_dir, (host,))
     from scanner_app.cli.sync import start_upstream_sync  # noqa: PLC0415
 
     upstream = start_upstream_sync(node)  # a hub with an upstream forwards to it (chaining)
@@ -83,9 +103,10 @@ def serve(
         allow_private_webhooks=allow_private_webhooks,
         upstream=upstream,
         bind_host=host,
+        fingerprint=certificate.fingerprint if certificate else None,
     )
     limits = SocketLimits(per_client=max_client_connections)
-    config = uvicorn_config(app, host, port, access_log, limits)
+    config = uvicorn_config(app, host, port, access_log, limits, certificate)
     try:
         sock = config.bind_socket()  # bound now, so the real port is known (--port 0 works)
     except SystemExit:  # uvicorn logged the bare OSError ("[Errno 98] ...") and gave up
@@ -97,19 +118,25 @@ def serve(
     # inherit the option from the listener.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     bound = sock.getsockname()[1]
-    server = HubUvicorn(config)
+    server = HubUvicorn(config, handshake_timeout=limits.header_timeout)
     # uvicorn handles SIGINT/SIGTERM while it runs: it stops accepting, finishes requests in
     # flight, and the lifespan stops the webhook worker; every answered check-in is already
     # committed. These handlers cover the moments around that: a signal during startup
     # still stops the hub, and the signal uvicorn re-raises at the end becomes a plain exit 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda number, frame: server.handle_exit(number, frame))
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    scheme = "https" if certificate else "http"
+    if not loopback:
         say(f"Listening on {host}: gates on the network can reach this hub.")
         lan = lan_address() if host in ("0.0.0.0", "::") else host
         if lan:
-            say(f"Dashboard for phones and laptops on this network: http://{lan}:{bound}/")
-    say(f"Tickitz hub on http://{host}:{bound} (dashboard at /). Stop with Ctrl-C.")
+            say(f"Dashboard for phones and laptops on this network: {scheme}://{lan}:{bound}/")
+    if certificate:
+        say(f"HTTPS certificate fingerprint (SHA-256): {certificate.fingerprint}")
+    elif not loopback:
+        say("WARNING: plain HTTP (--insecure-http): anyone on this network can read and change")
+        say("the traffic, keys and tickets included.")
+    say(f"Tickitz hub on {scheme}://{host}:{bound} (dashboard at /). Stop with Ctrl-C.")
     try:
         server.run(sockets=[sock])
     finally:

@@ -15,6 +15,7 @@ import click
 from scanner_app.cli.base import emit, fail, handles_errors, open_node, say
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.node import Node
+from scanner_app.sync.client import api_base, link_kind
 from scanner_app.sync.config import (
     DEFAULT_INTERVAL_S,
     SyncConfig,
@@ -23,9 +24,11 @@ from scanner_app.sync.config import (
 )
 from scanner_app.sync.credentials import ENV_KEY, KeyStore, KeyUnusable
 from scanner_app.sync.engine import NotConfigured, SyncEngine
+from scanner_app.sync.enrolment import EnrolmentFailed, enrol
 from scanner_app.sync.probe import ProbeOutcome, probe_upstream
 from scanner_app.sync.rounds import RoundReport
 from scanner_app.sync.state import SyncStatus
+from scanner_app.sync.tls import PinMismatch, fetch_pinned
 
 STOP_WAIT_S = 3.0
 PROGRESS_EVERY_S = 0.5  # at most ~2 first-sync progress lines a second
@@ -36,7 +39,16 @@ PROGRESS_EVERY_S = 0.5  # at most ~2 first-sync progress lines a second
 @click.option("--key", help=f"API key for the upstream (default: ${ENV_KEY}, else a prompt).")
 @click.option("--event", "event_ids", multiple=True, help="Event(s) to sync (default: all).")
 @click.option("--gate", help="This gate's name (scannedBy).")
-@click.option("--setup", "setup_text", help="The hub's `tickitz-setup:` text (`-`: stdin).")
+@click.option(
+    "--setup",
+    "setup_text",
+    help="The hub's `tickitz-setup:` text; give `-` to read it from stdin (keeps it out of"
+    " the process list and shell history).",
+)
+@click.option("--fingerprint", help="With a URL: pin the hub's certificate (SHA-256, hex).")
+@click.option(
+    "--insecure-http", is_flag=True, help="Allow plain HTTP to another machine (not pinned)."
+)
 @click.option("--interval", type=click.FloatRange(0.5, 3600), help="Seconds between pulls.")
 @click.option("--strict/--no-strict", default=None, help="Ask the upstream for every scan.")
 @click.option("--no-check", is_flag=True, help="Save without contacting the upstream.")
@@ -52,15 +64,34 @@ def connect(
     interval: float | None,
     strict: bool | None,
     no_check: bool,
+    fingerprint: str | None,
+    insecure_http: bool,
 ) -> None:
-    """Point this node at its upstream (a venue hub or central Tickitz) and store the key."""
+    """Point this node at its upstream (a venue hub or central Tickitz) and store the key.
+
+    With a hub's setup code the gate enrols: it pins the hub's certificate by the code's
+    fingerprint and exchanges the one-time code for its own key."""
+    certificate = None
     if setup_text:
         if setup_text == "-":
             setup_text = sys.stdin.read()
         setup = parse_setup(setup_text)
-        url, key = url or setup.url, key or setup.key
+        if url and api_base(url) != api_base(setup.url):
+            fail("give either a URL or a setup code: the code names its own hub")
+        try:
+            joined = enrol(open_node(ctx), setup, insecure_http=insecure_http)
+        except EnrolmentFailed as exc:
+            fail(str(exc))
+        url, key, certificate = setup.url, joined.key, joined.certificate
         event_ids = event_ids or ((setup.event_id,) if setup.event_id else ())
         gate = gate or setup.gate
+    elif url and fingerprint:
+        try:
+            certificate = fetch_pinned(api_base(url), fingerprint)
+        except (PinMismatch, ValueError) as exc:
+            fail(str(exc))
+        except OSError as exc:
+            fail(f"cannot read the certificate of {url}: {exc}")
     if not url:
         fail("give the upstream URL (e.g. http://192.168.1.5:8000) or --setup TEXT")
     node = open_node(ctx)
@@ -85,11 +116,19 @@ def connect(
         gate=gate or (previous.gate if previous else None),
         interval_s=interval or (previous.interval_s if previous else DEFAULT_INTERVAL_S),
         strict=strict if strict is not None else bool(previous and previous.strict),
+        certificate=certificate,
+        insecure_http=insecure_http,
     )
     try:
         config.upstream  # noqa: B018 - validates the address before anything is saved
     except ValueError as exc:
         raise ValidationError(str(exc), field="url") from exc
+    if link_kind(config.url, certificate) == "insecure" and not insecure_http:
+        fail(
+            f"{config.upstream} is plain HTTP to another machine (readable and changeable by"
+            " anyone on the network); use the hub's https:// setup code or --fingerprint,"
+            " or pass --insecure-http to accept that"
+        )
     reachable = None if no_check else _check(node, config, key or env_key or "")
     where = store.set(key) if key else "env"
     config.save(node)
@@ -101,6 +140,7 @@ def connect(
         "intervalSeconds": config.interval_s,
         "keyStore": where,
         "reachable": reachable,
+        "link": link_kind(config.url, certificate),
     }
     stored = {"keyring": "the OS keyring", "file": f"{store.path} (mode 0600)", "env": ENV_KEY}
     say(f"Connected to {config.upstream}; the key is in {stored[where]}.")

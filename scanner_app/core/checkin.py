@@ -36,6 +36,7 @@ class Presented:
     observed: datetime
     claims: TicketClaims | None
     reason: str | None
+    payload: str | None = None  # the token, kept as an admission's proof (DESIGN.md §10)
 
 
 class CheckinService:
@@ -80,7 +81,7 @@ class CheckinService:
             claims = self.verifier.verify(payload, event_ids, observed)
         except TokenRejected as rejection:  # claims set only when the signature verified
             return Presented(observed, rejection.claims, rejection.reason)
-        return Presented(observed, claims, None)
+        return Presented(observed, claims, None, payload.strip())
 
     def scan(
         self,
@@ -147,6 +148,7 @@ class CheckinService:
             checkin_id,
             device_id,
             allowed_tiers=allowed_tiers,
+            proof=presented.payload,
         )
 
     def preview(
@@ -226,6 +228,7 @@ class CheckinService:
         event_id: str | None = None,
         allowed_tiers: Collection[str] | None = None,
         kind: str = "scan",
+        proof: str | None = None,
     ) -> ScanResult:
         offset = self.clock_offset_ms()
         door_time = iso_ms(shift(observed, offset))
@@ -274,6 +277,9 @@ class CheckinService:
                 first_checked_in_at=first_at,
                 first_scanned_by=first_by,
                 received_at=iso_ms(self.clock()),
+                # The token an admission was made with travels upstream as its proof of
+                # presentation (DESIGN.md §10); a refused scan keeps none.
+                proof=proof if success else None,
             )
         return ScanResult(
             success=success,

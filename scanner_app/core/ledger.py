@@ -10,6 +10,7 @@ from scanner_app.core import validate as v
 from scanner_app.core.db import Database
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.models import DIRECTIONS, REASONS, ScanResult
+from scanner_app.core.proofs import ProofChecker
 from scanner_app.core.timeutil import Clock, iso_ms, utc_now
 
 MAX_FEED_PAGE = 1000
@@ -30,16 +31,21 @@ _ROW_DEFAULTS: dict[str, Any] = {
     "first_scanned_by": None,
     "source": "local",
     "pushed_at": None,
+    "proof": None,  # an admission's scanned token (DESIGN.md §10)
+    "refused": None,  # why an uploaded admission does not count
+    "upstream_status": None,
 }
 _INSERT_COLUMNS = (
     "id", "event_id", "ticket_id", "device_id", "gate", "scanned_at", "observed_at",
     "clock_offset_ms", "direction", "success", "reason", "kind", "voids_id", "attendee_name",
     "tier_name", "first_checked_in_at", "first_scanned_by", "source", "received_at", "pushed_at",
+    "proof", "refused", "upstream_status",
 )  # fmt: skip
 _INSERT = (
     f"INSERT INTO checkins ({', '.join(_INSERT_COLUMNS)})"
     f" VALUES ({', '.join(':' + c for c in _INSERT_COLUMNS)})"
 )
+MAX_PROOF = 4096  # tokens.MAX_TOKEN_LENGTH
 
 
 def insert_checkin(conn: sqlite3.Connection, **row: Any) -> None:
@@ -148,9 +154,17 @@ def recorded_result(conn: sqlite3.Connection, checkin_id: str) -> ScanResult | N
 def answer_for(conn: sqlite3.Connection, checkin_id: str) -> dict[str, Any]:
     row = conn.execute(
         "SELECT id, event_id, ticket_id, success, reason, conflict, first_checked_in_at,"
-        " first_scanned_by FROM checkins WHERE id = ?",
+        " first_scanned_by, refused FROM checkins WHERE id = ?",
         (checkin_id,),
     ).fetchone()
+    if row["refused"]:
+        return {
+            "id": row["id"],
+            "status": "refused",
+            "firstCheckedInAt": None,
+            "firstScannedBy": None,
+            "reason": row["refused"],
+        }
     if row["conflict"]:
         status = "conflict"
     elif row["reason"] == "already_checked_in":
@@ -172,6 +186,7 @@ def answer_for(conn: sqlite3.Connection, checkin_id: str) -> dict[str, Any]:
         "status": status,
         "firstCheckedInAt": first_at,
         "firstScannedBy": first_by,
+        "reason": None,
     }
 
 
@@ -226,6 +241,7 @@ def parse_remote_checkin(item: Any, device_id: str | None) -> dict[str, Any]:
         raise ValidationError(f"checkin {checkin_id}: a success has no reason", "reason")
     ticket_id = v.text(body, "ticketId", required=success, max_length=100)
     voids = v.text(body, "voids", required=False, max_length=64)
+    proof = v.text(body, "qrPayload", required=False, max_length=MAX_PROOF)
     return {
         "id": checkin_id,
         "event_id": v.text(body, "eventId", max_length=100),
@@ -240,11 +256,15 @@ def parse_remote_checkin(item: Any, device_id: str | None) -> dict[str, Any]:
         "voids_id": voids,
         "attendee_name": v.text(body, "attendeeName", required=False, max_length=200),
         "tier_name": v.text(body, "tierName", required=False, max_length=100),
+        "proof": proof if success else None,  # only an admission's token is kept
+        "refused": None,
     }
 
 
-def row_to_wire(row: sqlite3.Row) -> dict[str, Any]:
-    """A stored check-in as the batch upload and the check-ins feed carry it."""
+def row_to_wire(row: sqlite3.Row, with_proof: bool = False) -> dict[str, Any]:
+    """A stored check-in as the batch upload and the check-ins feed carry it. Only the
+    upload carries the proof (`qrPayload`): the feed is read by gate keys, which never get
+    a ticket's token (DESIGN.md §10)."""
     wire = {
         "id": row["id"],
         "ticketId": row["ticket_id"],
@@ -261,6 +281,8 @@ def row_to_wire(row: sqlite3.Row) -> dict[str, Any]:
     }
     if row["voids_id"]:
         wire["voids"] = row["voids_id"]
+    if with_proof and row["proof"]:
+        wire["qrPayload"] = row["proof"]
     return wire
 
 
@@ -307,18 +329,27 @@ class Ledger:
         self.local_device = local_device  # this node's own device id (its door's rows)
 
     def merge(
-        self, items: list[Any], *, source: str, device_id: str | None = None
+        self,
+        items: list[Any],
+        *,
+        source: str,
+        device_id: str | None = None,
+        proofs: ProofChecker | None = None,
+        enrolled_at: str | None = None,
     ) -> list[dict[str, Any]]:
         """Store remote check-ins idempotently by id. `source` is 'downstream' (to forward
         upstream later) or 'upstream' (already there). All validated before anything is written.
 
         The whole batch is applied before any answer is made, so two admissions of one
         ticket in one batch (in any order) get the answers a resend gets: the earlier door
-        time `recorded`, the later `conflict`.
+        time `recorded`, the later `conflict`. With `proofs` (a hub taking a gate's upload)
+        each new admission must prove its presentation (proofs.py); one that cannot is
+        stored as audit, `refused`, is not forwarded upstream, and admits nobody.
         """
         rows = [parse_remote_checkin(item, device_id) for item in items]
         now = iso_ms(self.clock())
         pushed_at = now if source == "upstream" else None
+        received = self.clock()
         with self.db.write() as conn:
             known = existing_ids(conn, [row["id"] for row in rows])
             touched: set[tuple[str, str]] = set()
@@ -339,9 +370,14 @@ class Ledger:
                     conn.execute("DELETE FROM checkins WHERE id = ?", (row["id"],))
                     if existing["ticket_id"] and existing["ticket_id"] != row["ticket_id"]:
                         touched.add((existing["event_id"], existing["ticket_id"]))
+                stored = {"source": source, "received_at": now, "pushed_at": pushed_at}
+                refusal = proofs.refusal(conn, row, received, enrolled_at) if proofs else None
+                if refusal is not None:  # kept as audit, admits nobody, never forwarded
+                    row.update(success=0, refused=refusal)
+                    stored.update(pushed_at=now, upstream_status="refused")
                 if row["ticket_id"] and (row["tier_name"] is None or row["attendee_name"] is None):
                     _fill_from_manifest(conn, row)
-                insert_checkin(conn, **row, source=source, received_at=now, pushed_at=pushed_at)
+                insert_checkin(conn, **row, **stored)
                 if replaced is not None and replaced["voided_by"]:
                     conn.execute(
                         "UPDATE checkins SET voided_by = ? WHERE id = ?",
@@ -349,7 +385,7 @@ class Ledger:
                     )
                 if row["voids_id"]:
                     _apply_void(conn, row)
-                if row["ticket_id"]:
+                if row["ticket_id"] and row["success"]:
                     touched.add((row["event_id"], row["ticket_id"]))
             for event_id, ticket_id in touched:
                 recompute_conflicts(conn, event_id, ticket_id, allows_reentry(conn, event_id))
@@ -363,13 +399,14 @@ class Ledger:
             raise ValidationError("after must be a cursor returned by this feed", "after") from exc
         limit = max(1, min(int(limit), MAX_FEED_PAGE))
         rows = self.db.query(
-            f"SELECT seq, {_ROW_COLUMNS} FROM checkins WHERE event_id = ? AND seq > ?"
+            f"SELECT seq, refused, {_ROW_COLUMNS} FROM checkins WHERE event_id = ? AND seq > ?"
             " ORDER BY seq LIMIT ?",
             (event_id, max(cursor, 0), limit + 1),
         )
         page = rows[:limit]
         return {
-            "data": [row_to_wire(r) for r in page],
+            # A refused upload is audit here, not news for other gates.
+            "data": [row_to_wire(r) for r in page if r["refused"] is None],
             "nextCursor": str(page[-1]["seq"]) if page else str(max(cursor, 0)),
             "hasMore": len(rows) > limit,
         }
@@ -377,11 +414,11 @@ class Ledger:
     def outbox(self, limit: int = 500) -> list[dict[str, Any]]:
         """Check-ins not yet acknowledged upstream (nor set aside), oldest first."""
         rows = self.db.query(
-            f"SELECT {_ROW_COLUMNS} FROM checkins WHERE pushed_at IS NULL"
+            f"SELECT {_ROW_COLUMNS}, proof FROM checkins WHERE pushed_at IS NULL"
             " AND set_aside_reason IS NULL ORDER BY seq LIMIT ?",
             (limit,),
         )
-        return [row_to_wire(r) for r in rows]
+        return [row_to_wire(r, with_proof=True) for r in rows]
 
     def requeue_all(self, conn: sqlite3.Connection) -> int:
         """Every check-in this node made or took from downstream is to be uploaded again
@@ -430,18 +467,16 @@ class Ledger:
         """Record upstream's answers; a conflict there flags the local row too."""
         now = iso_ms(self.clock())
         with self.db.write() as conn:
-            for answer in answers:
-                conn.execute(
-                    "UPDATE checkins SET pushed_at = ?, upstream_status = ? WHERE id = ?",
-                    (now, answer.get("status"), answer.get("id")),
-                )
-                if answer.get("status") == "conflict":
-                    conn.execute(
-                        "UPDATE checkins SET conflict = 1, first_checked_in_at = ?,"
-                        " first_scanned_by = ? WHERE id = ?",
-                        (
-                            answer.get("firstCheckedInAt"),
-                            answer.get("firstScannedBy"),
-                            answer.get("id"),
-                        ),
-                    )
+            conn.executemany(
+                "UPDATE checkins SET pushed_at = ?, upstream_status = ? WHERE id = ?",
+                [(now, a.get("status"), a.get("id")) for a in answers],
+            )
+            conn.executemany(
+                "UPDATE checkins SET conflict = 1, first_checked_in_at = ?,"
+                " first_scanned_by = ? WHERE id = ?",
+                [
+                    (a.get("firstCheckedInAt"), a.get("firstScannedBy"), a.get("id"))
+                    for a in answers
+                    if a.get("status") == "conflict"
+                ],
+            )

@@ -202,6 +202,35 @@ def _v7_set_aside(db: sqlite_utils.Database) -> None:
     db.executescript("ALTER TABLE checkins ADD COLUMN set_aside_reason TEXT;")
 
 
+def _v8_proof_of_presentation(db: sqlite_utils.Database) -> None:
+    # proof: the token scanned for an admission (uploaded with it, checked by the receiver);
+    # refused: why the receiver would not count an uploaded admission (DESIGN.md §10). A
+    # refused row is kept as audit with success = 0, so nothing counts it as an admission.
+    db.executescript(
+        """
+        ALTER TABLE checkins ADD COLUMN proof TEXT;
+        ALTER TABLE checkins ADD COLUMN refused TEXT;
+        """
+    )
+
+
+def _v9_enrolments(db: sqlite_utils.Database) -> None:
+    # One-time enrolment offers (the `enrol` of a v2 setup code, DESIGN.md §10), stored hashed
+    # like keys: a gate redeems one for its device key, once, before it expires.
+    db.executescript(
+        """
+        CREATE TABLE enrolments (
+            token_hash TEXT PRIMARY KEY,
+            device_id TEXT NOT NULL REFERENCES devices(id),
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        );
+        CREATE INDEX enrolments_device ON enrolments (device_id);
+        """
+    )
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[Migration] = [
     _v1_core,
@@ -211,4 +240,6 @@ MIGRATIONS: list[Migration] = [
     _v5_key_retirement,
     _v6_gate_reports,
     _v7_set_aside,
+    _v8_proof_of_presentation,
+    _v9_enrolments,
 ]

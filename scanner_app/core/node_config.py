@@ -36,6 +36,8 @@ KEYS = {
     "gate": "sync.gate",
     "interval_s": "sync.interval_s",
     "strict": "sync.strict",
+    "certificate": "sync.certificate",
+    "insecure_http": "sync.insecure_http",
     "direction": "node.direction",
     "allowed_tiers": "node.allowed_tiers",
     "decoder": "node.decoder",
@@ -58,6 +60,8 @@ class NodeConfig:
     allowed_tiers: tuple[str, ...] = ()  # empty: every tier
     interval_s: float = DEFAULT_INTERVAL_S
     strict: bool = False  # ask the upstream for every scan
+    certificate: str = ""  # the hub's certificate (PEM) this node pins (DESIGN.md §10)
+    insecure_http: bool = False  # plain HTTP to another machine, asked for explicitly
     decoder: str = "auto"
     camera: str = "0"  # a device index ("0") or a URL / file path
     camera_width: int = 1280

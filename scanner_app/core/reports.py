@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from scanner_app.core.db import Database
@@ -58,14 +61,16 @@ class Reports:
         )
         rejected = self.db.query(
             "SELECT reason, COUNT(*) AS n FROM checkins WHERE event_id = ? AND success = 0"
-            " GROUP BY reason ORDER BY n DESC",
+            " AND refused IS NULL GROUP BY reason ORDER BY n DESC",
             (event_id,),
         )
         conflicts = self.db.query_one(
             f"SELECT COUNT(*) FROM checkins WHERE {admitted} AND conflict = 1", (event_id,)
         )[0]
         scans = self.db.query_one(
-            "SELECT COUNT(*) FROM checkins WHERE event_id = ? AND kind != 'void'", (event_id,)
+            "SELECT COUNT(*) FROM checkins WHERE event_id = ? AND kind != 'void'"
+            " AND refused IS NULL",
+            (event_id,),
         )[0]
         tickets = sold_count(self.db.read(), event_id)
         inside = checked_in
@@ -105,6 +110,8 @@ class Reports:
             "SELECT * FROM checkins WHERE event_id IN (?, '') ORDER BY scanned_at, seq",
             (event_id,),
         )
+        reentry = self.db.query_one("SELECT allow_reentry FROM events WHERE id = ?", (event_id,))
+        firsts = first_admissions(rows, bool(reentry and reentry["allow_reentry"]))
         return [
             {
                 "checkinId": r["id"],
@@ -121,8 +128,8 @@ class Reports:
                 "kind": r["kind"],
                 "voided": r["voided_by"] is not None,
                 "conflict": bool(r["conflict"]),
-                "firstCheckedInAt": r["first_checked_in_at"],
-                "firstScannedBy": r["first_scanned_by"],
+                "firstCheckedInAt": firsts.get(r["id"], _stored_first(r))[0],
+                "firstScannedBy": firsts.get(r["id"], _stored_first(r))[1],
                 "setAsideReason": r["set_aside_reason"],
             }
             for r in rows
@@ -141,6 +148,54 @@ class Reports:
             # Spreadsheet apps run cells that start with = + - @ as formulas.
             writer.writerow({k: _csv_safe(v) for k, v in row.items()})
         return buffer.getvalue()
+
+
+def _stored_first(row: sqlite3.Row) -> tuple[str | None, str | None]:
+    return row["first_checked_in_at"], row["first_scanned_by"]
+
+
+def first_admissions(
+    rows: Sequence[sqlite3.Row], reentry: bool
+) -> dict[str, tuple[str | None, str | None]]:
+    """The admission each duplicate or conflicting row points at, as the ledger knows it now.
+
+    A row stores the first admission its node knew when it was made; a node that later
+    learns of an earlier admission (another gate, offline) had another answer, so one row's
+    firstCheckedInAt differed between nodes' exports. Here it comes from the canonical
+    admissions (earliest door time, then id: the order recompute_conflicts uses), which
+    every node that holds the same check-ins agrees on."""
+    standing = sorted(
+        (
+            r
+            for r in rows
+            if r["success"] and r["kind"] != "void" and r["voided_by"] is None and r["ticket_id"]
+        ),
+        key=lambda r: (r["scanned_at"], r["id"]),
+    )
+    anchors: dict[str, list[sqlite3.Row]] = defaultdict(list)
+    inside: dict[str, bool] = {}
+    for row in standing:
+        ticket = row["ticket_id"]
+        if row["direction"] == "out":
+            inside[ticket] = False
+            continue
+        if not anchors[ticket] or (reentry and not inside.get(ticket)):
+            anchors[ticket].append(row)
+        inside[ticket] = True
+    firsts: dict[str, tuple[str | None, str | None]] = {}
+    for row in rows:
+        entries = anchors.get(row["ticket_id"] or "")
+        points = row["conflict"] or row["reason"] == "already_checked_in"
+        if not entries or not (points or row["first_checked_in_at"]):
+            continue  # it points at no earlier admission
+        key = (row["scanned_at"], row["id"])
+        earlier = [a for a in entries if (a["scanned_at"], a["id"]) < key] if reentry else []
+        anchor = earlier[-1] if earlier else entries[0]
+        if anchor["id"] == row["id"]:
+            firsts[row["id"]] = (None, None)  # it is the canonical admission itself
+        else:
+            firsts[row["id"]] = (anchor["scanned_at"], anchor["gate"])
+    return firsts
 
 
 def _csv_safe(value: Any) -> Any:

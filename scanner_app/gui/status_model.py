@@ -62,6 +62,7 @@ class StatusSnapshot:
     sync_detail: str | None = None  # why offline / what the problem is (the tooltip)
     first_sync: FirstSync | None = None  # set while an event's first download runs
     storage_problem: str = ""  # the node's files failed (disk full...): no verdict is shown
+    link: str | None = None  # how the upstream link is protected (sync.client.link_kind)
 
     def __post_init__(self) -> None:
         if isinstance(self.first_sync, Mapping):  # as SyncStatus.first_sync holds it
@@ -90,6 +91,7 @@ class StatusSnapshot:
             set_aside_reason=status.set_aside_reason,
             sync_detail=detail or None,
             first_sync=FirstSync.from_mapping(status.first_sync) if status.first_sync else None,
+            link=status.link,
         )
 
     @classmethod
@@ -165,6 +167,24 @@ def first_sync_detail(progress: FirstSync) -> str:
     event = f" of {progress.event_id}" if progress.event_id else ""
     total = f" of about {progress.estimated_total:,}" if progress.estimated_total else ""
     return f"Downloading the {_things(progress.phase)}{event}: {progress.done:,}{total} so far."
+
+
+LINK_TEXT = {  # DESIGN.md §10: staff see whether the link to the hub can be trusted
+    "pinned": ("Secure link", "HTTPS to the hub whose certificate this gate pinned"),
+    "tls": ("Secure link", "HTTPS, certificate checked against the system's authorities"),
+    "insecure": (
+        "NOT SECURE: plain HTTP",
+        "Plain HTTP over the network (--insecure-http): anyone on it can read and change it",
+    ),
+}
+
+
+def link_text(snapshot: StatusSnapshot) -> tuple[str, str] | None:
+    """(label, tooltip) for the link, or None when there is nothing to say (standalone,
+    or plain HTTP to this same machine)."""
+    if snapshot.connection == "standalone":
+        return None
+    return LINK_TEXT.get(snapshot.link or "")
 
 
 def connection_text(snapshot: StatusSnapshot, now: float | None = None) -> str:

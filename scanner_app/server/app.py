@@ -30,6 +30,7 @@ from scanner_app.server.routes import (
 from scanner_app.server.sessions import SessionStore
 
 OPENAPI_URL = "/v1/openapi.json"
+KEYLESS_ROUTES = frozenset({"/v1/devices/enrol"})
 DESCRIPTION = (
     "The venue hub of Tickitz Scanner: the Tickitz API subset that gates sync with "
     "(DESIGN.md §6). Authenticate with `Authorization: Bearer tk_live_...`. Errors use "
@@ -99,10 +100,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         description=app.description,
         routes=app.routes,
     )
-    for path in spec.get("paths", {}).values():
+    for route, path in spec.get("paths", {}).items():
         for operation in path.values():
             operation.get("responses", {}).pop("422", None)
-            operation["security"] = [{"HTTPBearer": []}]
+            # Enrolment is keyless: its one-time code is the credential (DESIGN.md §10).
+            keyless = route in KEYLESS_ROUTES
+            operation["security"] = [] if keyless else [{"HTTPBearer": []}]
     spec.setdefault("components", {}).setdefault("securitySchemes", {})["HTTPBearer"] = (
         SECURITY_SCHEME
     )

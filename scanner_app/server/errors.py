@@ -133,7 +133,9 @@ def _allowed(request: Request) -> str:
     for pattern, operations in table:
         if pattern.match(request.url.path):
             methods |= operations
-    return ", ".join(sorted(methods))
+    # A literal path wins over a template it also fits (/v1/devices/enrol is not a device).
+    exact = {m.upper() for m in request.app.openapi()["paths"].get(request.url.path, {})}
+    return ", ".join(sorted(exact or methods))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import re
 import sqlite3
 import threading
@@ -16,16 +14,18 @@ from typing import Any
 from scanner_app.core import conflicts as conflict_hook
 from scanner_app.core.apikeys import ApiKey, ApiKeyStore, DeviceStore
 from scanner_app.core.door import CheckProvider, Door, LocalCheckProvider
+from scanner_app.core.enrolment import EnrolmentStore
 from scanner_app.core.errors import Conflict
 from scanner_app.core.ledger import existing_ids, recorded_result
 from scanner_app.core.node import Node
-from scanner_app.core.timeutil import iso_ms
+from scanner_app.core.proofs import ProofChecker
+from scanner_app.core.setup_code import SetupPayload
+from scanner_app.core.timeutil import iso_ms, parse_iso
 from scanner_app.core.webhooks import WebhookStore
 from scanner_app.server.live import ChangeSignal
 from scanner_app.server.ratelimit import RateLimiter
 from scanner_app.server.writer import GroupWriter
 
-SETUP_SCHEME = "tickitz-setup:"
 _AGENT_VERSION = re.compile(r"tickitz-scanner/([0-9A-Za-z.+_-]{1,40})")
 DESK_GATE = "dashboard"  # the gate name of check-ins made from the organiser's dashboard
 
@@ -40,6 +40,9 @@ class HubConfig:
     usage_flush_seconds: float = 15.0
     # Webhooks to loopback/link-local/private addresses (serve --allow-private-webhooks).
     allow_private_webhooks: bool = False
+    # SHA-256 (hex) of the DER certificate this hub serves HTTPS with; None on plain HTTP.
+    # Put in setup codes as `fp`, so a gate pins exactly this certificate (DESIGN.md §10).
+    fingerprint: str | None = None
 
 
 class Usage:
@@ -107,6 +110,7 @@ class Hub:
         self.provider = provider or LocalCheckProvider(node.checkin, offline=False)
         self.keys = ApiKeyStore(node.db, node.clock)
         self.devices = DeviceStore(node.db, self.keys, node.clock)
+        self.enrolments = EnrolmentStore(node.db, self.keys, self.devices, node.clock)
         self.webhooks = WebhookStore(node.db, node.clock, node.cipher)
         self.limiter = RateLimiter()
         self.usage = Usage()
@@ -115,6 +119,7 @@ class Hub:
         self._reported: dict[str, tuple[int | None, str | None]] = {}
         self.writer = GroupWriter(node.db, after_commit=self._after_commit)
         self._device_gates: dict[str, tuple[str, str]] = {}
+        self.proofs = ProofChecker(node.checkin.verifier)
 
     def now(self) -> str:
         return iso_ms(self.node.clock())
@@ -192,7 +197,14 @@ class Hub:
         known = existing_ids(conn, [item["id"] for item in items])
         watch = self.webhooks.subscribed("checkin.conflict")
         clashes = conflict_hook.standing(conn, items) if watch else set()
-        answers = self.node.ledger.merge(items, source="downstream", device_id=device_id)
+        enrolled_at = self.devices.get(key.device_id)["createdAt"] if key.device_id else None
+        answers = self.node.ledger.merge(
+            items,
+            source="downstream",
+            device_id=device_id,
+            proofs=self.proofs,
+            enrolled_at=enrolled_at,
+        )
         for data in conflict_hook.new_conflicts(conn, items, clashes) if watch else ():
             self._poke |= bool(self.webhooks.enqueue(conn, "checkin.conflict", data))
         fresh = []
@@ -202,6 +214,7 @@ class Hub:
                 fresh.append((item, answer))
         for item, answer in fresh if hooked else ():
             admitted = item.get("success") and item.get("direction", "in") == "in"
+            admitted = admitted and answer["status"] != "refused"
             if admitted and not item.get("voids") and item.get("kind") != "void":
                 wire = {**item, "deviceId": item.get("deviceId") or device_id}
                 data = _used(wire, "batch", answer["status"] == "conflict")
@@ -344,21 +357,32 @@ class Hub:
 
     # --- gates ---------------------------------------------------------------------------
     def create_gate(self, name: str, event_id: str, gate: str, url: str) -> dict[str, Any]:
-        """A gate device, its key (shown only here) and its setup QR text for hub `url`."""
-        device, key = self.devices.create(name, event_id, gate)
+        """A gate device and its v2 setup code for hub `url`: a one-time enrolment offer,
+        never the device key (the gate gets that at POST /v1/devices/enrol)."""
+        device, _unseen = self.devices.create(name, event_id, gate)
+        return self.offer_enrolment(device, url)
+
+    def offer_enrolment(self, device: dict[str, Any], url: str) -> dict[str, Any]:
+        token, expires = self.enrolments.offer(device["id"])
         url = url.rstrip("/")
-        payload = setup_payload(url, key, device["eventId"], device["gate"])
+        exp = int(parse_iso(expires).timestamp())
+        offer = SetupPayload(
+            url, token, self.config.fingerprint, device["eventId"], device["gate"], exp
+        )
+        payload = offer.text()
         self.changes.notify()
-        return {**device, "key": key, "url": url, "setupPayload": payload}
+        return {**device, "url": url, "setupPayload": payload, "enrolExpiresAt": expires}
+
+    def enrol(self, token: str) -> dict[str, Any]:
+        device, secret = self.enrolments.redeem(token)
+        return {
+            "key": secret,
+            "deviceId": device["id"],
+            "eventId": device["eventId"],
+            "gate": device["gate"],
+        }
 
     # --- feeds ---------------------------------------------------------------------------
     def checkin_feed(self, event_id: str, after: str | None, limit: int) -> dict[str, Any]:
         self.node.events.get(event_id)
         return self.node.ledger.feed(event_id, after, limit)
-
-
-def setup_payload(url: str, key: str, event_id: str, gate: str) -> str:
-    """`tickitz-setup:` + base64url (padded) of {"v":1,"url","key","eventId","gate"}."""
-    data = {"v": 1, "url": url, "key": key, "eventId": event_id, "gate": gate}
-    raw = json.dumps(data, separators=(",", ":")).encode("utf-8")
-    return SETUP_SCHEME + base64.urlsafe_b64encode(raw).decode("ascii")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import errno
 import socket
@@ -15,6 +16,7 @@ import uvicorn.config
 from scanner_app.core.node import Node
 from scanner_app.server.app import create_app
 from scanner_app.server.sockets import SocketLimits, guarded_protocol
+from scanner_app.server.tls import ensure_certificate
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -34,7 +36,9 @@ def uvicorn_config(
     port: int,
     access_log: bool = False,
     limits: SocketLimits | None = None,
+    tls: Any = None,
 ) -> uvicorn.Config:
+    """`tls`: a server.tls.HubCertificate to serve HTTPS with (None: plain HTTP)."""
     return uvicorn.Config(
         app,
         # Read deadlines and connection caps (slowloris): see server/sockets.py.
@@ -50,6 +54,8 @@ def uvicorn_config(
         workers=1,
         timeout_keep_alive=30,
         timeout_graceful_shutdown=10,
+        ssl_certfile=str(tls.cert_path) if tls else None,
+        ssl_keyfile=str(tls.key_path) if tls else None,
     )
 
 
@@ -57,9 +63,32 @@ class HubUvicorn(uvicorn.Server):
     """uvicorn that first ends the dashboard's live streams when told to stop: open streams
     would otherwise hold a graceful shutdown for its whole timeout."""
 
+    # A TLS client that connects and never completes its handshake is invisible to the
+    # guarded protocol (it sees connections only after the handshake) and asyncio would keep
+    # it 60 s; it gets the same deadline as a request's headers.
+    def __init__(self, config: uvicorn.Config, handshake_timeout: float | None = None) -> None:
+        super().__init__(config)
+        self.handshake_timeout = handshake_timeout or SocketLimits().header_timeout
+
     def handle_exit(self, sig: int, frame: Any) -> None:
         end_streams(self.config.app)
         super().handle_exit(sig, frame)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        create_server = loop.create_server
+
+        async def with_handshake_deadline(*args: Any, **kwargs: Any) -> asyncio.Server:
+            if kwargs.get("ssl") is not None:
+                kwargs.setdefault("ssl_handshake_timeout", self.handshake_timeout)
+            return await create_server(*args, **kwargs)
+
+        # uvicorn has no option for it: its one create_server call gets the keyword.
+        loop.create_server = with_handshake_deadline  # type: ignore[method-assign]
+        try:
+            await super().startup(sockets)
+        finally:
+            del loop.create_server
 
 
 def end_streams(app: Any) -> None:
@@ -84,14 +113,20 @@ class HubServer:
         *,
         access_log: bool = False,
         socket_limits: SocketLimits | None = None,
+        tls: bool = False,
         **app_options: Any,
     ) -> None:
+        """`tls`: serve HTTPS with the node's self-signed certificate (server/tls.py)."""
         self.node = node
         self.host = host
+        self.certificate = ensure_certificate(node.data_dir, (host,)) if tls else None
+        if self.certificate is not None:
+            app_options.setdefault("fingerprint", self.certificate.fingerprint)
         app_options.setdefault("bind_host", host)
         self.app = create_app(node, **app_options)
-        config = uvicorn_config(self.app, host, port, access_log, socket_limits)
-        self.server = HubUvicorn(config)
+        config = uvicorn_config(self.app, host, port, access_log, socket_limits, self.certificate)
+        limits = socket_limits or SocketLimits()
+        self.server = HubUvicorn(config, handshake_timeout=limits.header_timeout)
         self._thread: threading.Thread | None = None
 
     @property
@@ -128,7 +163,8 @@ class HubServer:
         host = self.host if self.host not in ("0.0.0.0", "::") else DEFAULT_HOST
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.certificate else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def running(self) -> bool:

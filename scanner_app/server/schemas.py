@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from scanner_app.core.models import REASONS
+from scanner_app.core.proofs import REFUSALS
 from scanner_app.core.timeutil import normalize_iso
 from scanner_app.core.validate import control_character
 from scanner_app.core.webhooks import EVENT_TYPES
@@ -216,6 +217,8 @@ class CheckinIn(Strict):
     voids: Text64 | None = None
     attendeeName: Annotated[str, Field(max_length=200), AfterValidator(_plain)] | None = None  # noqa: N815
     tierName: Annotated[str, Field(max_length=100), AfterValidator(_plain)] | None = None  # noqa: N815
+    # The scanned token: an admission's proof of presentation (DESIGN.md §10).
+    qrPayload: Annotated[str, Field(max_length=4096)] | None = None  # noqa: N815
 
 
 class BatchRequest(Strict):
@@ -227,9 +230,11 @@ class BatchRequest(Strict):
 
 class BatchAnswer(BaseModel):
     id: str
-    status: Literal["recorded", "duplicate", "conflict"]
+    status: Literal["recorded", "duplicate", "conflict", "refused"]
     firstCheckedInAt: str | None  # noqa: N815
     firstScannedBy: str | None  # noqa: N815
+    # Why a `refused` check-in does not count (DESIGN.md §10); null otherwise.
+    reason: Literal[REFUSALS] | None = None  # type: ignore[valid-type]
 
 
 class BatchResponse(BaseModel):
@@ -326,10 +331,22 @@ class Device(BaseModel):
 
 
 class DeviceCreated(Device):
-    key: str
+    """The device and its v2 setup code (DESIGN.md §10): the key is not in it."""
+
     url: str
     setupPayload: str  # noqa: N815
-    enrolExpiresAt: str | None = None  # noqa: N815 - a v2 enrolment code's expiry (trust)
+    enrolExpiresAt: str  # noqa: N815
+
+
+class EnrolRequest(Strict):
+    enrol: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class Enrolled(BaseModel):
+    key: str
+    deviceId: str  # noqa: N815
+    eventId: str  # noqa: N815
+    gate: str
 
 
 class DeviceList(BaseModel):

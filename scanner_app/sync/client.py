@@ -29,8 +29,10 @@ from scanner_app.sync.errors import (
     RateLimited,
     SyncError,
     Unreachable,
+    Untrusted,
     api_error,
 )
+from scanner_app.sync.tls import explain_failure, fingerprint_of, pinned_context
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,22 @@ def api_base(url: str) -> str:
     if not path.endswith("/v1"):
         path += "/v1"
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def is_loopback(url: str) -> bool:
+    host = (urlsplit(api_base(url)).hostname or "").lower()
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def link_kind(url: str, certificate: str | None) -> str:
+    """How a link is protected: 'pinned' (HTTPS, one certificate), 'tls' (HTTPS, system
+    CAs), 'loopback' (plain HTTP on this machine) or 'insecure' (plain HTTP over a network)."""
+    if api_base(url).startswith("https://"):
+        return "pinned" if certificate else "tls"
+    return "loopback" if is_loopback(url) else "insecure"
 
 
 @dataclass(frozen=True)
@@ -124,8 +142,22 @@ class TickitzClient:
         on_node: Callable[[str], object] | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], object] = time.sleep,
+        certificate: str | None = None,
+        insecure_http: bool = False,
     ) -> None:
+        """`certificate` (PEM): trust only it (a hub's pinned certificate); without it an
+        https upstream is checked against the system CA store (central). Plain HTTP to
+        another machine needs `insecure_http`."""
         self.base_url = api_base(url)
+        self.link = link_kind(url, certificate)
+        if self.link == "insecure" and not insecure_http:
+            raise Untrusted(
+                f"{self.base_url} is plain HTTP to another machine: anyone on the network can"
+                " read and change it. Use the hub's https:// setup code, or pass"
+                " --insecure-http to accept that."
+            )
+        self.fingerprint = fingerprint_of(certificate) if certificate else None
+        verify: Any = pinned_context(certificate) if certificate else True
         self.retries = retries
         self.backoff_s = backoff_s
         self.max_retry_wait_s = max_retry_wait_s
@@ -138,7 +170,7 @@ class TickitzClient:
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={
-                "Authorization": f"Bearer {api_key}",
+                **({"Authorization": f"Bearer {api_key}"} if api_key else {}),
                 "User-Agent": f"tickitz-scanner/{__version__}",
                 "Accept": "application/json",
             },
@@ -146,6 +178,7 @@ class TickitzClient:
             timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
             transport=transport,
             follow_redirects=False,
+            verify=verify,
         )
 
     def __repr__(self) -> str:
@@ -191,6 +224,11 @@ class TickitzClient:
             payload["pending"] = max(0, pending)
         body = self._request("POST", "/checkin/batch", json=payload)
         return _items(body, keys=("data", "results", "checkins"))
+
+    def enrol(self, token: str) -> dict[str, Any]:
+        """Exchange a setup code's one-time enrolment token for this device's key. Never
+        retried: the token is spent by the first answer."""
+        return self._request("POST", "/devices/enrol", json={"enrol": token}, retry=False)
 
     def scan(self, body: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
         """Online scan; never retried (the caller falls back to a local verdict instead)."""
@@ -248,6 +286,14 @@ class TickitzClient:
         sent = self.clock()
         try:
             response = self._http.request(method, path, **kwargs)
+        except httpx.ConnectError as exc:
+            if self.link == "pinned" and "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                # Not the pinned certificate: say whose it is (nothing was sent).
+                message = explain_failure(self.base_url, self.fingerprint or "")
+                raise Untrusted(message or f"{self.base_url}: {exc}") from exc
+            raise Unreachable(
+                f"{method} {self.base_url}{path}: {type(exc).__name__} {exc}"
+            ) from exc
         except httpx.RequestError as exc:  # transport, and a body that will not decode
             raise Unreachable(
                 f"{method} {self.base_url}{path}: {type(exc).__name__} {exc}"

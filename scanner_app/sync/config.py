@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 import math
@@ -14,14 +12,29 @@ from typing import Any
 from scanner_app.core.errors import TickitzError, ValidationError
 from scanner_app.core.node import Node
 from scanner_app.core.node_config import DEFAULT_INTERVAL_S, KEYS, NodeConfig
+from scanner_app.core.setup_code import (
+    SETUP_PREFIX,
+    V1_REFUSED,
+    SetupPayload,
+    decode_setup,
+)
 from scanner_app.sync.client import api_base
+from scanner_app.sync.tls import normalise_fp
 
 log = logging.getLogger(__name__)
-SETUP_PREFIX = "tickitz-setup:"
-__all__ = ["DEFAULT_INTERVAL_S", "SetupPayload", "SyncConfig", "make_setup", "parse_setup"]
+__all__ = [
+    "DEFAULT_INTERVAL_S",
+    "SETUP_PREFIX",
+    "V1_REFUSED",
+    "SetupPayload",
+    "SyncConfig",
+    "make_setup",
+    "parse_setup",
+]
 _KEYS = {name: KEYS[field] for name, field in (
     ("url", "upstream_url"), ("event_ids", "event_ids"), ("gate", "gate"),
-    ("interval_s", "interval_s"), ("strict", "strict"))}  # fmt: skip
+    ("interval_s", "interval_s"), ("strict", "strict"), ("certificate", "certificate"),
+    ("insecure_http", "insecure_http"))}  # fmt: skip
 
 
 class SyncSettingsDamaged(TickitzError):
@@ -46,6 +59,9 @@ class SyncConfig:
     gate: str | None = None
     interval_s: float = DEFAULT_INTERVAL_S
     strict: bool = False
+    # The hub's certificate (PEM) this node pins (DESIGN.md §10); None: system CAs for https.
+    certificate: str | None = None
+    insecure_http: bool = False  # plain HTTP to another machine was asked for explicitly
 
     @property
     def upstream(self) -> str:
@@ -72,6 +88,8 @@ class SyncConfig:
             gate=node.setting(_KEYS["gate"]) or None,
             interval_s=_interval(node),
             strict=node.setting(_KEYS["strict"]) == "1",
+            certificate=node.setting(_KEYS["certificate"]) or None,
+            insecure_http=node.setting(_KEYS["insecure_http"]) == "1",
         )
 
     @classmethod
@@ -84,6 +102,8 @@ class SyncConfig:
             gate=config.gate or None,
             interval_s=config.interval_s,
             strict=config.strict,
+            certificate=config.certificate or None,
+            insecure_http=config.insecure_http,
         )
 
     def save(self, node: Node) -> None:
@@ -95,13 +115,17 @@ class SyncConfig:
                 gate=self.gate or "",
                 interval_s=float(self.interval_s),
                 strict=self.strict,
+                certificate=self.certificate or "",
+                insecure_http=self.insecure_http,
             ).save(node)
 
     @staticmethod
     def clear(node: Node) -> None:
         """Forget the upstream: the node is standalone again (cursors and outbox stay)."""
         with node.db.write():
-            NodeConfig.load(node).with_changes(upstream_url="").save(node)
+            NodeConfig.load(node).with_changes(
+                upstream_url="", certificate="", insecure_http=False
+            ).save(node)
 
     def with_changes(self, **changes: Any) -> SyncConfig:
         return replace(self, **changes)
@@ -139,45 +163,36 @@ def _interval(node: Node) -> float:
     return value
 
 
-@dataclass(frozen=True)
-class SetupPayload:
-    url: str
-    key: str
-    event_id: str | None
-    gate: str | None
-
-
 def parse_setup(text: str) -> SetupPayload:
-    """Decode `tickitz-setup:` + base64url(JSON {"v":1,"url","key","eventId","gate"})."""
-    text = text.strip()
-    if not text.startswith(SETUP_PREFIX):
-        raise ValidationError(f"setup text must start with {SETUP_PREFIX!r}", field="setup")
-    encoded = text[len(SETUP_PREFIX) :].strip()
+    """A v2 setup code (core.setup_code) whose address and fingerprint this node can use; a
+    version 1 code (key inside) is refused with V1_REFUSED."""
+    data = decode_setup(text)
     try:
-        raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        data = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError("setup text is not base64url JSON", field="setup") from exc
-    if not isinstance(data, dict) or data.get("v") != 1:
-        raise ValidationError("setup text has an unknown version (expected v 1)", field="setup")
-    for name in ("url", "key"):
-        if not isinstance(data.get(name), str) or not data[name].strip():
-            raise ValidationError(f"setup text lacks {name}", field="setup")
-    try:
-        api_base(data["url"])
-    except ValueError as exc:
+        base = api_base(data["url"])
+        fp = normalise_fp(data["fp"]) if data.get("fp") else None
+    except (ValueError, AttributeError) as exc:
         raise ValidationError(str(exc), field="setup") from exc
+    if base.startswith("https://") and fp is None:
+        raise ValidationError("an https setup code must carry the hub's fingerprint (fp)", "setup")
+    exp = data.get("exp")
     event_id, gate = data.get("eventId"), data.get("gate")
     return SetupPayload(
         url=data["url"].strip(),
-        key=data["key"].strip(),
+        enrol=data["enrol"].strip(),
+        fp=fp,
         event_id=event_id if isinstance(event_id, str) and event_id else None,
         gate=gate if isinstance(gate, str) and gate else None,
+        exp=int(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None,
     )
 
 
-def make_setup(url: str, key: str, event_id: str | None, gate: str | None) -> str:
+def make_setup(
+    url: str,
+    enrol: str,
+    event_id: str | None,
+    gate: str | None,
+    fp: str | None = None,
+    exp: int | None = None,
+) -> str:
     """The inverse of parse_setup (the hub makes these; tests and tools use this)."""
-    body = {"v": 1, "url": url, "key": key, "eventId": event_id, "gate": gate}
-    encoded = base64.urlsafe_b64encode(json.dumps(body).encode("utf-8")).rstrip(b"=")
-    return SETUP_PREFIX + encoded.decode("ascii")
+    return SetupPayload(url, enrol, fp, event_id, gate, exp).text()

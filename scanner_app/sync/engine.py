@@ -86,6 +86,8 @@ class SyncEngine:
             "on_date": self.clock.observe,
             "transport": transport,
             "sleep": self._stop.wait,  # a retry's wait ends at once when stop() is called
+            "certificate": config.certificate,  # the pinned hub certificate (DESIGN.md §10)
+            "insecure_http": config.insecure_http,
         }
         self._common = common
         self.identity = UpstreamIdentity(self.state)
@@ -355,6 +357,7 @@ class SyncEngine:
                 next_attempt_in_s=max(0.0, self._retry_at - now) if self._retry_at else None,
                 rate_limit=limit.__dict__.copy() if limit else None,
                 warnings=self._warnings,
+                link=self.client.link,
             )
 
     def _event_ids(self) -> list[str]:

@@ -57,6 +57,11 @@ class InternalError(SyncError):
     """A bug or an unexpected value inside a sync round; the round failed, the loop lives."""
 
 
+class Untrusted(SyncError):
+    """The link is not the one this node trusts: a certificate that is not the pinned one,
+    or plain HTTP to another machine without --insecure-http. Nothing was sent."""
+
+
 class UpstreamReset(SyncError):
     """The upstream answers from a different database than before (reinstalled, or its
     data folder replaced): cursors into the old one mean nothing there."""

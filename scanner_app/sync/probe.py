@@ -11,7 +11,14 @@ from enum import StrEnum
 from scanner_app.core.timeutil import Clock, utc_now
 from scanner_app.sync.client import TickitzClient
 from scanner_app.sync.config import SyncConfig
-from scanner_app.sync.errors import BadRequest, Forbidden, NotFound, SyncError, Unauthorized
+from scanner_app.sync.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    SyncError,
+    Unauthorized,
+    Untrusted,
+)
 
 PROBE_TIMEOUT_S = 5.0
 
@@ -35,7 +42,15 @@ def probe_upstream(
     url = config.upstream
     timeout_s = timeout_s or PROBE_TIMEOUT_S
     try:
-        with TickitzClient(url, key, timeout=timeout_s, retries=0, clock=clock) as client:
+        with TickitzClient(
+            url,
+            key,
+            timeout=timeout_s,
+            retries=0,
+            clock=clock,
+            certificate=config.certificate,
+            insecure_http=config.insecure_http,
+        ) as client:
             for event_id in config.event_ids:
                 client.get_event(event_id)
             if not config.event_ids:
@@ -47,6 +62,8 @@ def probe_upstream(
         )
     except (NotFound, BadRequest) as exc:
         return Probe(ProbeOutcome.REFUSED, f"{url} does not know that event: {exc.message}")
+    except Untrusted as exc:  # not the pinned hub: nothing was sent, nothing is saved
+        return Probe(ProbeOutcome.REFUSED, str(exc))
     except SyncError as exc:
         return Probe(
             ProbeOutcome.UNREACHABLE, f"Cannot reach {url} yet ({exc}); syncing will keep trying"

@@ -89,6 +89,7 @@ class SyncStatus:
     next_attempt_in_s: float | None = None  # after a failure: when the engine tries again
     rate_limit: dict[str, Any] | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    link: str = "loopback"  # pinned | tls | loopback | insecure (sync.client.link_kind)
 
     @property
     def last_sync_at(self) -> float | None:

@@ -292,3 +292,14 @@ class Receiver:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def enrolled(hub: Hub, device: dict) -> dict:
+    """The device with its key, as a gate gets it: the setup code's one-time `enrol` token
+    exchanged at POST /v1/devices/enrol (DESIGN.md §10; no API key needed)."""
+    encoded = device["setupPayload"].removeprefix("tickitz-setup:")
+    offer = json.loads(b64url_decode(encoded.rstrip("=")))
+    with hub.client(None) as anonymous:
+        answer = anonymous.post("/v1/devices/enrol", json={"enrol": offer["enrol"]})
+    assert answer.status_code == 200, answer.text
+    return {**device, "key": answer.json()["key"]}

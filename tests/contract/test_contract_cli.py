@@ -34,21 +34,28 @@ def test_keys_create_prints_only_the_key_on_stdout(hub):
 
 
 def test_connect_with_the_setup_text_stores_the_key_privately(
-    hub, gate_dir, device, event, tmp_path
+    hub, api, gate_dir, device, event, tmp_path
 ):
-    done = run_cli(gate_dir, "connect", "--setup", device["setupPayload"])
+    # `-`: the code is read from stdin, so it is in no process list (DESIGN.md §10).
+    done = run_cli(gate_dir, "connect", "--setup", "-", stdin=device["setupPayload"])
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["gate"] == "north-7" and event["id"] in summary["events"]
-    assert device["key"] not in done.stdout + done.stderr
-    stored = [
-        p for p in gate_dir.rglob("*") if p.is_file() and device["key"].encode() in p.read_bytes()
-    ]
+    key = (gate_dir / "upstream.key").read_text().strip()  # enrolled: the gate's own key
+    assert key.startswith("tk_") and key not in device["setupPayload"]
+    assert key not in done.stdout + done.stderr
+    stored = [p for p in gate_dir.rglob("*") if p.is_file() and key.encode() in p.read_bytes()]
     for path in stored:  # a file, where there is no OS keyring: readable by its owner only
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert run_cli(gate_dir, "connect", "--setup", "tickitz-setup:!!!").returncode != 0
+    # The code is spent: a second laptop holding a photo of it cannot join.
+    again = run_cli(tmp_path / "thief", "connect", "--setup", device["setupPayload"])
+    assert again.returncode != 0 and "already used" in again.stderr
     # base64url with or without its padding: another issuer may leave the '=' out.
-    unpadded = run_cli(tmp_path, "connect", "--setup", device["setupPayload"].rstrip("="))
+    second = api.post(
+        "/v1/devices", json={"name": "Laptop 8", "eventId": event["id"], "gate": "north-7"}
+    ).json()
+    unpadded = run_cli(tmp_path, "connect", "--setup", second["setupPayload"].rstrip("="))
     assert unpadded.returncode == 0, unpadded.stderr
     assert json.loads(unpadded.stdout)["gate"] == "north-7"
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
-from contractkit import ISO_MS_Z, b64url_decode, check_envelope, seed_event
+from contractkit import ISO_MS_Z, b64url_decode, check_envelope, enrolled, seed_event
 
 GATE_SCOPE_PROBES = [  # (method, path template, allowed for a gate key)
     ("GET", "/v1/events", True),
@@ -31,17 +32,21 @@ def gate(api, hub, event):
         "/v1/devices", json={"name": "Laptop 1", "eventId": event["id"], "gate": "north-1"}
     )
     assert response.status_code in (200, 201), response.text
-    return response.json()
+    return enrolled(hub, response.json())
 
 
-def test_a_device_gets_a_gate_key_and_a_setup_payload(hub, gate, event):
+def test_a_device_gets_a_v2_setup_payload_and_enrols_for_its_key(hub, gate, event):
     payload = gate["setupPayload"]
     assert payload.startswith("tickitz-setup:")
     setup = json.loads(b64url_decode(payload.removeprefix("tickitz-setup:").rstrip("=")))
-    assert set(setup) == {"v", "url", "key", "eventId", "gate"}
-    assert setup["v"] == 1 and setup["url"].rstrip("/") == hub.url
+    assert set(setup) == {"v", "url", "enrol", "fp", "eventId", "gate", "exp"}
+    assert setup["v"] == 2 and setup["url"].rstrip("/") == hub.url
     assert (setup["eventId"], setup["gate"]) == (event["id"], "north-1")
-    assert setup["key"] == gate["key"] and gate["key"].startswith("tk_")
+    assert gate["key"].startswith("tk_") and gate["key"] not in payload  # DESIGN.md §10
+    assert ISO_MS_Z.match(gate["enrolExpiresAt"])
+    with hub.client(None) as anonymous:  # spent: a second enrolment with it is refused
+        again = anonymous.post("/v1/devices/enrol", json={"enrol": setup["enrol"]})
+    check_envelope(again, 401, "unauthorized")
 
 
 @pytest.mark.parametrize(("method", "path", "allowed"), GATE_SCOPE_PROBES)
@@ -69,17 +74,39 @@ def test_a_gate_key_scans_online(hub, gate, event, issue_tickets):
     assert response.status_code == 200 and response.json()["success"] is True
 
 
+_SCRIPT_START = datetime(2026, 7, 15, 19, 30, tzinfo=UTC)
+_start: list[datetime] = []
+
+
+def door(text: str) -> str:
+    """A door time of the script (evening of 2026-07-15) moved to now, ten times compressed:
+    the hub refuses door times before the ticket was made or after it received them
+    (DESIGN.md §10), and these tickets are made while the module runs. Order, and the
+    written UTC offset, are kept."""
+    if not _start:
+        _start.append(datetime.now(UTC))
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    moved = _start[0] + (moment - _SCRIPT_START) / 10
+    moved = moved.replace(microsecond=moved.microsecond // 1000 * 1000)
+    if text.endswith("Z"):
+        return moved.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moved.astimezone(moment.tzinfo).isoformat(timespec="milliseconds")
+
+
 def checkin(ticket: dict, at: str, gate: str, success=True, reason=None) -> dict:
-    return {
+    item = {
         "id": str(uuid.uuid4()),
         "ticketId": ticket["id"],
         "eventId": ticket["eventId"],
-        "scannedAt": at,
+        "scannedAt": door(at) if at[:4].isdigit() else at,
         "scannedBy": gate,
         "direction": "in",
         "success": success,
         "reason": reason,
     }
+    if success:
+        item["qrPayload"] = ticket["qrPayload"]  # the proof of presentation (DESIGN.md §10)
+    return item
 
 
 def feed(api, event_id: str, limit: int = 3) -> list[dict]:
@@ -133,7 +160,7 @@ def test_batch_upload_is_idempotent_and_the_earliest_door_time_wins(
     assert again.status_code == 200 and again.json() == first.json()
     assert feed(api, batch_event["id"]) == rows  # a resend adds no row
     # The id decides: a resend with other content is still the stored check-in.
-    altered = {**upload["checkins"][1], "scannedAt": "2026-07-15T18:00:00.000Z"}
+    altered = {**upload["checkins"][1], "scannedAt": door("2026-07-15T18:00:00.000Z")}
     assert api.post("/v1/checkin/batch", json={"checkins": [altered]}).json()["data"] == [
         answers[1]
     ]
@@ -144,6 +171,7 @@ def test_batch_upload_is_idempotent_and_the_earliest_door_time_wins(
     south = api.post(
         "/v1/devices", json={"name": "Laptop 2", "eventId": batch_event["id"], "gate": "south-2"}
     ).json()
+    south = enrolled(hub, south)
     with hub.client(south["key"]) as gate_client:
         early = checkin(shared, "2026-07-15T19:30:01.000Z", "south-2")
         answer = gate_client.post(
@@ -153,7 +181,7 @@ def test_batch_upload_is_idempotent_and_the_earliest_door_time_wins(
     # The earlier admission is canonical; the later one is kept and flagged, never deleted.
     resent = api.post("/v1/checkin/batch", json={"checkins": [late]}).json()["data"][0]
     assert resent["status"] == "conflict"
-    assert resent["firstCheckedInAt"] == "2026-07-15T19:30:01.000Z"
+    assert resent["firstCheckedInAt"] == door("2026-07-15T19:30:01.000Z")
     assert resent["firstScannedBy"] == "south-2"
     rows = feed(api, batch_event["id"])
     assert {late["id"], early["id"]} <= {r["id"] for r in rows}
@@ -164,7 +192,7 @@ def test_batch_upload_is_idempotent_and_the_earliest_door_time_wins(
         json={"qrPayload": shared["qrPayload"], "eventId": batch_event["id"], "scannedBy": "x"},
     ).json()
     assert scanned["reason"] == "already_checked_in"
-    assert scanned["firstCheckedInAt"] == "2026-07-15T19:30:01.000Z"
+    assert scanned["firstCheckedInAt"] == door("2026-07-15T19:30:01.000Z")
     assert scanned["firstScannedBy"] == "south-2"
 
     stats = api.get(f"/v1/events/{batch_event['id']}/stats")
@@ -229,7 +257,7 @@ def test_door_times_with_offsets_are_compared_in_utc(api, batch_event, issue_tic
     answer = api.post("/v1/checkin/batch", json={"checkins": [earlier]}).json()["data"][0]
     assert answer["status"] == "recorded"
     stored = {r["id"]: r for r in feed(api, batch_event["id"], limit=1000)}
-    assert stored[earlier["id"]]["scannedAt"] == "2026-07-15T19:39:59.000Z"
+    assert stored[earlier["id"]]["scannedAt"] == door("2026-07-15T19:39:59.000Z")
     resent = api.post("/v1/checkin/batch", json={"checkins": [later]}).json()["data"][0]
     assert resent["status"] == "conflict" and resent["firstScannedBy"] == "west"
-    assert resent["firstCheckedInAt"] == "2026-07-15T19:39:59.000Z"
+    assert resent["firstCheckedInAt"] == door("2026-07-15T19:39:59.000Z")

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from contractkit import Hub, check_envelope, seed_event
+from contractkit import Hub, check_envelope, enrolled, seed_event
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -164,6 +164,7 @@ def test_keys_are_never_logged_nor_stored_in_clear(tmp_path):
             gate = api.post(
                 "/v1/devices", json={"name": "L1", "eventId": event["id"], "gate": "g1"}
             ).json()
+            gate = enrolled(hub, gate)
         with hub.client(lookalike) as stranger:
             assert stranger.get("/v1/events").status_code == 401
         with hub.client(gate["key"]) as gate_client:

@@ -292,6 +292,7 @@ def test_the_later_admission_elsewhere_is_a_conflict_nothing_deleted(node, gate,
         "status": "conflict",
         "firstCheckedInAt": at_gate.checkedInAt,
         "firstScannedBy": "west",
+        "reason": None,
     }
     assert counts(gate) == (2, 2)
     (conflict,) = gate.reports.conflicts(gate.events.list()[0]["id"])

@@ -14,7 +14,7 @@ from scanner_app.core.node import Node
 from scanner_app.core.node_config import NodeConfig
 from scanner_app.gui.settings import Settings
 from scanner_app.server.runner import HubServer
-from scanner_app.sync import KeyStore, SyncConfig, make_setup
+from scanner_app.sync import KeyStore, SyncConfig
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +62,8 @@ def test_scanning_a_hub_setup_qr_joins_it(make_app, qtbot, node, tmp_path, hub):
     scanner.start()
     try:
         assert scanner.window.status.connection_label.text() == "Standalone"
-        setup = make_setup(server.url, key, scenario.event_id, "Gate 7")
+        made = server.hub.create_gate("Gate 7", scenario.event_id, "Gate 7", server.url)
+        setup = made["setupPayload"]
         scanner.window.submit_payload(setup, "camera")
         qtbot.waitUntil(
             lambda: scanner.window.status.connection_label.text().startswith("Online"),

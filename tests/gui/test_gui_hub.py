@@ -49,6 +49,10 @@ def test_hub_mode_serves_and_makes_gate_setup_qrs(make_app, qtbot, node, tmp_pat
             "North door",
             scenario.event_id,
         )
+        # A v2 code (DESIGN.md §10): a one-time enrolment code that expires, never the gate's
+        # key; on loopback (this laptop only) plain HTTP, so no certificate to pin.
+        assert setup.url.startswith("http://127.0.0.1:") and setup.enrol.startswith("tk_enrol_")
+        assert setup.fp is None and setup.exp
         # The QR as the dialog shows it scans back to that text (it was clipped before).
         qtbot.waitUntil(lambda: scanner_reads(dialog) == [dialog.setup_text.text()])
         qtbot.mouseClick(dialog.serve_button, Qt.MouseButton.LeftButton)
@@ -56,6 +60,22 @@ def test_hub_mode_serves_and_makes_gate_setup_qrs(make_app, qtbot, node, tmp_pat
         assert not scanner.hub.running
     finally:
         scanner.shutdown()
+
+
+def test_a_hub_other_laptops_reach_serves_https_and_its_codes_pin_it(node, tmp_path):
+    # Any address but this laptop's loopback names is served over HTTPS with the node's own
+    # certificate (127.0.0.2 stands in for the venue LAN: still this machine).
+    from scanner_app.gui.controllers.hub_controller import HubController  # noqa: PLC0415
+
+    event_id = build_demo(node, tickets=3).event_id
+    hub = HubController(node)
+    url = hub.start(host="127.0.0.2", port=0)
+    try:
+        setup = parse_setup(hub.new_gate("North door", event_id))
+        assert url.startswith("https://127.0.0.2:") and setup.url == url
+        assert setup.fp == hub.server.certificate.fingerprint and setup.exp
+    finally:
+        hub.stop()
 
 
 def scanner_reads(widget):

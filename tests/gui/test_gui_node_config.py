@@ -16,7 +16,7 @@ from scanner_app.cli import cli
 from scanner_app.core.node import Node
 from scanner_app.core.node_config import NodeConfig
 from scanner_app.gui.settings import Settings, migrate_user_settings
-from scanner_app.sync import SyncConfig, make_setup
+from scanner_app.sync import SyncConfig
 
 
 @pytest.fixture(autouse=True)
@@ -43,9 +43,9 @@ def test_cli_connect_then_app_save_keeps_the_gate_connected_under_its_name(
 ):
     server, scenario, _key = hub
     # The hub names a device's scans by its device (gate "north" here), whatever it sends.
-    _device, key = server.hub.devices.create("north", scenario.event_id, "north")
+    setup = server.hub.create_gate("north", scenario.event_id, "north", server.url)
     gate_dir = tmp_path / "gate"
-    run_cli(gate_dir, "connect", "--setup", make_setup(server.url, key, scenario.event_id, "north"))
+    run_cli(gate_dir, "connect", "--setup", setup["setupPayload"])
     path = tmp_path / "settings.json"
     with Node.open(gate_dir) as node:
         settings = Settings.load(node, path)

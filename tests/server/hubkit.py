@@ -126,3 +126,15 @@ class Receiver:
         with self._changed:
             self._changed.wait_for(lambda: len(self.received) >= count, timeout)
             return [payload for _, _, payload in self.received]
+
+
+def enrolled(http: httpx.Client, device: dict) -> dict:
+    """The device with its key, as a gate gets it: its setup code's one-time `enrol` token
+    exchanged at POST /v1/devices/enrol (DESIGN.md §10)."""
+    import base64  # noqa: PLC0415
+
+    encoded = device["setupPayload"].removeprefix("tickitz-setup:")
+    offer = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    answer = http.post("/v1/devices/enrol", json={"enrol": offer["enrol"]}, headers={})
+    assert answer.status_code == 200, answer.text
+    return {**device, "key": answer.json()["key"]}

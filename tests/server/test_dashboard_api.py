@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from hubkit import client_for, issue, verify_signature
+from hubkit import client_for, enrolled, issue, verify_signature
 
 from scanner_app.core.timeutil import iso_ms
 from scanner_app.server.dashboard_view import gate_badge, suggested_event
@@ -44,7 +44,8 @@ def test_sign_in_refuses_gate_and_unknown_keys_and_the_cookie_is_secure_only_ove
     hub, api, event
 ):
     gate = api.post("/v1/devices", json={"name": "n", "gate": "g", "eventId": event["id"]})
-    refused = httpx.post(hub.url + "/dashboard/session", json={"key": gate.json()["key"]})
+    gate_key = enrolled(api, gate.json())["key"]
+    refused = httpx.post(hub.url + "/dashboard/session", json={"key": gate_key})
     assert refused.status_code == 403 and "gate's key" in refused.json()["error"]["message"]
     assert "set-cookie" not in refused.headers
     wrong = httpx.post(hub.url + "/dashboard/session", json={"key": "tk_live_nope"})
@@ -83,7 +84,9 @@ def test_a_double_admission_fires_one_signed_conflict_with_both_doors(api, hub, 
     secret = hook.json()["secret"]
     ticket = issue(api, event["id"], name="Shared Screenshot")[0]
     gates = [
-        api.post("/v1/devices", json={"name": n, "gate": n, "eventId": event["id"]}).json()
+        enrolled(
+            api, api.post("/v1/devices", json={"name": n, "gate": n, "eventId": event["id"]}).json()
+        )
         for n in ("north", "south")
     ]
     now = datetime.now(UTC)
@@ -181,7 +184,7 @@ def test_gate_badges_by_last_contact():
 def test_a_gate_key_cannot_read_the_venue_overview_or_check_in_by_hand(api, hub, event):
     gate = api.post("/v1/devices", json={"name": "n", "gate": "g", "eventId": event["id"]})
     ticket = issue(api, event["id"])[0]
-    with client_for(hub, gate.json()["key"]) as door:
+    with client_for(hub, enrolled(api, gate.json())["key"]) as door:
         for method, path in (
             ("GET", f"/dashboard/api/events/{event['id']}/overview"),
             ("GET", f"/dashboard/api/events/{event['id']}/live"),

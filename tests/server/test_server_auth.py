@@ -38,6 +38,10 @@ ROUTES = [
 ]
 
 
+# Routes that take no API key: the one-time enrolment code in the body is the credential.
+PUBLIC = [("POST", "/v1/devices/enrol")]
+
+
 def _call(client, method, path):
     url = path.format(event_id="evt_x", ticket_id="tkt_x", device_id="dev_x", webhook_id="whk_x")
     body = {} if method == "POST" else None
@@ -50,7 +54,18 @@ def test_table_covers_api(hub):
         for path, operations in hub.app.openapi()["paths"].items()
         for method in operations
     }
-    assert served == {(method, path) for method, path, _ in ROUTES}
+    assert served == {(method, path) for method, path, _ in ROUTES} | set(PUBLIC)
+    spec = hub.app.openapi()["paths"]
+    assert spec["/v1/devices/enrol"]["post"]["security"] == []  # documented as keyless
+
+
+def test_enrolment_takes_no_key_and_refuses_unknown_codes_alike(hub):
+    with client_for(hub, None) as anonymous:
+        for code in ("tk_enrol_nosuchcode", "tk_live_notacode", "x" * 100):
+            response = anonymous.post("/v1/devices/enrol", json={"enrol": code})
+            error = assert_envelope(response, 401, "unauthorized")
+            assert "unknown, already used or expired" in error["message"]
+        assert_envelope(anonymous.post("/v1/devices/enrol", json={}), 400, "validation_error")
 
 
 def test_auth_matrix(hub):

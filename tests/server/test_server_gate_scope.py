@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from hubkit import assert_envelope, client_for, create_event, issue
+from hubkit import assert_envelope, client_for, create_event, enrolled, issue
 
 from scanner_app.core.apikeys import ApiKeyStore, DeviceStore
 from scanner_app.core.node import Node
+from scanner_app.core.timeutil import iso_ms, utc_now
 from scanner_app.sync.client import TickitzClient
 from scanner_app.sync.rounds import Pusher, RoundReport
 
@@ -40,7 +41,11 @@ def venue(api) -> Venue:
     )
     assert device.status_code == 201, device.text
     return Venue(
-        a, b, issue(api, a["id"], quantity=3), issue(api, b["id"], quantity=2), device.json()
+        a,
+        b,
+        issue(api, a["id"], quantity=3),
+        issue(api, b["id"], quantity=2),
+        enrolled(api, device.json()),
     )
 
 
@@ -62,11 +67,12 @@ def item(ticket: dict, checkin_id: str, event_id: str | None = None) -> dict:
         "id": checkin_id,
         "ticketId": ticket["id"],
         "eventId": event_id or ticket["eventId"],
-        "scannedAt": AT,
+        "scannedAt": iso_ms(utc_now()),  # after the ticket was made, or it is implausible
         "scannedBy": "north",
         "direction": "in",
         "success": True,
         "reason": None,
+        "qrPayload": ticket["qrPayload"],  # the proof of presentation (DESIGN.md §10)
     }
 
 

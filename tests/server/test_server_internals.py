@@ -8,7 +8,7 @@ import threading
 
 import httpx
 import pytest
-from hubkit import assert_envelope, client_for, issue
+from hubkit import assert_envelope, client_for, enrolled, issue
 
 from scanner_app.core.apikeys import ApiKeyStore
 from scanner_app.core.errors import ValidationError
@@ -102,7 +102,8 @@ def test_hub_server_in_process(hub_node):
             event = api.post("/v1/events", json={"title": "E", "tiers": [{"name": "GA"}]}).json()
             gate = server.hub.create_gate("Laptop", event["id"], "north", "http://10.0.0.5:8765/")
             setup = json.loads(base64.urlsafe_b64decode(gate["setupPayload"][14:]))
-            assert setup["url"] == "http://10.0.0.5:8765" and setup["key"] == gate["key"]
+            assert setup["url"] == "http://10.0.0.5:8765" and "key" not in setup
+            assert setup["v"] == 2 and setup["enrol"].startswith("tk_enrol_")
             assert api.get("/v1/devices").json()["data"][0]["id"] == gate["id"]
     finally:
         server.stop()
@@ -113,6 +114,7 @@ def test_hub_server_in_process(hub_node):
 
 def test_gate_key_revoked_in_this_process_is_refused_at_once(hub, api, event):
     device = api.post("/v1/devices", json={"name": "L", "eventId": event["id"], "gate": "g"}).json()
+    device = enrolled(api, device)
     ticket = issue(api, event["id"])[0]
     body = {"qrPayload": ticket["qrPayload"], "eventId": event["id"], "scannedBy": "g"}
     with client_for(hub, device["key"]) as gate:

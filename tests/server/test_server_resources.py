@@ -7,9 +7,12 @@ import csv
 import io
 import json
 import re
+import time
+from datetime import datetime
 
-from hubkit import assert_envelope, client_for, create_event, issue
+from hubkit import assert_envelope, client_for, create_event, enrolled, issue
 
+from scanner_app.core.timeutil import iso_ms, utc_now
 from scanner_app.core.tokens import TicketVerifier
 
 
@@ -108,15 +111,21 @@ def test_gate_device_key_setup_qr_and_counts(hub, api, event):
     )
     assert created.status_code == 201
     device = created.json()
-    assert device["key"].startswith("tk_live_") and device["checkinsReceived"] == 0
+    assert "key" not in device and device["checkinsReceived"] == 0
     setup = _setup(device["setupPayload"])
+    assert setup.pop("enrol").startswith("tk_enrol_")
+    expires = datetime.fromisoformat(device["enrolExpiresAt"].replace("Z", "+00:00"))
+    assert setup.pop("exp") == int(expires.timestamp())
+    assert 14 * 60 < expires.timestamp() - time.time() <= 15 * 60
     assert setup == {
-        "v": 1,
+        "v": 2,
         "url": hub.url,
-        "key": device["key"],
+        "fp": None,  # a plain-HTTP loopback hub has no certificate to pin
         "eventId": event["id"],
         "gate": "north-1",
     }
+    device = enrolled(api, device)
+    setup["key"] = device["key"]
     key = hub.hub.keys.get(device["keyId"])
     assert key.kind == "gate" and key.rate_limit == 6000 and key.rate_burst == 9000
     assert key.scopes == {"events:read", "bookings:read", "checkin:write"}
@@ -129,9 +138,10 @@ def test_gate_device_key_setup_qr_and_counts(hub, api, event):
                 "id": f"chk_{t['id']}",
                 "ticketId": t["id"],
                 "eventId": event["id"],
-                "scannedAt": "2026-08-10T20:00:00Z",
+                "scannedAt": iso_ms(utc_now()),
                 "scannedBy": "north-1",
                 "success": True,
+                "qrPayload": t["qrPayload"],
             }
             for t in tickets[1:]
         ]
@@ -203,7 +213,8 @@ def test_openapi_document(api):
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             assert "422" not in operation["responses"], (method, path)
-            assert operation.get("security"), (method, path)
+            # Every route needs a key but enrolment, whose one-time code is the credential.
+            assert bool(operation.get("security")) == (path != "/v1/devices/enrol"), path
     assert "HTTPValidationError" not in spec["components"]["schemas"]
 
 

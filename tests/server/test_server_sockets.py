@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import resource
 import socket
+import ssl
 import subprocess
 import time
 
@@ -69,6 +70,22 @@ def test_half_sent_requests_are_closed_and_other_gates_are_answered(node):
         late = half_open(server.port, "127.0.0.2")
         assert closed_within(late, 0.3) is None
         late.close()
+
+
+def test_a_tls_handshake_never_finished_is_closed_at_the_header_deadline(node):
+    # The guarded protocol sees a TLS connection only once its handshake is done; asyncio
+    # alone kept a silent one for 60 s.
+    limits = SocketLimits(header_timeout=1.0, body_timeout=1.0)
+    with HubServer(node, port=0, socket_limits=limits, tls=True) as server:
+        silent = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(5)]
+        lifetimes = [closed_within(s, 5.0) for s in silent]
+        assert all(t is not None and t < 2.5 for t in lifetimes), lifetimes
+        for s in silent:
+            s.close()
+        pinned = ssl.create_default_context(cafile=str(server.certificate.cert_path))
+        pinned.check_hostname = False
+        with httpx.Client(base_url=server.url, verify=pinned, timeout=5) as gate:
+            assert gate.get("/v1/events").status_code == 401  # answered over TLS
 
 
 def test_a_slow_body_is_closed_and_a_finished_one_is_served(node):

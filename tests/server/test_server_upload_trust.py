@@ -7,11 +7,18 @@ answers exactly what the first send did.
 
 from __future__ import annotations
 
-import pytest
-from hubkit import assert_envelope, client_for, create_event, issue
+import time
+from datetime import UTC, datetime, timedelta
 
-AT = "2026-08-10T20:00:00.000Z"
-LATER = "2026-08-10T20:05:00.000Z"
+import pytest
+from hubkit import assert_envelope, client_for, create_event, enrolled, issue
+
+from scanner_app.core.timeutil import iso_ms
+from scanner_app.core.tokens import TicketClaims, sign_ticket
+
+
+def ago(minutes: float) -> str:
+    return iso_ms(datetime.now(UTC) - timedelta(minutes=minutes))
 
 
 @pytest.fixture
@@ -24,7 +31,7 @@ def venue(api):
             "/v1/devices", json={"name": f"door {name}", "eventId": event["id"], "gate": name}
         )
         assert response.status_code == 201, response.text
-        made[name] = response.json()
+        made[name] = enrolled(api, response.json())
     return {
         "a": a,
         "b": b,
@@ -43,12 +50,12 @@ def gates(hub, venue):
         yield gate_a, gate_b
 
 
-def admission(ticket: dict, checkin_id: str, at: str = AT, **extra) -> dict:
+def admission(ticket: dict, checkin_id: str, at: str | None = None, **extra) -> dict:
     body = {
         "id": checkin_id,
         "ticketId": ticket["id"],
         "eventId": ticket["eventId"],
-        "scannedAt": at,
+        "scannedAt": at or ago(0),
         "scannedBy": "north",
         "direction": "in",
         "success": True,
@@ -67,16 +74,17 @@ def stats(api, event_id: str) -> dict:
 def test_a_batch_with_the_later_admission_first_answers_conflict_at_once(gates, venue):
     gate_a, _ = gates
     ticket = venue["a_tickets"][0]
+    at, later = ago(0), ago(-1)  # door times after the tickets were issued
     batch = {
         "checkins": [
-            admission(ticket, "chk_later", LATER, scannedBy="south"),
-            admission(ticket, "chk_earlier", AT),
+            admission(ticket, "chk_later", later, scannedBy="south"),
+            admission(ticket, "chk_earlier", at),
         ]
     }
     first = gate_a.post("/v1/checkin/batch", json=batch).json()["data"]
     assert [a["status"] for a in first] == ["conflict", "recorded"]
     # A gate key's rows are filed under the gate it was enrolled as ("a"), whatever the body says.
-    assert first[0]["firstCheckedInAt"] == AT and first[0]["firstScannedBy"] == "a"
+    assert first[0]["firstCheckedInAt"] == at and first[0]["firstScannedBy"] == "a"
     again = gate_a.post("/v1/checkin/batch", json=batch).json()["data"]
     assert again == first
     reversed_again = gate_a.post(
@@ -111,7 +119,7 @@ def test_a_void_reaches_only_its_own_events_checkins(gates, venue, api):
         "id": "chk_void_attempt",
         "ticketId": mine["id"],
         "eventId": mine["eventId"],
-        "scannedAt": LATER,
+        "scannedAt": ago(-1),
         "scannedBy": "north",
         "success": True,
         "reason": None,
@@ -121,3 +129,101 @@ def test_a_void_reaches_only_its_own_events_checkins(gates, venue, api):
     assert gate_a.post("/v1/checkin/batch", json={"checkins": [void]}).status_code == 200
     assert stats(api, venue["b"]["id"])["checkedIn"] == 1  # B's admission still stands
     assert stats(api, venue["a"]["id"])["checkedIn"] == 0
+
+
+def forged(hub_node, event_id: str, ticket_id: str, iat: int | None = None) -> str:
+    """A token signed with the event's real key for a ticket id the hub never issued (what a
+    leaked signing key or an insider could make): its signature verifies."""
+    claims = TicketClaims(jti=ticket_id, evt=event_id, tier="GA", iat=iat or int(time.time()))
+    return sign_ticket(claims, hub_node.events.signing_key(event_id))
+
+
+def test_uploads_that_cannot_prove_presentation_are_refused_and_change_no_stats(
+    gates, venue, api, hub_node
+):
+    gate_a, _ = gates
+    event_id = venue["a"]["id"]
+    one, two, three = venue["a_tickets"]
+    cancelled = api.post(f"/v1/tickets/{three['id']}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    before = stats(api, event_id)
+    abuse = [
+        # no proof at all: a gate key claiming an admission of every ticket
+        ({**admission(one, "chk_bare"), "qrPayload": None}, "missing_proof"),
+        # back-dated to 2020 (before the token was made and the gate enrolled)
+        (admission(one, "chk_2020", "2020-01-01T10:00:00.000Z"), "implausible_time"),
+        # "by hand" does not lift the time checks: before the gate was enrolled
+        (
+            {**admission(one, "chk_hand_2020", "2020-01-01T10:00:00.000Z"), "kind": "manual"}
+            | {"qrPayload": None},
+            "implausible_time",
+        ),
+        # a door time an hour ahead of the hub's clock
+        (admission(one, "chk_future", ago(-60)), "implausible_time"),
+        # another ticket's token under this ticket's id
+        (admission(one, "chk_swap", qrPayload=two["qrPayload"]), "bad_proof"),
+        # a token with its signature bytes damaged
+        (admission(one, "chk_tamper", qrPayload=one["qrPayload"][:-4] + "AAAA"), "bad_proof"),
+        # not a token
+        (admission(one, "chk_junk", qrPayload="hello"), "bad_proof"),
+        # a validly signed token of a ticket id the manifest does not hold
+        (
+            {
+                **admission(one, "chk_ghost", qrPayload=forged(hub_node, event_id, "tkt_ghost")),
+                "ticketId": "tkt_ghost",
+            },
+            "unknown_ticket",
+        ),
+        # a ticket cancelled before its door time
+        (admission(three, "chk_cancelled"), "revoked"),
+    ]
+    batch = {"checkins": [item for item, _ in abuse]}
+    answers = gate_a.post("/v1/checkin/batch", json=batch).json()["data"]
+    assert [(a["status"], a["reason"]) for a in answers] == [("refused", why) for _, why in abuse]
+    assert gate_a.post("/v1/checkin/batch", json=batch).json()["data"] == answers  # resend
+    after = stats(api, event_id)
+    assert after == before  # checkedIn, scans, rejected, conflicts: nothing counts
+    # Kept as audit on the hub, never forwarded upstream, never in the gates' feed.
+    kept = hub_node.db.query(
+        "SELECT id, refused, success, pushed_at FROM checkins WHERE refused IS NOT NULL"
+    )
+    assert {r["id"] for r in kept} == {item["id"] for item, _ in abuse}
+    assert all(r["success"] == 0 and r["pushed_at"] for r in kept)
+    feed = gate_a.get(f"/v1/events/{event_id}/checkins").json()["data"]
+    assert not {c["id"] for c in feed} & {item["id"] for item, _ in abuse}
+    # A refused row makes nobody a duplicate: the real holder of ticket one gets in.
+    real = gate_a.post(
+        "/v1/checkin/scan",
+        json={"qrPayload": one["qrPayload"], "eventId": event_id, "scannedBy": "north"},
+    ).json()
+    assert real["success"] is True and real["reason"] is None
+    assert stats(api, event_id)["checkedIn"] == before["checkedIn"] + 1
+
+
+def test_an_admission_by_hand_needs_no_token_and_counts(gates, venue, api):
+    """Staff check a guest in by name (phone dead, no QR): the gate has no token to send, so
+    the admission stands on the gate's enrolment and a plausible door time."""
+    gate_a, _ = gates
+    event_id = venue["a"]["id"]
+    ticket = venue["a_tickets"][0]
+    before = stats(api, event_id)["checkedIn"]
+    by_hand = {**admission(ticket, "chk_by_hand"), "kind": "manual", "qrPayload": None}
+    answers = gate_a.post("/v1/checkin/batch", json={"checkins": [by_hand]}).json()["data"]
+    assert [a["status"] for a in answers] == ["recorded"]
+    assert stats(api, event_id)["checkedIn"] == before + 1
+
+
+def test_a_proof_the_hub_did_not_issue_is_checked_by_signature(gates, venue, api, hub_node):
+    """A token this hub holds is compared; one it does not hold (re-issued elsewhere, say)
+    is verified against the event's keys and accepted when it is genuine."""
+    gate_a, _ = gates
+    one = venue["a_tickets"][0]
+    other_token = forged(hub_node, one["eventId"], one["id"], iat=int(time.time()) - 60)
+    assert other_token != one["qrPayload"]
+    answer = gate_a.post(
+        "/v1/checkin/batch", json={"checkins": [admission(one, "chk_sig", qrPayload=other_token)]}
+    ).json()["data"][0]
+    assert answer["status"] == "recorded" and answer["reason"] is None
+    assert stats(api, one["eventId"])["checkedIn"] == 1
+    stored = hub_node.db.query_one("SELECT proof FROM checkins WHERE id = 'chk_sig'")
+    assert stored["proof"] == other_token

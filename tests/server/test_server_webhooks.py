@@ -7,6 +7,7 @@ import time
 from hubkit import FAST_WEBHOOKS, assert_envelope, client_for, issue, verify_signature
 
 from scanner_app.core.node import Node
+from scanner_app.core.timeutil import iso_ms, utc_now
 from scanner_app.server import HubServer
 
 ALL = ["ticket.used", "ticket.created", "booking.cancelled", "event.sold_out"]
@@ -54,9 +55,10 @@ def test_every_event_type_arrives_signed(api, event, receiver, hub_node):
         "id": "chk_offline_1",
         "ticketId": tickets[1]["id"],
         "eventId": event["id"],
-        "scannedAt": "2026-08-10T20:00:00Z",
+        "scannedAt": iso_ms(utc_now()),
         "scannedBy": "south",
         "success": True,
+        "qrPayload": tickets[1]["qrPayload"],  # the proof of presentation (DESIGN.md §10)
     }
     api.post("/v1/checkin/batch", json={"deviceId": "dev_s", "checkins": [batch]})
     api.post("/v1/checkin/batch", json={"deviceId": "dev_s", "checkins": [batch]})  # resend

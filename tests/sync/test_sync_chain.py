@@ -73,7 +73,8 @@ def test_gate_hub_central_chain_end_to_end(tmp_path):
                 ],
             )
             assert setup.exit_code == 0, setup.output
-            assert device["key"] not in setup.output  # keys are never printed back
+            key = (gate_dir / "upstream.key").read_text().strip()
+            assert "key" not in device and key not in setup.output  # never printed back
             gate = Node.open(gate_dir)
             engine = SyncEngine.from_node(gate, poll_s=0.05, backoff_s=0.1)
             provider = check_provider(gate, engine)

@@ -12,7 +12,7 @@ from harness import HubServer, gate_key, issuer_with_event
 
 from scanner_app.cli import cli
 from scanner_app.core.node import Node
-from scanner_app.sync.config import SyncConfig, make_setup
+from scanner_app.sync.config import SyncConfig
 
 
 @pytest.fixture
@@ -27,23 +27,31 @@ def run(data_dir, *args, env=None):
     return result
 
 
+def setup_code(server, event_id: str, gate: str = "north") -> str:
+    """A v2 setup code from the hub, as the dashboard's Add gate makes it."""
+    return server.app.state.hub.create_gate(gate, event_id, gate, server.url)["setupPayload"]
+
+
 def last_json(result):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_connect_scan_offline_then_push_only_says_nothing_is_pending(hub, tmp_path):
     node, server, event_id, tickets = hub
-    key = gate_key(node, event_id, "north")
     gate = tmp_path / "gate"
-    setup = make_setup(server.url, key, event_id, "north")
-    connected = run(gate, "connect", "--setup", setup)
+    setup = server.app.state.hub.create_gate("north", event_id, "north", server.url)
+    # `-`: the code comes on stdin, never in the process list (DESIGN.md §10).
+    connected = CliRunner().invoke(
+        cli, ["--data-dir", str(gate), "connect", "--setup", "-"], input=setup["setupPayload"]
+    )
     assert connected.exit_code == 0, connected.output
     summary = last_json(connected)
     assert summary["keyStore"] == "file" and summary["reachable"] is True
     assert summary["events"] == [event_id] and summary["gate"] == "north"
     key_file = gate / "upstream.key"
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
-    assert key not in connected.output  # never echoed
+    key = key_file.read_text().strip()
+    assert key.startswith("tk_live_") and key not in connected.output  # never echoed
     once = run(gate, "sync", "--once")
     assert once.exit_code == 0, once.output
     assert last_json(once)["pulledTickets"] == 3
@@ -137,8 +145,7 @@ def test_rows_the_hub_refuses_are_set_aside_and_push_only_finishes(hub, tmp_path
     gate = tmp_path / "gate"
     own, other_event, other_tickets = issuer_with_event(gate, tickets=1)  # not the hub's
     own.close()
-    assert run(gate, "connect", "--setup", make_setup(server.url, gate_key(node, event_id,
-               "north"), event_id, "north")).exit_code == 0  # fmt: skip
+    assert run(gate, "connect", "--setup", setup_code(server, event_id)).exit_code == 0
     assert run(gate, "sync", "--once").exit_code == 0
     assert last_json(run(gate, "scan", tickets[0]["qrPayload"]))["success"]
     assert last_json(run(gate, "scan", "--event", other_event, other_tickets[0]["qrPayload"]))[
@@ -160,7 +167,7 @@ def test_rows_the_hub_refuses_are_set_aside_and_push_only_finishes(hub, tmp_path
 def test_push_only_json_and_exit_code_agree_when_it_gives_up(hub, tmp_path):
     node, server, event_id, tickets = hub
     gate = tmp_path / "gate"
-    setup = make_setup(server.url, gate_key(node, event_id, "north"), event_id, "north")
+    setup = setup_code(server, event_id)
     assert run(gate, "connect", "--setup", setup).exit_code == 0
     assert run(gate, "sync", "--once").exit_code == 0
     assert last_json(run(gate, "scan", tickets[0]["qrPayload"]))["success"]
@@ -173,7 +180,7 @@ def test_push_only_json_and_exit_code_agree_when_it_gives_up(hub, tmp_path):
 def test_junk_at_an_any_event_gate_is_filed_under_its_event_and_the_hub_takes_it(hub, tmp_path):
     node, server, event_id, tickets = hub
     gate = tmp_path / "gate"
-    setup = make_setup(server.url, gate_key(node, event_id, "north"), event_id, "north")
+    setup = setup_code(server, event_id)
     assert run(gate, "connect", "--setup", setup).exit_code == 0
     assert run(gate, "sync", "--once").exit_code == 0
     with Node.open(gate) as gate_node:  # the app's "Any event" gate: no event given

@@ -198,10 +198,12 @@ def test_a_first_sync_of_a_large_event_reports_progress_and_resumes(tmp_path):
 
 
 def test_admissions_at_the_same_millisecond_still_get_one_canonical_everywhere(tmp_path):
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     hub, event_id, tickets = issuer_with_event(tmp_path / "hub", tickets=1)
-    same = datetime(2026, 7, 15, 19, 30, 0, 123000, tzinfo=UTC)
+    # One door time for both gates, after the ticket was issued: the hub refuses an admission
+    # timed before its token existed (proof of presentation, DESIGN.md §10).
+    same = (datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=123000)
     gates = [Node.open(tmp_path / f"g{i}", clock=lambda: same) for i in range(2)]
     with HubServer(hub) as server:
         engines = [
@@ -224,3 +226,48 @@ def test_admissions_at_the_same_millisecond_still_get_one_canonical_everywhere(t
         views.append({r["id"]: r["conflict"] for r in found})
     assert views[0] == views[1] == views[2]
     assert sorted(views[0].values()) == [0, 1]
+
+
+def test_a_duplicates_first_admission_is_the_same_in_every_nodes_export(tmp_path):
+    """Issue 15.7: gate A turned away a second scan pointing at its own admission; gate B,
+    offline, had admitted the ticket earlier. Once all have synced, every node's export names
+    B's admission as the first for both of A's rows."""
+    from datetime import UTC, datetime, timedelta
+
+    hub, event_id, tickets = issuer_with_event(tmp_path / "hub", tickets=1)
+    base = datetime.now(UTC) + timedelta(seconds=1)  # after the ticket was issued
+    at = {"a": base, "b": base}
+    gates = {
+        name: Node.open(tmp_path / name, clock=lambda name=name: at[name]) for name in ("a", "b")
+    }
+    payload = tickets[0]["qrPayload"]
+    with HubServer(hub) as server:
+        engines = {
+            name: engine_for(node, server.url, gate_key(hub, event_id, name), event_id, gate=name)
+            for name, node in gates.items()
+        }
+        for engine in engines.values():
+            assert engine.run_once().ok
+        # The LAN is down. B admits first; A admits later and turns a second scan away.
+        at["b"] = base + timedelta(seconds=1)
+        assert gates["b"].checkin.scan(payload, event_ids=[event_id], gate="b").success
+        at["a"] = base + timedelta(seconds=2)
+        assert gates["a"].checkin.scan(payload, event_ids=[event_id], gate="a").success
+        at["a"] = base + timedelta(seconds=3)
+        again = gates["a"].checkin.scan(payload, event_ids=[event_id], gate="a")
+        assert again.reason == "already_checked_in"
+        for _ in range(2):  # up, then down: everyone holds every row
+            for name in ("a", "b"):
+                assert engines[name].run_once().ok
+        for engine in engines.values():
+            engine.stop()
+    exports = []
+    for node in (hub, *gates.values()):
+        rows = node.reports.checkins(event_id)
+        exports.append({r["checkinId"]: (r["firstCheckedInAt"], r["firstScannedBy"]) for r in rows})
+    assert exports[0] == exports[1] == exports[2]
+    first_at = (
+        (base + timedelta(seconds=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+    pointing = [value for value in exports[0].values() if value != (None, None)]
+    assert pointing == [(first_at, "b"), (first_at, "b")]  # A's admission and A's refusal

@@ -68,15 +68,26 @@ def test_clock_ignores_a_local_clock_that_went_backwards():
 
 
 def test_setup_text_round_trips_and_bad_text_is_refused():
-    text = make_setup("http://192.168.1.5:8000", "tk_gate_secret", "evt_1", "North door")
+    fp = "ab" * 32
+    text = make_setup("https://192.168.1.5:8000", "tk_enrol_x", "evt_1", "North door", fp, 99)
     setup = parse_setup(text)
-    assert (setup.url, setup.key, setup.event_id, setup.gate) == (
-        "http://192.168.1.5:8000",
-        "tk_gate_secret",
+    assert (setup.url, setup.enrol, setup.event_id, setup.gate, setup.fp, setup.exp) == (
+        "https://192.168.1.5:8000",
+        "tk_enrol_x",
         "evt_1",
         "North door",
+        fp,
+        99,
     )
-    for bad in ("hello", "tickitz-setup:!!!", "tickitz-setup:e30", make_setup("", "k", None, None)):
+    unpinned = make_setup("https://192.168.1.5:8000", "tk_enrol_x", "evt_1", "North door")
+    for bad in (
+        "hello",
+        "tickitz-setup:!!!",
+        "tickitz-setup:e30",
+        make_setup("", "k", None, None),
+        unpinned,  # https without the fingerprint to pin
+        make_setup("https://h:1", "k", None, None, "not hex"),
+    ):
         with pytest.raises(ValidationError):
             parse_setup(bad)
 

@@ -15,7 +15,6 @@ from PySide6.QtCore import QObject, Signal
 
 from scanner_app.core.apikeys import SCOPES, ApiKeyStore
 from scanner_app.core.node import Node
-from scanner_app.sync import make_setup
 from scanner_app.sync.door import check_provider
 
 log = logging.getLogger(__name__)
@@ -71,10 +70,14 @@ class HubController(QObject):
                 assert self.public_url is not None
                 return self.public_url
             address = lan_address() if host in ("0.0.0.0", "") else host
+            # HTTPS with the node's self-signed certificate whenever gates reach it over
+            # the network; the gates pin it by the fingerprint in their setup codes (§10).
+            tls = host not in ("127.0.0.1", "localhost", "::1")
             provider = check_provider(self.node, serving=True)
-            server = HubServer(self.node, host=host, port=port, provider=provider)
+            server = HubServer(self.node, host=host, port=port, provider=provider, tls=tls)
             server.start()
-            self.public_url = f"http://{address}:{server.port}"
+            scheme = "https" if tls else "http"
+            self.public_url = f"{scheme}://{address}:{server.port}"
             self.host = host
             # The setup QRs must carry the LAN address, not whatever the browser used.
             server.hub.config = replace(server.hub.config, public_url=self.public_url)
@@ -127,8 +130,9 @@ class HubController(QObject):
         """Register a gate device; returns the text of its setup QR (URL + a new gate key)."""
         if not self.running or self.public_url is None:
             raise RuntimeError("start serving before adding gates")
-        _device, key = self.server.hub.devices.create(gate, event_id, gate)
-        return make_setup(self.public_url, key, event_id, gate)
+        # A v2 code: a one-time enrolment offer (15 min) and the hub's certificate
+        # fingerprint, never the gate's key (DESIGN.md §10).
+        return self.server.hub.create_gate(gate, event_id, gate, self.public_url)["setupPayload"]
 
     def organiser_key_async(self) -> None:
         self._background(

@@ -25,10 +25,13 @@ from scanner_app.sync import (
     SyncEngine,
     SyncStatus,
 )
+from scanner_app.sync.config import SetupPayload
 from scanner_app.sync.door import check_provider
+from scanner_app.sync.enrolment import EnrolmentFailed, enrol
 from scanner_app.sync.probe import probe_upstream
 
 log = logging.getLogger(__name__)
+CHECK_TIMEOUT_S = 5.0
 
 
 class SyncController(QObject):
@@ -41,6 +44,7 @@ class SyncController(QObject):
     provider_changed = Signal(object)
     checked = Signal(str, str, object)  # outcome, message, the SyncConfig checked
     failed = Signal(str)  # e.g. the key could not be stored
+    enrolled = Signal(object, object)  # the SetupPayload, then Enrolled or an error message
 
     def __init__(self, node: Node, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -56,10 +60,23 @@ class SyncController(QObject):
         """Try ``config`` with ``key`` without saving anything; ``checked`` answers."""
 
         def work() -> None:
-            probe = probe_upstream(config, key, clock=self.node.clock)
+            probe = probe_upstream(config, key, clock=self.node.clock, timeout_s=CHECK_TIMEOUT_S)
             self.checked.emit(str(probe.outcome.value), probe.message, config)
 
         threading.Thread(target=work, name="sync-check", daemon=True).start()
+
+    def enrol_async(self, offer: SetupPayload) -> None:
+        """Pin the hub's certificate and redeem the setup code's one-time token for this
+        gate's key (DESIGN.md §10); ``enrolled`` answers with the key or why not."""
+
+        def work() -> None:
+            try:
+                outcome: object = enrol(self.node, offer, timeout=CHECK_TIMEOUT_S)
+            except EnrolmentFailed as exc:
+                outcome = str(exc)
+            self.enrolled.emit(offer, outcome)
+
+        threading.Thread(target=work, name="sync-enrol", daemon=True).start()
 
     # --- running -------------------------------------------------------------------------
     def start(self, **engine_options: Any) -> SyncEngine | None:

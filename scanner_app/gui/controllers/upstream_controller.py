@@ -8,18 +8,45 @@ those on helper threads and answers with signals.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QMessageBox
 
 from scanner_app.core.errors import ValidationError
 from scanner_app.gui.controllers.sync_controller import SyncController
 from scanner_app.gui.settings import Settings, address_problem
+from scanner_app.gui.widgets.kiosk import PinDialog
 from scanner_app.gui.widgets.main_window import MainWindow
 from scanner_app.sync import SyncConfig, SyncStatus, parse_setup
+from scanner_app.sync.client import api_base
+from scanner_app.sync.config import SetupPayload
+from scanner_app.sync.enrolment import Enrolled
 
 log = logging.getLogger(__name__)
 SYNC_FIELDS = ("upstream_url", "event_ids", "gate", "interval_s", "strict")
+
+
+def ask_to_switch(window: MainWindow, current: str, new: str) -> bool:
+    """A person at the gate confirms moving it to another hub (never the camera alone)."""
+    answer = QMessageBox.question(
+        window,
+        "Join another hub?",
+        f"This gate syncs with {current}.\n\nA setup code for {new} was scanned. Switch this"
+        " gate to it? Only say yes if the organiser asked you to.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def ask_kiosk_pin(window: MainWindow) -> bool:
+    """A kiosk joins another hub only with the organiser PIN."""
+    dialog = PinDialog(window.settings.check_kiosk_pin, window)
+    dialog.prompt.setText("Enter the organiser PIN to switch this gate to another hub.")
+    return dialog.exec() == PinDialog.DialogCode.Accepted
 
 
 class UpstreamController(QObject):
@@ -47,10 +74,17 @@ class UpstreamController(QObject):
         self._attempt: tuple[str, str, str | None, str | None] | None = None
         self._joining: str | None = None  # the setup code being tried
         self._joined: str | None = None  # the setup code this gate connected with
+        self._enrolling: str | None = None  # the setup code being redeemed
+        # The hub certificate an enrolment just pinned, until its connect attempt ends.
+        self._attempt_certificate: str | None = None
+        # Who may say yes to another hub (replaceable, so tests answer without a modal).
+        self.confirm_switch: Callable[[str, str], bool] = partial(ask_to_switch, window)
+        self.ask_pin: Callable[[], bool] = partial(ask_kiosk_pin, window)
         sync.status.connect(self._on_status)
         sync.engine_changed.connect(self._on_engine)
         sync.provider_changed.connect(window.use_provider)
         sync.checked.connect(self._on_checked)
+        sync.enrolled.connect(self._on_enrolled)
         sync.failed.connect(lambda m: window.notify("Sync not set up", m, "warning"))
         window.key_store = self.store_key
         window.setup_scanned.connect(self.join)
@@ -85,21 +119,49 @@ class UpstreamController(QObject):
         self._pending_key = key
         return True
 
-    def join(self, setup_text: str) -> bool:
-        """A hub's setup QR (camera, scanner or typed): connect with what it carries."""
+    def join(self, setup_text: str, source: str = "typed") -> bool:
+        """A hub's setup code (camera, scanner or typed): enrol with it, then connect.
+
+        A gate that already has an upstream never switches because a code passed its
+        camera (DESIGN.md §10): a person confirms, a kiosk asks for the organiser PIN, and
+        a kiosk ignores setup codes from the camera altogether. The first run (no upstream
+        yet) still joins from the camera in one step."""
+        kiosk = self.window.kiosk.active
+        if kiosk and source == "camera":
+            log.info("Kiosk: ignored a setup code seen by the camera")
+            return False
+        # A QR held in front of the camera is seen again every few seconds: one attempt
+        # at a time, and the code this gate already joined does not reconnect it.
+        busy = self._attempt is not None or self._enrolling is not None
+        if busy or setup_text == self._joined:
+            return False
         try:
             setup = parse_setup(setup_text)
         except ValidationError as exc:
             self.failed.emit("Not a valid setup code", exc.message)
             return False
-        # A QR held in front of the camera is seen again every few seconds: one attempt
-        # at a time, and the code this gate already joined does not reconnect it.
-        if self._attempt is not None or setup_text == self._joined:
-            return False
-        if self.connect(setup.url, setup.key, setup.event_id, setup.gate):
-            self._joining = setup_text
-            return True
-        return False
+        current = self.window.settings.upstream_url
+        if current:
+            allowed = self.ask_pin() if kiosk else self.confirm_switch(current, setup.url)
+            if not allowed:
+                self.failed.emit("Not switched", f"This gate stays with {current}.")
+                self._joined = setup_text  # do not ask again for the same code
+                return False
+        self._enrolling = setup_text
+        self.connecting.emit(setup.url)
+        self.sync.enrol_async(setup)
+        return True
+
+    def _on_enrolled(self, setup: SetupPayload, outcome: object) -> None:
+        joining, self._enrolling = self._enrolling, None
+        if not isinstance(outcome, Enrolled):
+            self.failed.emit("Not connected", str(outcome))
+            return
+        self._attempt_certificate = outcome.certificate
+        if self.connect(setup.url, outcome.key, setup.event_id, setup.gate):
+            self._joining = joining
+        else:
+            self._attempt_certificate = None
 
     def connect(
         self, url: str, key: str, event_id: str | None = None, gate: str | None = None
@@ -119,6 +181,7 @@ class UpstreamController(QObject):
             gate=gate or current.gate,
             interval_s=current.interval_s,
             strict=current.strict,
+            certificate=self._attempt_certificate,
         )
         self._attempt = (url.strip(), key, event_id, gate)
         self.connecting.emit(url)
@@ -131,6 +194,7 @@ class UpstreamController(QObject):
             return
         url, key, event_id, gate = attempt
         joining, self._joining = self._joining, None
+        certificate, self._attempt_certificate = self._attempt_certificate, None
         if outcome == "refused":
             self.failed.emit("Not connected", message)
             return
@@ -140,6 +204,10 @@ class UpstreamController(QObject):
             upstream_url=config.upstream,
             event_ids=(event_id,) if event_id else old.node_config().event_ids,
             gate=gate or old.node_config().gate,
+            # The certificate this gate pinned when it enrolled; a typed address and key
+            # trust the system's authorities (https) or nothing (plain http).
+            certificate=certificate or "",
+            insecure_http=False,
         )
         new = Settings.from_node_config(base, old)
         self.window.apply_settings(new)
@@ -158,6 +226,10 @@ class UpstreamController(QObject):
             if after != before or not self.enabled:
                 self.sync.save_async(after)
             return
+        if before.upstream_url and after.upstream_url and (
+            api_base(before.upstream_url) != api_base(after.upstream_url)
+        ):
+            after = after.with_changes(certificate="")  # a typed new address is not the pinned hub
         # An empty address: the saved config makes the node standalone, the engine stops.
         self.restart(key=key, config=after)
 

@@ -111,7 +111,8 @@ class HubDialog(QDialog):
         self.setup_text = _readonly()
         self.setup_hint = PlainLabel(
             "On the new gate: Welcome → Scan at a gate → hold this QR up to its camera "
-            "(or copy the setup text into it)."
+            "(or copy the setup text into it). The code works once, for one gate, for 15 "
+            "minutes; it holds no key and pins this hub's certificate."
         )
         self.setup_hint.setWordWrap(True)
         # The QR is shown whole, never squeezed: a clipped finder pattern does not scan.

@@ -61,7 +61,7 @@ class MainWindow(QMainWindow):
     # ScanResult dict, source ("camera", "wedge", "typed", "manual"), submit->shown ms
     scan_displayed = Signal(object, str, float)  # ScanResult, source, latency ms
     settings_changed = Signal(object, object)  # old Settings, new Settings
-    setup_scanned = Signal(str)  # a hub's "tickitz-setup:" QR seen by camera or wedge
+    setup_scanned = Signal(str, str)  # a hub's "tickitz-setup:" code, and its source
     sync_now_requested = Signal()  # staff pressed "Sync now"
 
     def __init__(
@@ -223,7 +223,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         """Queue a scan on the node worker; the verdict arrives via ``_on_scanned``."""
         if payload.startswith(SETUP_PREFIX):
-            self.setup_scanned.emit(payload)  # joining a hub, not a ticket
+            self.setup_scanned.emit(payload, source)  # joining a hub, not a ticket
         elif payload:
             self.client.scan(payload, source, seen_at)
 

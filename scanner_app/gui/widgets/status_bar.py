@@ -15,6 +15,7 @@ from scanner_app.gui.status_model import (
     connection_text,
     count_text,
     first_sync_detail,
+    link_text,
     pending_text,
 )
 from scanner_app.gui.widgets.plain import PlainLabel, plain_tooltip
@@ -43,13 +44,15 @@ class StatusBar(QFrame):
         self.hub_label = PlainLabel(objectName="hub")
         # Storage failures name a file and a cause written by the OS: plain text, never markup.
         self.storage_label = PlainLabel(objectName="storage")
+        self.link_label = PlainLabel(objectName="link")
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 2, 6, 2)
         row.setSpacing(4)
         for label in (self.count_label, self.tiers_label, self.gate_label, self.storage_label):
             row.addWidget(label)
         row.addStretch(1)
-        for label in (self.hub_label, self.pending_label, self.connection_label, self.fps_label):
+        labels = (self.hub_label, self.pending_label, self.link_label, self.connection_label)
+        for label in (*labels, self.fps_label):
             row.addWidget(label)
         self._tick = QTimer(self, interval=1000)
         self._tick.timeout.connect(self._render)
@@ -102,6 +105,11 @@ class StatusBar(QFrame):
         self.storage_label.setText(f"Not recording: {s.storage_problem}")
         self.storage_label.setToolTip(plain_tooltip(s.storage_problem))
         self.storage_label.setVisible(bool(s.storage_problem))
+        link = link_text(s)
+        self.link_label.setText(link[0] if link else "")
+        self.link_label.setToolTip(link[1] if link else "")
+        self.link_label.setProperty("secure", s.link in ("pinned", "tls"))
+        self.link_label.setVisible(link is not None)
         self._fit()
 
     def _fit(self) -> None:
@@ -114,6 +122,7 @@ class StatusBar(QFrame):
             self.gate_label,
             self.hub_label,
             self.pending_label,
+            self.link_label,
             self.connection_label,
             self.fps_label,
         )

@@ -11,7 +11,15 @@ from scanner_app.server.auth import get_hub, require
 from scanner_app.server.hub import Hub
 from scanner_app.server.routes import ERRORS, Id, public_base
 from scanner_app.server.routes.tickets import PNG, qr_png
-from scanner_app.server.schemas import Device, DeviceCreate, DeviceCreated, DeviceList, QrRequest
+from scanner_app.server.schemas import (
+    Device,
+    DeviceCreate,
+    DeviceCreated,
+    DeviceList,
+    Enrolled,
+    EnrolRequest,
+    QrRequest,
+)
 
 router = APIRouter(tags=["devices"], responses=ERRORS)
 ORGANISER = Depends(require("events:write"))
@@ -22,12 +30,21 @@ HUB = Depends(get_hub)
 def create_device(
     body: DeviceCreate, request: Request, _: ApiKey = ORGANISER, hub: Hub = HUB
 ) -> dict[str, Any]:
-    """A gate key (events:read, bookings:read, checkin:write) and the text of the gate's
-    setup QR. The key is shown only in this answer. `url` overrides the hub address put
-    in the QR (e.g. the LAN address when the dashboard is opened on localhost)."""
+    """A gate device and the text of its v2 setup QR: a one-time enrolment code valid until
+    `enrolExpiresAt` (15 min), the hub's address and certificate fingerprint. The gate
+    exchanges it at POST /v1/devices/enrol for its key (events:read, bookings:read,
+    checkin:write), which appears nowhere else. `url` overrides the hub address put in the
+    QR (e.g. the LAN address when the dashboard is opened on localhost)."""
     return hub.create_gate(
         body.name, body.eventId, body.gate, body.url or public_base(request, hub)
     )
+
+
+@router.post("/v1/devices/enrol", response_model=Enrolled, summary="Enrol a gate")
+def enrol_device(body: EnrolRequest, hub: Hub = HUB) -> dict[str, Any]:
+    """No API key: the one-time `enrol` code of a setup QR is the credential. Answers the
+    device's key once; the code is then spent (401 for an unknown, used or expired code)."""
+    return hub.enrol(body.enrol)
 
 
 @router.get("/v1/devices", response_model=DeviceList, summary="List gates")
