@@ -17,11 +17,14 @@ import numpy as np
 
 from scanner_app.camera.errors import DecoderUnavailable
 from scanner_app.camera.fallbacks import opencv_qr_bytes, opencv_text, text_of, zbar_qr_symbols
+from scanner_app.core.node_config import DECODERS
 
 Point = tuple[float, float]
 
-DECODER_NAMES: tuple[str, ...] = ("zxing", "pyzbar", "opencv")
-DECODER_CHOICES: tuple[str, ...] = ("auto", *DECODER_NAMES)  # what settings may name
+# The names a node's configuration may hold are core's (the CLI validates with them too);
+# "auto" picks the first installed of the rest, in this order of preference.
+DECODER_CHOICES: tuple[str, ...] = DECODERS
+DECODER_NAMES: tuple[str, ...] = tuple(name for name in DECODERS if name != "auto")
 
 ZBAR_HELP = (
     "pyzbar needs the zbar shared library: install it with `apt-get install libzbar0` "

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 __all__ = ["DECODERS", "DEFAULT_GATE", "DEFAULT_INTERVAL_S", "DIRECTIONS", "KEYS", "NodeConfig"]
 
 DEFAULT_INTERVAL_S = 3.0  # a gate on a LAN learns other gates' admissions within this
-DECODERS = ("auto", "zxing", "pyzbar", "opencv")
+DECODERS = ("auto", "zxing", "pyzbar", "opencv")  # camera.decoders builds each; auto: first found
 DIRECTIONS = ("in", "out")
 
 # field -> node_settings key. The sync.* names predate this module (schema unchanged).

@@ -16,12 +16,10 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QMainWindow,
-    QSizePolicy,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -40,6 +38,7 @@ from scanner_app.gui.sounds import SoundPlayer
 from scanner_app.gui.status_model import TierCount
 from scanner_app.gui.widgets.hub_dialog import HubDialog
 from scanner_app.gui.widgets.kiosk import KioskController
+from scanner_app.gui.widgets.main_toolbar import MainToolbar
 from scanner_app.gui.widgets.plain import PlainLabel
 from scanner_app.gui.widgets.preview import CameraPreview, Polygon
 from scanner_app.gui.widgets.search_panel import SearchPanel
@@ -187,35 +186,18 @@ class MainWindow(QMainWindow):
             self.show()
 
     def _build_toolbar(self) -> None:
-        bar = QToolBar("Main", objectName="mainToolbar", movable=False)
-        self.settings_action = QAction("Settings…", self, shortcut=QKeySequence("Ctrl+,"))
-        self.settings_action.triggered.connect(self.open_settings)
-        self.mute_action = QAction("Mute", self, checkable=True, shortcut=QKeySequence("Ctrl+M"))
-        self.mute_action.toggled.connect(self._set_muted)
-        self.kiosk_action = QAction("Kiosk mode", self)
-        self.kiosk_action.triggered.connect(self.enter_kiosk)
-        self.sync_action = QAction("Sync now", self, shortcut=QKeySequence("F5"))
-        self.sync_action.setToolTip("Upload and download now, without waiting for the next round")
-        self.sync_action.triggered.connect(self.sync_now_requested)
-        self.hub_action = QAction("Serve this venue…", self, visible=False)
-        self.hub_action.triggered.connect(self.open_hub)
-        self.leave_kiosk_action = QAction("Leave kiosk…", self, visible=False)
-        self.leave_kiosk_action.triggered.connect(self.kiosk_exit_requested)
-        actions = (
-            self.settings_action,
-            self.sync_action,
-            self.hub_action,
-            self.mute_action,
-            self.kiosk_action,
-        )
-        for action in actions:
-            bar.addAction(action)
-        spacer = QWidget()
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        bar.addWidget(spacer)
-        bar.addAction(self.leave_kiosk_action)
-        self.addToolBar(bar)
-        self.toolbar = bar
+        self.toolbar = MainToolbar(self)
+        self.addToolBar(self.toolbar)
+        bar = self.toolbar
+        self.settings_action, self.sync_action = bar.settings_action, bar.sync_action
+        self.hub_action, self.kiosk_action = bar.hub_action, bar.kiosk_action
+        self.mute_action = bar.mute_action
+        bar.settings_action.triggered.connect(self.open_settings)
+        bar.mute_action.toggled.connect(self._set_muted)
+        bar.kiosk_action.triggered.connect(self.enter_kiosk)
+        bar.sync_action.triggered.connect(self.sync_now_requested)
+        bar.hub_action.triggered.connect(self.open_hub)
+        bar.leave_kiosk_action.triggered.connect(self.kiosk_exit_requested)
 
     # --- scanning ------------------------------------------------------------------------
     def submit_payload(
@@ -381,11 +363,7 @@ class MainWindow(QMainWindow):
         self.kiosk.request_exit()
 
     def _on_kiosk_changed(self, active: bool) -> None:
-        self.settings_action.setVisible(not active)
-        self.sync_action.setVisible(not active)
-        self.kiosk_action.setVisible(not active)
-        self.hub_action.setVisible(not active and self.hub is not None)
-        self.leave_kiosk_action.setVisible(active)
+        self.toolbar.show_for(kiosk=active, hub_offered=self.hub is not None)
         # Unattended: whoever walks up must not search attendees or check people in by hand.
         self.search.setVisible(not active)
         # In kiosk mode people read the verdict from further away: give it more room.
