@@ -6,13 +6,17 @@ from __future__ import annotations
 import json
 import time
 
+import cv2
 import httpx
+import numpy as np
 import pytest
+import zxingcpp
 from browserkit import DESKTOP, PHONE, horizontal_overflow, launch, sign_in
 from hubkit import FAST_WEBHOOKS, client_for, create_event, enrolled, issue, make_key
 
 from scanner_app.core.node import Node
 from scanner_app.server import HubServer
+from scanner_app.sync.config import parse_setup
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 expect = sync_api.expect
@@ -165,6 +169,19 @@ def test_add_gate_once_with_its_setup_code_and_revoke_it(page, hub, org_key, api
     assert page.evaluate(
         "document.querySelector('#setup img').naturalWidth > 100"
     )  # a real PNG from the hub
+    # A v2 code (DESIGN.md §10): it expires and holds a one-time enrolment token, not a key.
+    expect(page.locator("#setup")).to_contain_text("Valid until")
+    expect(page.locator("#setup")).not_to_contain_text("holds the gate's key")
+    shot = np.frombuffer(page.locator("#setup img").screenshot(), np.uint8)
+    read = zxingcpp.read_barcodes(
+        cv2.imdecode(shot, cv2.IMREAD_GRAYSCALE), formats=zxingcpp.BarcodeFormat.QRCode
+    )
+    offer = parse_setup(read[0].text)
+    assert offer.enrol.startswith("tk_enrol_") and offer.gate == "south-2"
+    first = httpx.post(hub.url + "/v1/devices/enrol", json={"enrol": offer.enrol}, timeout=10)
+    again = httpx.post(hub.url + "/v1/devices/enrol", json={"enrol": offer.enrol}, timeout=10)
+    assert first.status_code == 200 and first.json()["key"].startswith("tk_live_")
+    assert again.status_code == 401  # spent
     expect(page.locator("#gateRows tr")).to_have_count(1)
     expect(page.locator("#gateRows tr")).to_contain_text("south-2")
     row = page.text_content("#gateRows tr")
