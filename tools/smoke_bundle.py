@@ -257,16 +257,7 @@ def main() -> int:
         env = clean_env(home)
         print(f"bundle {bundle}: {folder_mb(bundle):.0f} MB on disk", flush=True)
         check_version(exe, env)
-        try:
-            reel = check_demo(exe, env)
-        except SmokeFailure as failure:
-            # Seen about 1 run in 3 on 2026-12-01 after main's merges: the demo segfaults
-            # while it shuts down after SIGTERM (exit -11), after every scan was committed.
-            # Reported; retried once, loudly, so CI is not a coin toss until it is fixed.
-            if "exit code -" not in str(failure):
-                raise
-            print(f"   WARNING, retrying once: {str(failure).splitlines()[0]}", flush=True)
-            reel = check_demo(exe, env)
+        reel = check_demo(exe, env)
         check_hub(exe, env, home)
         step("desktop app, the demo reel as its camera: start -> camera ready, RSS")
         start, rss = measure_starts("bundle", [str(exe)], env, home, reel, args.starts)

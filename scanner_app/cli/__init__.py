@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import faulthandler
+import sys
+
 import click
 
 from scanner_app import __version__
@@ -65,4 +68,9 @@ for command in (
 
 
 def main() -> None:
+    # A crash in C code (Qt, OpenCV) then prints every thread's Python stack on stderr. The
+    # PyInstaller bundle ignores PYTHONFAULTHANDLER, so without this a segfault said nothing.
+    # Windows' windowed executable has no stderr: nothing to write to there.
+    if sys.stderr is not None and not faulthandler.is_enabled():
+        faulthandler.enable()
     cli(prog_name="tickitz-scanner")
