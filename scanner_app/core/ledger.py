@@ -350,12 +350,17 @@ class Ledger:
 
     def outbox(self, limit: int = 500) -> list[dict[str, Any]]:
         """Check-ins not yet acknowledged upstream (nor set aside), oldest first."""
+        return self.outbox_after(0, limit)[0]
+
+    def outbox_after(self, after: int, limit: int = 500) -> tuple[list[dict[str, Any]], int]:
+        """The outbox from the row after `after` (a seq) on, and the last row's seq (`after`
+        when none): an uploader reads the next batch while the previous one is in flight."""
         rows = self.db.query(
-            f"SELECT {_ROW_COLUMNS}, proof FROM checkins WHERE pushed_at IS NULL"
-            " AND set_aside_reason IS NULL ORDER BY seq LIMIT ?",
-            (limit,),
+            f"SELECT seq, {_ROW_COLUMNS}, proof FROM checkins WHERE pushed_at IS NULL"
+            " AND set_aside_reason IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
         )
-        return [row_to_wire(r, with_proof=True) for r in rows]
+        return [row_to_wire(r, with_proof=True) for r in rows], rows[-1]["seq"] if rows else after
 
     def requeue_all(self, conn: sqlite3.Connection) -> int:
         """Every check-in this node made or took from downstream is to be uploaded again
