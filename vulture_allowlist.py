@@ -129,3 +129,4 @@ write_reel  # unused function (scanner_app/camera/synth.py): tests and tools mak
 export_bundle  # unused function (scanner_app/cli/events.py): a click command
 set_setting  # unused method (scanner_app/core/node.py): tests write one raw setting with it
 frame_of  # unused method (scanner_app/gui/demo_reel.py): the demo test reads a reel frame
+_.outbox  # unused method (scanner_app/core/ledger.py:351): tests and bench_sync read it

@@ -12,12 +12,8 @@ from scanner_app.core.db import Database
 from scanner_app.core.errors import Conflict, NotFound, ValidationError
 from scanner_app.core.events import EventStore
 from scanner_app.core.ids import checkin_id as new_checkin_id
-from scanner_app.core.ledger import (
-    allows_reentry,
-    insert_checkin,
-    recompute_conflicts,
-    ticket_state,
-)
+from scanner_app.core.ledger import insert_checkin, recompute_conflicts, ticket_state
+from scanner_app.core.ledger_reads import allows_reentry
 from scanner_app.core.models import DEFAULT_GATE, DIRECTIONS, REASONS, ScanResult, UndoResult
 from scanner_app.core.timeutil import Clock, iso_ms, normalize_iso, shift, utc_now
 from scanner_app.core.tokens import (

@@ -9,6 +9,13 @@ from typing import Any
 from scanner_app.core import validate as v
 from scanner_app.core.db import Database
 from scanner_app.core.errors import ValidationError
+from scanner_app.core.ledger_reads import (
+    answers_for,
+    batch_tickets,
+    conflict_updates,
+    existing_ids,
+    recompute_many,
+)
 from scanner_app.core.models import DIRECTIONS, REASONS, ScanResult
 from scanner_app.core.proofs import ProofChecker
 from scanner_app.core.timeutil import Clock, iso_ms, utc_now
@@ -92,12 +99,6 @@ def ticket_state(
     )
 
 
-def allows_reentry(conn: sqlite3.Connection, event_id: str) -> bool:
-    """The event's re-entry rule (entry and exit alternate); False for an unknown event."""
-    row = conn.execute("SELECT allow_reentry FROM events WHERE id = ?", (event_id,)).fetchone()
-    return bool(row and row["allow_reentry"])
-
-
 def recompute_conflicts(
     conn: sqlite3.Connection, event_id: str, ticket_id: str, reentry: bool
 ) -> None:
@@ -108,24 +109,11 @@ def recompute_conflicts(
         " AND voided_by IS NULL ORDER BY scanned_at, id",
         (event_id, ticket_id),
     ).fetchall()
-    anchor = None
-    inside = False
-    for row in rows:
-        if row["direction"] == "out":
-            inside = False
-            continue
-        clash = anchor is not None and (inside or not reentry)
-        wanted = (1, anchor["scanned_at"], anchor["gate"]) if clash else (0, None, None)
-        if not clash:
-            anchor = row
-        inside = True
-        current = (row["conflict"], row["first_checked_in_at"], row["first_scanned_by"])
-        if current != wanted:
-            conn.execute(
-                "UPDATE checkins SET conflict = ?, first_checked_in_at = ?, first_scanned_by = ?"
-                " WHERE seq = ?",
-                (*wanted, row["seq"]),
-            )
+    conn.executemany(
+        "UPDATE checkins SET conflict = ?, first_checked_in_at = ?, first_scanned_by = ?"
+        " WHERE seq = ?",
+        conflict_updates(rows, reentry),
+    )
 
 
 def recorded_result(conn: sqlite3.Connection, checkin_id: str) -> ScanResult | None:
@@ -151,52 +139,8 @@ def recorded_result(conn: sqlite3.Connection, checkin_id: str) -> ScanResult | N
     )
 
 
-def answer_for(conn: sqlite3.Connection, checkin_id: str) -> dict[str, Any]:
-    row = conn.execute(
-        "SELECT id, event_id, ticket_id, success, reason, conflict, first_checked_in_at,"
-        " first_scanned_by, refused FROM checkins WHERE id = ?",
-        (checkin_id,),
-    ).fetchone()
-    if row["refused"]:
-        return {
-            "id": row["id"],
-            "status": "refused",
-            "firstCheckedInAt": None,
-            "firstScannedBy": None,
-            "reason": row["refused"],
-        }
-    if row["conflict"]:
-        status = "conflict"
-    elif row["reason"] == "already_checked_in":
-        status = "duplicate"
-    else:
-        status = "recorded"
-    first_at, first_by = row["first_checked_in_at"], row["first_scanned_by"]
-    if status == "duplicate" and first_at is None and row["ticket_id"]:
-        canonical = conn.execute(
-            "SELECT scanned_at, gate FROM checkins WHERE event_id = ? AND ticket_id = ?"
-            " AND success = 1 AND direction = 'in' AND conflict = 0 AND voided_by IS NULL"
-            " AND kind != 'void' ORDER BY scanned_at, id LIMIT 1",
-            (row["event_id"], row["ticket_id"]),
-        ).fetchone()
-        if canonical:
-            first_at, first_by = canonical["scanned_at"], canonical["gate"]
-    return {
-        "id": row["id"],
-        "status": status,
-        "firstCheckedInAt": first_at,
-        "firstScannedBy": first_by,
-        "reason": None,
-    }
-
-
-def _fill_from_manifest(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+def _fill_from_manifest(row: dict[str, Any], ticket: sqlite3.Row | None) -> None:
     """Tier and name from the manifest when an uploader left them out (stats split by tier)."""
-    # Same event only: an uploader must not learn another event's attendee by naming its id.
-    ticket = conn.execute(
-        "SELECT attendee_name, tier_name FROM tickets WHERE id = ? AND event_id = ?",
-        (row["ticket_id"], row["event_id"]),
-    ).fetchone()
     if ticket is not None:
         row["tier_name"] = row["tier_name"] or ticket["tier_name"]
         row["attendee_name"] = row["attendee_name"] or ticket["attendee_name"]
@@ -210,18 +154,6 @@ def _apply_void(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
         " AND (? IS NULL OR ticket_id = ?) AND kind != 'void'",
         (row["id"], row["voids_id"], row["event_id"], row["ticket_id"], row["ticket_id"]),
     )
-
-
-def existing_ids(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
-    """Which of `ids` are already stored (in chunks: SQLite limits bound parameters)."""
-    found: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(
-            r[0] for r in conn.execute(f"SELECT id FROM checkins WHERE id IN ({marks})", chunk)
-        )
-    return found
 
 
 def parse_remote_checkin(item: Any, device_id: str | None) -> dict[str, Any]:
@@ -352,6 +284,11 @@ class Ledger:
         received = self.clock()
         with self.db.write() as conn:
             known = existing_ids(conn, [row["id"] for row in rows])
+            # The manifest rows of the batch's tickets, read once: for the proofs, and for
+            # tier and name where the uploader left them out (nothing here changes tickets).
+            tickets = batch_tickets(
+                conn, {(row["event_id"], row["ticket_id"]) for row in rows if row["ticket_id"]}
+            )
             touched: set[tuple[str, str]] = set()
             seen: set[str] = set()
             for row in rows:
@@ -371,12 +308,13 @@ class Ledger:
                     if existing["ticket_id"] and existing["ticket_id"] != row["ticket_id"]:
                         touched.add((existing["event_id"], existing["ticket_id"]))
                 stored = {"source": source, "received_at": now, "pushed_at": pushed_at}
-                refusal = proofs.refusal(conn, row, received, enrolled_at) if proofs else None
+                ticket = tickets.get((row["event_id"], row["ticket_id"]))
+                refusal = proofs.refusal(row, ticket, received, enrolled_at) if proofs else None
                 if refusal is not None:  # kept as audit, admits nobody, never forwarded
                     row.update(success=0, refused=refusal)
                     stored.update(pushed_at=now, upstream_status="refused")
                 if row["ticket_id"] and (row["tier_name"] is None or row["attendee_name"] is None):
-                    _fill_from_manifest(conn, row)
+                    _fill_from_manifest(row, ticket)
                 insert_checkin(conn, **row, **stored)
                 if replaced is not None and replaced["voided_by"]:
                     conn.execute(
@@ -387,9 +325,8 @@ class Ledger:
                     _apply_void(conn, row)
                 if row["ticket_id"] and row["success"]:
                     touched.add((row["event_id"], row["ticket_id"]))
-            for event_id, ticket_id in touched:
-                recompute_conflicts(conn, event_id, ticket_id, allows_reentry(conn, event_id))
-            return [answer_for(conn, row["id"]) for row in rows]
+            recompute_many(conn, touched)
+            return answers_for(conn, [row["id"] for row in rows])
 
     def feed(self, event_id: str, after: str | None = None, limit: int = 500) -> dict[str, Any]:
         """Every node's check-ins for an event, in the order this node stored them."""
@@ -413,12 +350,17 @@ class Ledger:
 
     def outbox(self, limit: int = 500) -> list[dict[str, Any]]:
         """Check-ins not yet acknowledged upstream (nor set aside), oldest first."""
+        return self.outbox_after(0, limit)[0]
+
+    def outbox_after(self, after: int, limit: int = 500) -> tuple[list[dict[str, Any]], int]:
+        """The outbox from the row after `after` (a seq) on, and the last row's seq (`after`
+        when none): an uploader reads the next batch while the previous one is in flight."""
         rows = self.db.query(
-            f"SELECT {_ROW_COLUMNS}, proof FROM checkins WHERE pushed_at IS NULL"
-            " AND set_aside_reason IS NULL ORDER BY seq LIMIT ?",
-            (limit,),
+            f"SELECT seq, {_ROW_COLUMNS}, proof FROM checkins WHERE pushed_at IS NULL"
+            " AND set_aside_reason IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
         )
-        return [row_to_wire(r, with_proof=True) for r in rows]
+        return [row_to_wire(r, with_proof=True) for r in rows], rows[-1]["seq"] if rows else after
 
     def requeue_all(self, conn: sqlite3.Connection) -> int:
         """Every check-in this node made or took from downstream is to be uploaded again

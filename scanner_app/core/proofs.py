@@ -46,12 +46,14 @@ class ProofChecker:
 
     def refusal(
         self,
-        conn: sqlite3.Connection,
         row: dict[str, Any],
+        ticket: sqlite3.Row | None,
         received: datetime,
         enrolled_at: str | None = None,
     ) -> str | None:
-        """None when `row` may stand; else one word of REFUSALS."""
+        """None when `row` may stand; else one word of REFUSALS. `ticket`: the manifest row
+        of the row's ticket in the row's event (status, qr_payload, updated_at), None when
+        there is none (ledger_reads.batch_tickets reads them for a whole batch)."""
         if not row["success"] or row["kind"] == "void":
             return None  # failed scans and undos admit nobody: nothing to prove
         token = row.get("proof")
@@ -59,10 +61,6 @@ class ProofChecker:
         if not token and not manual:
             return "missing_proof"
         scanned = parse_iso(row["scanned_at"])
-        ticket = conn.execute(
-            "SELECT status, qr_payload, updated_at FROM tickets WHERE id = ? AND event_id = ?",
-            (row["ticket_id"], row["event_id"]),
-        ).fetchone()
         stored = ticket["qr_payload"] if ticket is not None else None
         if not token:
             # Staff admitted this ticket by hand (no phone, no QR): there is nothing to

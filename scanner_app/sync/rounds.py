@@ -96,36 +96,65 @@ class Pusher:
         self.refused: dict[str, str] = {}
 
     def push(self, report: RoundReport) -> None:
-        while True:
-            batch = self._next_batch()
-            if not batch:
-                return
-            answers = self._send(batch)
-            sent = {c["id"] for c in batch}
-            known = [a for a in answers if isinstance(a, dict) and a.get("id") in sent]
-            self.node.ledger.mark_pushed(known)
-            report.pushed += len(known)
-            report.answers.update(str(a.get("status")) for a in known)
-            missing = sent - {a["id"] for a in known} - set(self.refused)
-            if missing:
-                raise BadResponse(f"{len(missing)} check-ins not answered")
-            if len(batch) < self.batch_size:
-                return
+        """One batch in flight at a time; while the upstream takes it, this node reads and
+        encodes the next batch and records the previous answers (so the two sides' work
+        overlaps: about a third of a 10,000-row upload's time was the gate's own). A batch
+        is sent only after the one before it was answered: the upstream sees outbox order."""
+        batch, after = self._next_batch(0)
+        if not batch:
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tickitz-push") as pool:
+            flight = pool.submit(self._send, batch, *self._encode(batch, len(batch)))
+            while True:
+                following: list[dict[str, Any]] = []
+                if len(batch) >= self.batch_size:
+                    following, after = self._next_batch(after)
+                if following:  # `batch` is not recorded yet: it is still in the pending count
+                    ahead = self._encode(following, len(batch) + len(following))
+                answers = flight.result()
+                if following:
+                    flight = pool.submit(self._send, following, *ahead)
+                self._record(batch, answers, report)
+                if not following:
+                    return
+                batch = following
 
-    def _next_batch(self) -> list[dict[str, Any]]:
+    def _encode(self, batch: list[dict[str, Any]], unrecorded: int) -> tuple[int, bytes]:
+        """(what is left after the batches sent and not yet recorded, as the hub's dashboard
+        shows per gate; the batch's request body)."""
+        left = self.node.ledger.pending_count() - unrecorded
+        wires = [_wire(c) for c in batch]
+        return left, self.client.batch_body(self.node.device_id, wires, left)
+
+    def _record(
+        self, batch: list[dict[str, Any]], answers: list[dict[str, Any]], report: RoundReport
+    ) -> None:
+        sent = {c["id"] for c in batch}
+        known = [a for a in answers if isinstance(a, dict) and a.get("id") in sent]
+        self.node.ledger.mark_pushed(known)
+        report.pushed += len(known)
+        report.answers.update(str(a.get("status")) for a in known)
+        missing = sent - {a["id"] for a in known} - set(self.refused)
+        if missing:
+            raise BadResponse(f"{len(missing)} check-ins not answered")
+
+    def _next_batch(self, after: int) -> tuple[list[dict[str, Any]], int]:
         while True:
-            rows = self.node.ledger.outbox(self.batch_size)
+            rows, last = self.node.ledger.outbox_after(after, self.batch_size)
             unfiled = {r["id"]: NO_EVENT for r in rows if not r["eventId"]}
             if not unfiled:
-                return rows
+                return rows, last
             self._set_aside(unfiled)
 
     def _set_aside(self, reasons: dict[str, str]) -> None:
         self.node.ledger.set_aside(reasons)
         self.refused.update(reasons)
 
-    def _send(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Send; on a 400 set aside the rows the upstream will not take and send the rest.
+    def _send(
+        self, batch: list[dict[str, Any]], left: int, body: bytes | None = None
+    ) -> list[dict[str, Any]]:
+        """Send (`body`: the batch already encoded); on a 400 set aside the rows the
+        upstream will not take and send the rest.
 
         A 400 naming `checkins[i]` sets that row aside (all the batch's rows of its event
         when the field is `eventId`: a hub refuses an event, e.g. another gate key's, not a
@@ -133,17 +162,19 @@ class Pusher:
         """
         while batch:
             try:
-                # What is left after this batch, as the hub's dashboard shows per gate.
-                left = self.node.ledger.pending_count() - len(batch)
+                if body is not None:
+                    return self.client.send_batch(body)
                 return self.client.batch(self.node.device_id, [_wire(c) for c in batch], left)
             except BadRequest as exc:
+                body = None  # what is sent again is re-encoded
                 named = _refused_rows(batch, exc.field)
                 if named is None:
                     if len(batch) == 1:
                         named = batch
                     else:
                         middle = len(batch) // 2
-                        return self._send(batch[:middle]) + self._send(batch[middle:])
+                        first = self._send(batch[:middle], left + len(batch) - middle)
+                        return first + self._send(batch[middle:], left)
                 self._set_aside({row["id"]: exc.message for row in named})
                 log.warning(
                     "Upstream refused %d check-in(s), e.g. %s: %s",
