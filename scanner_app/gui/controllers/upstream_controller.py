@@ -226,8 +226,10 @@ class UpstreamController(QObject):
             if after != before or not self.enabled:
                 self.sync.save_async(after)
             return
-        if before.upstream_url and after.upstream_url and (
-            api_base(before.upstream_url) != api_base(after.upstream_url)
+        if (
+            before.upstream_url
+            and after.upstream_url
+            and (api_base(before.upstream_url) != api_base(after.upstream_url))
         ):
             after = after.with_changes(certificate="")  # a typed new address is not the pinned hub
         # An empty address: the saved config makes the node standalone, the engine stops.
