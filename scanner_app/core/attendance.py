@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scanner_app.core.db import Database
+from scanner_app.core.names import NameCipher
 from scanner_app.core.timeutil import iso_ms
 
 _STANDING_IN = "success = 1 AND kind != 'void' AND voided_by IS NULL AND direction = 'in'"
@@ -16,11 +17,11 @@ _SCAN_COLUMNS = (
 )
 
 
-def scan_json(row: Any) -> dict[str, Any]:
+def scan_json(row: Any, names: NameCipher) -> dict[str, Any]:
     return {
         "id": row["id"],
         "ticketId": row["ticket_id"],
-        "attendeeName": row["attendee_name"],
+        "attendeeName": names.open(row["attendee_name"], row["ticket_id"]),
         "tierName": row["tier_name"],
         "scannedBy": row["gate"],
         "deviceId": row["device_id"],
@@ -38,8 +39,9 @@ def scan_json(row: Any) -> dict[str, Any]:
 
 
 class Attendance:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, names: NameCipher) -> None:
         self.db = db
+        self.names = names
 
     def arrivals(
         self, event_id: str, bucket_s: int = 300, limit: int = 288
@@ -88,7 +90,7 @@ class Attendance:
             f"SELECT {_SCAN_COLUMNS} FROM checkins WHERE event_id = ? ORDER BY seq DESC LIMIT ?",
             (event_id, limit),
         )
-        return [scan_json(r) for r in rows]
+        return [scan_json(r, self.names) for r in rows]
 
     def conflicts(self, event_id: str, limit: int = 50) -> list[dict[str, Any]]:
         """Standing admissions flagged as a second admission of a ticket, newest first."""
@@ -98,7 +100,7 @@ class Attendance:
             " ORDER BY scanned_at DESC LIMIT ?",
             (event_id, limit),
         )
-        return [scan_json(r) for r in rows]
+        return [scan_json(r, self.names) for r in rows]
 
     def ticket_history(self, ticket_id: str) -> list[dict[str, Any]]:
         """Every scan of a ticket, admitted or refused, in door-time order."""
@@ -106,7 +108,7 @@ class Attendance:
             f"SELECT {_SCAN_COLUMNS} FROM checkins WHERE ticket_id = ? ORDER BY scanned_at, seq",
             (ticket_id,),
         )
-        return [scan_json(r) for r in rows]
+        return [scan_json(r, self.names) for r in rows]
 
 
 def _iso_unix(seconds: int) -> str:

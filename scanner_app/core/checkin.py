@@ -15,6 +15,7 @@ from scanner_app.core.ids import checkin_id as new_checkin_id
 from scanner_app.core.ledger import insert_checkin, recompute_conflicts, ticket_state
 from scanner_app.core.ledger_reads import allows_reentry
 from scanner_app.core.models import DEFAULT_GATE, DIRECTIONS, REASONS, ScanResult, UndoResult
+from scanner_app.core.names import NameCipher
 from scanner_app.core.timeutil import Clock, iso_ms, normalize_iso, shift, utc_now
 from scanner_app.core.tokens import (
     DEFAULT_LEEWAY_SECONDS,
@@ -32,7 +33,8 @@ class Presented:
     observed: datetime
     claims: TicketClaims | None
     reason: str | None
-    payload: str | None = None  # the token, kept as an admission's proof (DESIGN.md §10)
+    payload: str | None = None  # the token: an admission's proof (DESIGN.md §10); opens a name
+    # sealed per ticket
 
 
 class CheckinService:
@@ -47,8 +49,14 @@ class CheckinService:
         leeway_seconds: int = DEFAULT_LEEWAY_SECONDS,
         clock_offset_ms: Callable[[], float] = lambda: 0.0,
         verifier: TicketVerifier | None = None,
+        *,
+        names: NameCipher,
+        private_names: Callable[[], bool] = lambda: False,
     ) -> None:
         self.db = db
+        self.names = names
+        # A private gate shows the name of a presented ticket but keeps none in its log.
+        self.private_names = private_names
         self.events = events
         self.device_id = device_id
         self.clock = clock
@@ -68,6 +76,8 @@ class CheckinService:
             self.leeway_seconds,
             clock_offset_ms,
             self.verifier,
+            names=self.names,
+            private_names=self.private_names,
         )
 
     def present(self, payload: str, event_ids: Collection[str] | None = None) -> Presented:
@@ -193,7 +203,7 @@ class CheckinService:
             evt=row["event_id"],
             tier=row["tier_name"],
             iat=0,
-            name=row["attendee_name"],
+            name=self.names.open(row["attendee_name"], row["id"]),
             bkg=row["booking_id"],
         )
         wrong = event_ids is not None and claims.evt not in event_ids
@@ -243,11 +253,8 @@ class CheckinService:
                     "SELECT attendee_name, tier_name, status FROM tickets WHERE id = ?",
                     (claims.jti,),
                 ).fetchone()
-                name = (
-                    manifest["attendee_name"]
-                    if manifest and manifest["attendee_name"]
-                    else claims.name
-                )
+                stored = manifest["attendee_name"] if manifest else None
+                name = self.names.open_presented(stored, claims.jti, proof) or claims.name
                 tier = manifest["tier_name"] if manifest else claims.tier
                 if reason is None:
                     reason, first_at, first_by = self._rule(
@@ -268,7 +275,7 @@ class CheckinService:
                 success=int(success),
                 reason=reason,
                 kind=kind,
-                attendee_name=name,
+                attendee_name=self._kept_name(name, claims),
                 tier_name=tier,
                 first_checked_in_at=first_at,
                 first_scanned_by=first_by,
@@ -351,7 +358,9 @@ class CheckinService:
                 direction=direction,
                 success=int(success),
                 reason=reason,
-                attendee_name=answer.get("attendeeName"),
+                attendee_name=None
+                if self.private_names()
+                else self.names.seal(answer.get("attendeeName"), ticket_id),
                 tier_name=answer.get("tierName"),
                 first_checked_in_at=first_at,
                 first_scanned_by=first_by,
@@ -415,7 +424,8 @@ class CheckinService:
             conn.execute("UPDATE checkins SET voided_by = ? WHERE id = ?", (void_id, checkin_id))
             event_id = row["event_id"]
             recompute_conflicts(conn, event_id, row["ticket_id"], allows_reentry(conn, event_id))
-        return UndoResult(void_id, checkin_id, row["ticket_id"], row["attendee_name"])
+        name = self.names.open(row["attendee_name"], row["ticket_id"])
+        return UndoResult(void_id, checkin_id, row["ticket_id"], name)
 
     def last_checkin(self, gate: str | None = None) -> dict[str, Any] | None:
         """This device's most recent standing check-in (what "undo last" undoes)."""
@@ -429,7 +439,18 @@ class CheckinService:
             sql += " AND gate = ?"
             params.append(gate)
         row = self.db.query_one(sql + " ORDER BY seq DESC LIMIT 1", params)
-        return dict(row) if row else None
+        if row is None:
+            return None
+        return {
+            **dict(row),
+            "attendee_name": self.names.open(row["attendee_name"], row["ticket_id"]),
+        }
+
+    def _kept_name(self, name: str | None, claims: TicketClaims | None) -> str | None:
+        """What the check-in row keeps of the name: sealed, or nothing on a private gate."""
+        if claims is None or self.private_names():
+            return None
+        return self.names.seal(name, claims.jti)
 
 
 def _check_direction(direction: str) -> None:

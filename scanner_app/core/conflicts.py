@@ -10,6 +10,8 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from scanner_app.core.names import NameCipher
+
 _CONFLICTS = (
     "SELECT * FROM checkins WHERE event_id = ? AND ticket_id = ? AND conflict = 1"
     " AND success = 1 AND kind != 'void' AND voided_by IS NULL"
@@ -33,18 +35,18 @@ def standing(conn: sqlite3.Connection, items: list[dict[str, Any]]) -> set[str]:
 
 
 def new_conflicts(
-    conn: sqlite3.Connection, items: list[dict[str, Any]], before: set[str]
+    conn: sqlite3.Connection, items: list[dict[str, Any]], before: set[str], names: NameCipher
 ) -> list[dict[str, Any]]:
     """A `checkin.conflict` payload for every conflict the merge flagged."""
     payloads = []
     for event_id, ticket_id in sorted(_tickets(items)):
         for row in conn.execute(_CONFLICTS, (event_id, ticket_id)).fetchall():
             if row["id"] not in before:
-                payloads.append(_payload(conn, row))
+                payloads.append(_payload(conn, row, names))
     return payloads
 
 
-def _payload(conn: sqlite3.Connection, later: sqlite3.Row) -> dict[str, Any]:
+def _payload(conn: sqlite3.Connection, later: sqlite3.Row, names: NameCipher) -> dict[str, Any]:
     first = conn.execute(
         "SELECT id, device_id, gate, scanned_at FROM checkins WHERE event_id = ? AND ticket_id = ?"
         " AND scanned_at = ? AND gate = ? AND success = 1 AND kind != 'void'"
@@ -59,7 +61,7 @@ def _payload(conn: sqlite3.Connection, later: sqlite3.Row) -> dict[str, Any]:
     return {
         "ticketId": later["ticket_id"],
         "eventId": later["event_id"],
-        "attendeeName": later["attendee_name"],
+        "attendeeName": names.open(later["attendee_name"], later["ticket_id"]),
         "tierName": later["tier_name"],
         "first": {
             "checkinId": first["id"] if first else None,

@@ -180,6 +180,15 @@ class Database:
                 self._raise_storage(exc)
                 raise
 
+    def checkpoint(self) -> None:
+        """Copy the WAL into the file and empty it (what it held leaves the disk's WAL)."""
+        with self._write_lock:
+            try:
+                self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                self._raise_storage(exc)
+                raise
+
     def read(self) -> sqlite3.Connection:
         """A connection for this thread; sees every committed write (WAL)."""
         conn = getattr(self._local, "conn", None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +18,9 @@ from scanner_app.core.ledger_reads import (
     recompute_many,
 )
 from scanner_app.core.models import DIRECTIONS, REASONS, ScanResult
+from scanner_app.core.names import NameCipher
 from scanner_app.core.proofs import ProofChecker
-from scanner_app.core.timeutil import Clock, iso_ms, utc_now
+from scanner_app.core.timeutil import Clock, iso_ms
 
 MAX_FEED_PAGE = 1000
 _ROW_COLUMNS = (
@@ -116,7 +118,9 @@ def recompute_conflicts(
     )
 
 
-def recorded_result(conn: sqlite3.Connection, checkin_id: str) -> ScanResult | None:
+def recorded_result(
+    conn: sqlite3.Connection, checkin_id: str, names: NameCipher
+) -> ScanResult | None:
     """A recorded check-in answered again as the scan result it was (None: unknown id)."""
     row = conn.execute("SELECT * FROM checkins WHERE id = ?", (checkin_id,)).fetchone()
     if row is None:
@@ -124,7 +128,7 @@ def recorded_result(conn: sqlite3.Connection, checkin_id: str) -> ScanResult | N
     return ScanResult(
         success=bool(row["success"]),
         alreadyCheckedIn=row["reason"] == "already_checked_in",
-        attendeeName=row["attendee_name"],
+        attendeeName=names.open(row["attendee_name"], row["ticket_id"]),
         tierName=row["tier_name"],
         checkedInAt=row["scanned_at"],
         firstCheckedInAt=row["first_checked_in_at"],
@@ -139,11 +143,13 @@ def recorded_result(conn: sqlite3.Connection, checkin_id: str) -> ScanResult | N
     )
 
 
-def _fill_from_manifest(row: dict[str, Any], ticket: sqlite3.Row | None) -> None:
+def _fill_from_manifest(row: dict[str, Any], ticket: sqlite3.Row | None, names: NameCipher) -> None:
     """Tier and name from the manifest when an uploader left them out (stats split by tier)."""
     if ticket is not None:
         row["tier_name"] = row["tier_name"] or ticket["tier_name"]
-        row["attendee_name"] = row["attendee_name"] or ticket["attendee_name"]
+        row["attendee_name"] = row["attendee_name"] or names.open(
+            ticket["attendee_name"], row["ticket_id"]
+        )
 
 
 def _apply_void(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
@@ -193,7 +199,7 @@ def parse_remote_checkin(item: Any, device_id: str | None) -> dict[str, Any]:
     }
 
 
-def row_to_wire(row: sqlite3.Row, with_proof: bool = False) -> dict[str, Any]:
+def row_to_wire(row: sqlite3.Row, names: NameCipher, with_proof: bool = False) -> dict[str, Any]:
     """A stored check-in as the batch upload and the check-ins feed carry it. Only the
     upload carries the proof (`qrPayload`): the feed is read by gate keys, which never get
     a ticket's token (DESIGN.md §10)."""
@@ -208,7 +214,7 @@ def row_to_wire(row: sqlite3.Row, with_proof: bool = False) -> dict[str, Any]:
         "reason": row["reason"],
         "deviceId": row["device_id"],
         "kind": row["kind"],
-        "attendeeName": row["attendee_name"],
+        "attendeeName": names.open(row["attendee_name"], row["ticket_id"]),
         "tierName": row["tier_name"],
     }
     if row["voids_id"]:
@@ -254,11 +260,19 @@ class Ledger:
     """Merges check-ins made on other nodes; serves this node's check-ins by cursor."""
 
     def __init__(
-        self, db: Database, clock: Clock = utc_now, local_device: str | None = None
+        self,
+        db: Database,
+        clock: Clock,
+        local_device: str | None,
+        names: NameCipher,
+        private_names: Callable[[], bool] = lambda: False,
     ) -> None:
         self.db = db
         self.clock = clock
         self.local_device = local_device  # this node's own device id (its door's rows)
+        self.names = names
+        # A private gate keeps no names of other gates' admissions either.
+        self.private_names = private_names
 
     def merge(
         self,
@@ -282,6 +296,7 @@ class Ledger:
         now = iso_ms(self.clock())
         pushed_at = now if source == "upstream" else None
         received = self.clock()
+        keep_names = not self.private_names()
         with self.db.write() as conn:
             known = existing_ids(conn, [row["id"] for row in rows])
             # The manifest rows of the batch's tickets, read once: for the proofs, and for
@@ -314,8 +329,9 @@ class Ledger:
                     row.update(success=0, refused=refusal)
                     stored.update(pushed_at=now, upstream_status="refused")
                 if row["ticket_id"] and (row["tier_name"] is None or row["attendee_name"] is None):
-                    _fill_from_manifest(row, ticket)
-                insert_checkin(conn, **row, **stored)
+                    _fill_from_manifest(row, ticket, self.names)
+                name = self.names.seal(row.pop("attendee_name"), row["ticket_id"])
+                insert_checkin(conn, **row, attendee_name=name if keep_names else None, **stored)
                 if replaced is not None and replaced["voided_by"]:
                     conn.execute(
                         "UPDATE checkins SET voided_by = ? WHERE id = ?",
@@ -343,7 +359,7 @@ class Ledger:
         page = rows[:limit]
         return {
             # A refused upload is audit here, not news for other gates.
-            "data": [row_to_wire(r) for r in page if r["refused"] is None],
+            "data": [row_to_wire(r, self.names) for r in page if r["refused"] is None],
             "nextCursor": str(page[-1]["seq"]) if page else str(max(cursor, 0)),
             "hasMore": len(rows) > limit,
         }
@@ -360,7 +376,8 @@ class Ledger:
             " AND set_aside_reason IS NULL AND seq > ? ORDER BY seq LIMIT ?",
             (after, limit),
         )
-        return [row_to_wire(r, with_proof=True) for r in rows], rows[-1]["seq"] if rows else after
+        wire = [row_to_wire(r, self.names, with_proof=True) for r in rows]
+        return wire, rows[-1]["seq"] if rows else after
 
     def requeue_all(self, conn: sqlite3.Connection) -> int:
         """Every check-in this node made or took from downstream is to be uploaded again

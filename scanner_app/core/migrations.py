@@ -231,6 +231,29 @@ def _v9_enrolments(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v10_names_at_rest(db: sqlite_utils.Database) -> None:
+    # Attendee names are kept sealed (core/names.py) and searched in memory
+    # (core/name_index.py), so the full-text index, a plain copy of every name, goes; its
+    # freed pages are overwritten. Sealing the names themselves needs the node key, which
+    # a schema step does not have: the mark below has the node do it when it opens
+    # (names.seal_existing_names). Self-contained, so it can be renumbered on merge.
+    conn = db.conn
+    before = conn.execute("PRAGMA secure_delete").fetchone()[0]
+    conn.execute("PRAGMA secure_delete = ON")
+    triggers = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'tickets'"
+        " AND sql LIKE '%tickets_fts%'"
+    ).fetchall()
+    for (name,) in triggers:
+        conn.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+    conn.execute("DROP TABLE IF EXISTS tickets_fts")
+    conn.execute(
+        "INSERT INTO node_settings (key, value) VALUES ('names.seal_pending', '1')"
+        " ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+    )
+    conn.execute(f"PRAGMA secure_delete = {int(before)}")
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[Migration] = [
     _v1_core,
@@ -242,4 +265,5 @@ MIGRATIONS: list[Migration] = [
     _v7_set_aside,
     _v8_proof_of_presentation,
     _v9_enrolments,
+    _v10_names_at_rest,
 ]

@@ -13,6 +13,7 @@ from scanner_app.core.db import Database, narrow_files, private_dir
 from scanner_app.core.events import EventStore
 from scanner_app.core.ids import short_id
 from scanner_app.core.ledger import Ledger
+from scanner_app.core.names import NameCipher, seal_existing_names
 from scanner_app.core.reports import Reports
 from scanner_app.core.storage import StorageError, storage_error
 from scanner_app.core.tickets import TicketBook
@@ -24,6 +25,8 @@ DB_FILENAME = "scanner.db"
 # any other file a node leaves, is an existing node, so a missing or empty database there
 # is a lost file to report, never a new node to start (with a new device id) in its place.
 NODE_MARKER = "node.id"
+# NodeConfig's keys (node_config.KEYS) for ``private_names``, read here on every scan.
+PRIVATE_KEY, KIOSK_KEY = "node.private", "node.kiosk"
 NODE_FILES = (NODE_MARKER, "upstream.key", f"{DB_FILENAME}-wal", f"{DB_FILENAME}-shm")
 
 
@@ -48,14 +51,38 @@ class Node:
         self.cipher = RestCipher(source or file_key_source(db.path.parent))
         self.events = EventStore(db, clock)
         self.events.cipher = self.cipher
+        self.names = NameCipher(self.cipher)  # attendee names, sealed with the same key
         with db.write() as conn:  # data from before sealing is converted on first open
             seal_existing(conn, self.cipher)
-        self.tickets = TicketBook(db, self.events, clock)
-        self.ledger = Ledger(db, clock, self.device_id)
-        self.reports = Reports(db)
+            names_sealed = seal_existing_names(conn, self.names)
+        if names_sealed:
+            db.checkpoint()  # the plain names' pages leave the WAL too
+            log.info("Sealed %d attendee names stored before names were kept sealed", names_sealed)
+        self.tickets = TicketBook(db, self.events, self.names, clock)
+        self.ledger = Ledger(db, clock, self.device_id, self.names, self.private_names)
+        self.reports = Reports(db, self.names)
         self.checkin = CheckinService(
-            db, self.events, self.device_id, clock, leeway_seconds, clock_offset_ms
+            db,
+            self.events,
+            self.device_id,
+            clock,
+            leeway_seconds,
+            clock_offset_ms,
+            names=self.names,
+            private_names=self.private_names,
         )
+
+    def private_names(self) -> bool:
+        """Whether this gate is set to ``private`` (NodeConfig.private_names): it keeps
+        names only sealed per ticket and none in its check-in log."""
+        rows = self.db.query(
+            "SELECT key, value FROM node_settings WHERE key IN (?, ?)", (PRIVATE_KEY, KIOSK_KEY)
+        )
+        values = {row["key"]: row["value"] for row in rows}
+        private = values.get(PRIVATE_KEY, "auto")
+        if private in ("on", "off"):
+            return private == "on"
+        return values.get(KIOSK_KEY) == "1"
 
     @classmethod
     def open(cls, data_dir: Path | str, *, check: bool = True, **kwargs: object) -> Node:

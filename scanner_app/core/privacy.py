@@ -2,7 +2,7 @@
 (configurable) after their event ends, and at once when the upstream says the gate's device
 was revoked (a stolen laptop whose key the organiser withdrew).
 
-Names go from the manifest, the search index and the check-in log; ids, tiers and the
+Names go from the manifest, the search index (in memory) and the check-in log; ids, tiers and the
 check-ins themselves stay (the audit trail, and what is still to upload). The freed pages
 are overwritten (``secure_delete``), so the names are not left in the file's free space.
 """
@@ -13,6 +13,7 @@ import logging
 from datetime import datetime, timedelta
 
 from scanner_app.core.db import Database
+from scanner_app.core.names import bump_generation
 from scanner_app.core.timeutil import iso_ms
 
 log = logging.getLogger(__name__)
@@ -41,9 +42,8 @@ def forget_names(db: Database, event_ids: list[str] | None = None) -> int:
                 "UPDATE checkins SET attendee_name = NULL WHERE attendee_name IS NOT NULL" + where,
                 params,
             ).rowcount
-            if changed:
-                # Rewrite the full-text index so no old segment keeps a name.
-                conn.execute("INSERT INTO tickets_fts (tickets_fts) VALUES ('optimize')")
+            if changed:  # the search indexes in memory (this and other processes) reload
+                bump_generation(conn)
         finally:
             conn.execute(f"PRAGMA secure_delete = {int(before)}")
     if changed:

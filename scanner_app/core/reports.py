@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from scanner_app.core.db import Database
+from scanner_app.core.names import NameCipher
 from scanner_app.core.tickets import sold_count
 
 _STANDING = "success = 1 AND kind != 'void' AND voided_by IS NULL"
@@ -35,8 +36,9 @@ EXPORT_COLUMNS = (
 
 
 class Reports:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, names: NameCipher) -> None:
         self.db = db
+        self.names = names
 
     def stats(self, event_id: str) -> dict[str, Any]:
         """Checked in (distinct tickets with a standing admission), capacity, splits."""
@@ -117,7 +119,7 @@ class Reports:
                 "checkinId": r["id"],
                 "ticketId": r["ticket_id"],
                 "eventId": r["event_id"],
-                "attendeeName": r["attendee_name"],
+                "attendeeName": self.names.open(r["attendee_name"], r["ticket_id"]),
                 "tierName": r["tier_name"],
                 "scannedAt": r["scanned_at"],
                 "scannedBy": r["gate"],

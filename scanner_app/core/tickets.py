@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -13,23 +12,23 @@ from scanner_app.core.db import Database
 from scanner_app.core.errors import Conflict, NotFound, SoldOut, ValidationError
 from scanner_app.core.events import EventStore
 from scanner_app.core.ids import short_id
+from scanner_app.core.name_index import NameIndex
+from scanner_app.core.names import TICKET_PREFIX, NameCipher, seal_for_ticket
 from scanner_app.core.timeutil import Clock, iso_ms, utc_now
 from scanner_app.core.tokens import TicketClaims, sign_ticket
 
 MAX_ISSUE = 1000
 MAX_FEED_PAGE = 1000
-RANKED_MATCHES = 1000  # searches with more hits than this skip relevance ranking (budget)
 MAX_NAME = 200
 MAX_BOOKING_ID = 100
-_SEARCH_WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def ticket_json(row: sqlite3.Row, with_payload: bool = False) -> dict[str, Any]:
+def ticket_json(row: sqlite3.Row, names: NameCipher, with_payload: bool = False) -> dict[str, Any]:
     data = {
         "id": row["id"],
         "eventId": row["event_id"],
         "bookingId": row["booking_id"],
-        "attendeeName": row["attendee_name"],
+        "attendeeName": names.open(row["attendee_name"], row["id"]),
         "tierName": row["tier_name"],
         "status": row["status"],
         "updatedAt": row["updated_at"],
@@ -57,22 +56,29 @@ def sold_count(conn: sqlite3.Connection, event_id: str, tier_name: str | None = 
 class TicketBook:
     """Tickets of every event on this node; the manifest that gates pull."""
 
-    def __init__(self, db: Database, events: EventStore, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, db: Database, events: EventStore, names: NameCipher, clock: Clock = utc_now
+    ) -> None:
         self.db = db
         self.events = events
+        self.names = names  # names are stored sealed (names.py) and searched in memory
+        self.index = NameIndex(db, names)
         self.clock = clock
 
     def get(self, ticket_id: str) -> dict[str, Any]:
         row = self.db.query_one("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
         if row is None:
             raise NotFound(f"No ticket with ID {ticket_id} exists.")
-        return ticket_json(row, with_payload=True)
+        return ticket_json(row, self.names, with_payload=True)
 
-    def lookup(self, ticket_id: str) -> sqlite3.Row | None:
-        return self.db.query_one(
-            "SELECT event_id, attendee_name, tier_name, status FROM tickets WHERE id = ?",
+    def lookup(self, ticket_id: str) -> dict[str, Any] | None:
+        row = self.db.query_one(
+            "SELECT id, event_id, attendee_name, tier_name, status FROM tickets WHERE id = ?",
             (ticket_id,),
         )
+        if row is None:
+            return None
+        return {**dict(row), "attendee_name": self.names.open(row["attendee_name"], row["id"])}
 
     def issue(
         self,
@@ -134,7 +140,7 @@ class TicketBook:
                         claims.jti,
                         event_id,
                         booking_id,
-                        attendee_name,
+                        self.names.seal(attendee_name, claims.jti),
                         tier_name,
                         token,
                         now,
@@ -151,7 +157,7 @@ class TicketBook:
                 " ORDER BY seq",
                 (event_id, booking_id, seq),
             ).fetchall()
-            tickets = [ticket_json(row, with_payload=True) for row in stored]
+            tickets = [ticket_json(row, self.names, with_payload=True) for row in stored]
             if on_issued is not None:
                 on_issued(conn, tickets)
         return tickets
@@ -215,8 +221,13 @@ class TicketBook:
             ),
         }
 
-    def feed(self, event_id: str, after: str | None = None, limit: int = 500) -> dict[str, Any]:
-        """Manifest changes since a cursor, oldest first; cancelled tickets are revocations."""
+    def feed(
+        self, event_id: str, after: str | None = None, limit: int = 500, *, sealed: bool = False
+    ) -> dict[str, Any]:
+        """Manifest changes since a cursor, oldest first; cancelled tickets are revocations.
+
+        ``sealed`` (for a gate set to private): each name comes as ``sealedName``, openable
+        only with the ticket's token, and ``attendeeName`` is left out."""
         self.events.get(event_id)
         cursor = _parse_cursor(after)
         limit = max(1, min(int(limit), MAX_FEED_PAGE))
@@ -226,15 +237,33 @@ class TicketBook:
         )
         page = rows[:limit]
         next_cursor = str(page[-1]["seq"]) if page else str(cursor)
+        data = [ticket_json(r, self.names, with_payload=sealed) for r in page]
+        if sealed:
+            for entry in data:
+                name, token = entry.pop("attendeeName"), entry.pop("qrPayload")
+                entry["attendeeName"] = None
+                entry["sealedName"] = seal_for_ticket(name, token, entry["id"])
         return {
-            "data": [ticket_json(r) for r in page],
+            "data": data,
             "nextCursor": next_cursor,
             "hasMore": len(rows) > limit,
         }
 
-    def import_manifest(self, event_id: str, entries: Iterable[dict[str, Any]]) -> int:
-        """Apply manifest entries as the feed returns them; later entries win. One transaction."""
-        rows = [manifest_row(event_id, entry) for entry in entries]
+    def import_manifest(
+        self, event_id: str, entries: Iterable[dict[str, Any]], *, private: bool = False
+    ) -> int:
+        """Apply manifest entries as the feed returns them; later entries win. One transaction.
+
+        Names are stored sealed; ``private`` keeps only the per-ticket ``sealedName`` (a
+        plain name sent along is dropped, never stored)."""
+        rows = []
+        for entry in entries:
+            row = manifest_row(event_id, entry)
+            if private:
+                stored = _sealed_name(entry)
+            else:
+                stored = self.names.seal(row[3], row[0])
+            rows.append((*row[:3], stored, *row[4:]))
         if not rows:
             return 0
         with self.db.write() as conn:
@@ -251,28 +280,22 @@ class TicketBook:
 
     def search(self, query: str, event_id: str | None = None, limit: int = 20) -> list[dict]:
         """Attendees by name, ticket id or booking id; prefix match on every word."""
-        words = _SEARCH_WORD.findall(query or "")
-        if not words:
+        rowids = self.index.search(query or "", event_id, max(1, min(limit, 200)))
+        if not rowids:
             return []
-        match = " ".join(f'"{w}"*' for w in words[:8])
-        sql = (
-            "SELECT t.* FROM tickets_fts f JOIN tickets t ON t.rowid = f.rowid"
-            " WHERE tickets_fts MATCH ?"
-        )
-        params: list[Any] = [match]
-        if event_id:
-            sql += " AND t.event_id = ?"
-            params.append(event_id)
-        # bm25 is computed for every match before sorting: ~9-25 ms for the ~5,000 hits of a
-        # 3-letter prefix in a 100,000-ticket manifest. Counting is ~1 ms, so rank only
-        # selective searches; broad ones come in manifest order and stop at the limit.
-        hits = self.db.query_one(
-            "SELECT COUNT(*) FROM tickets_fts WHERE tickets_fts MATCH ?", (match,)
-        )[0]
-        sql += " ORDER BY rank" if hits <= RANKED_MATCHES else " ORDER BY f.rowid"
-        sql += " LIMIT ?"
-        params.append(max(1, min(limit, 200)))
-        return [ticket_json(r) for r in self.db.query(sql, params)]
+        marks = ",".join("?" * len(rowids))
+        rows = self.db.query(f"SELECT rowid, * FROM tickets WHERE rowid IN ({marks})", rowids)
+        order = {rowid: i for i, rowid in enumerate(rowids)}
+        rows.sort(key=lambda r: order[r["rowid"]])
+        return [ticket_json(r, self.names) for r in rows]
+
+
+def _sealed_name(entry: dict[str, Any]) -> str | None:
+    """The per-ticket sealed name of a feed entry, if it is one (never a plain name)."""
+    value = entry.get("sealedName")
+    if isinstance(value, str) and value.startswith(TICKET_PREFIX) and len(value) <= 1000:
+        return value
+    return None
 
 
 def _parse_cursor(after: str | None) -> int:

@@ -98,7 +98,7 @@ def overview(hub: Hub, event_id: str) -> dict[str, Any]:
     quantities = [t["quantity"] for t in event["tiers"]]
     if capacity is None and quantities and None not in quantities:
         capacity = sum(quantities)
-    attendance = Attendance(node.db)
+    attendance = Attendance(node.db, node.names)
     return {
         "event": {
             "id": event["id"],

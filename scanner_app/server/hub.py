@@ -137,7 +137,7 @@ class Hub:
         """A repeated client id answers the stored result, never a new scan."""
         client_id = body.get("id")
         if client_id:
-            stored = recorded_result(conn, client_id)
+            stored = recorded_result(conn, client_id, self.node.names)
             if stored is not None:
                 # Only the scan's own event (a gate key names its own): a key that learnt
                 # another event's check-in id must not read its stored result.
@@ -206,7 +206,9 @@ class Hub:
             proofs=self.proofs,
             enrolled_at=enrolled_at,
         )
-        for data in conflict_hook.new_conflicts(conn, items, clashes) if watch else ():
+        for data in (
+            conflict_hook.new_conflicts(conn, items, clashes, self.node.names) if watch else ()
+        ):
             self._poke |= bool(self.webhooks.enqueue(conn, "checkin.conflict", data))
         fresh = []
         for item, answer in zip(items, answers, strict=True):

@@ -130,8 +130,8 @@ def test_names_are_erased_seven_days_after_the_event_ends(tmp_path):
     with Node.open(tmp_path / "gate") as node:
         scenario = build_demo(node, tickets=4)
         end = parse_iso(node.events.get(scenario.event_id)["endsAt"])
-        named = node.db.query("SELECT attendee_name FROM tickets WHERE attendee_name IS NOT NULL")
-        first = named[0][0].split()[0]
+        named = node.db.query("SELECT id, attendee_name FROM tickets WHERE attendee_name > ''")
+        first = node.names.open(named[0]["attendee_name"], named[0]["id"]).split()[0]
         assert expire_names(node.db, end + timedelta(days=6, hours=23)) == 0
         assert node.tickets.search(first)
         erased = expire_names(node.db, end + timedelta(days=7, minutes=1))

@@ -140,7 +140,7 @@ def search(
 def ticket(ticket_id: Id, _: ApiKey = READ, hub: Hub = HUB) -> dict[str, Any]:
     """A ticket (never its signed token) with every scan of it, admitted or refused."""
     data = {k: v for k, v in hub.node.tickets.get(ticket_id).items() if k != "qrPayload"}
-    history = Attendance(hub.node.db).ticket_history(ticket_id)
+    history = Attendance(hub.node.db, hub.node.names).ticket_history(ticket_id)
     standing = [s for s in history if s["success"] and s["kind"] != "void" and not s["voided"]]
     inside = bool(standing) and standing[-1]["direction"] == "in"
     return {**data, "history": history, "inside": inside, "admitted": bool(standing)}
