@@ -44,6 +44,7 @@ class Node:
         self.db = db
         self.clock = clock
         self.device_id = self._setting_or_create("device_id", lambda: short_id("dev"))
+        self.kiosk_forced = False  # `--kiosk`: a kiosk for this run without the saved setting
         # The key that seals private keys and webhook secrets (DESIGN.md §10 "At rest"):
         # the OS keyring entry of this node when the app or CLI asks for it
         # (sync/restkey.py), else a 0600 file here.
@@ -82,7 +83,7 @@ class Node:
         private = values.get(PRIVATE_KEY, "auto")
         if private in ("on", "off"):
             return private == "on"
-        return values.get(KIOSK_KEY) == "1"
+        return self.kiosk_forced or values.get(KIOSK_KEY) == "1"
 
     @classmethod
     def open(cls, data_dir: Path | str, *, check: bool = True, **kwargs: object) -> Node:

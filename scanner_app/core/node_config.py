@@ -28,6 +28,7 @@ __all__ = ["DECODERS", "DEFAULT_GATE", "DEFAULT_INTERVAL_S", "DIRECTIONS", "KEYS
 DEFAULT_INTERVAL_S = 3.0  # a gate on a LAN learns other gates' admissions within this
 DECODERS = ("auto", "zxing", "pyzbar", "opencv")  # camera.decoders builds each; auto: first found
 DIRECTIONS = ("in", "out")
+PRIVATE = ("auto", "on", "off")  # auto: private when in kiosk mode
 
 # field -> node_settings key. The sync.* names predate this module (schema unchanged).
 KEYS = {
@@ -46,6 +47,7 @@ KEYS = {
     "camera_height": "node.camera_height",
     "kiosk": "node.kiosk",
     "kiosk_pin_hash": "node.kiosk_pin_hash",
+    "private": "node.private",  # read on every scan by Node.private_names (same keys)
 }
 
 
@@ -68,6 +70,9 @@ class NodeConfig:
     camera_height: int = 720
     kiosk: bool = False
     kiosk_pin_hash: str = ""  # salted scrypt, see gui.settings.hash_pin
+    # Names sealed per ticket (shown only for a ticket presented here, none in search or
+    # in the check-in log): DESIGN.md §10. "auto": on in kiosk mode.
+    private: str = "auto"
 
     def __post_init__(self) -> None:
         for name in ("event_ids", "allowed_tiers"):  # a list given by a caller: keep it frozen
@@ -80,6 +85,11 @@ class NodeConfig:
     def gate_name(self) -> str:
         """The name scans are recorded under."""
         return self.gate or DEFAULT_GATE
+
+    @property
+    def private_names(self) -> bool:
+        """Whether this gate keeps names only per ticket (``private``, kiosks by default)."""
+        return self.kiosk if self.private == "auto" else self.private == "on"
 
     @property
     def standalone(self) -> bool:
@@ -100,6 +110,7 @@ class NodeConfig:
         data["allowed_tiers"] = list(self.allowed_tiers)
         data["gate"] = self.gate_name
         data["kiosk_pin_set"] = bool(data.pop("kiosk_pin_hash"))
+        data["private_names"] = self.private_names
         return data
 
     # --- storage ---------------------------------------------------------------------
@@ -167,6 +178,8 @@ def _problem(config: NodeConfig) -> str | None:
     """What is wrong with ``config`` (the first field name leads the words), or None."""
     if config.direction not in DIRECTIONS:
         return f"direction must be one of {', '.join(DIRECTIONS)}, not {config.direction!r}"
+    if config.private not in PRIVATE:
+        return f"private must be one of {', '.join(PRIVATE)}, not {config.private!r}"
     if config.decoder not in DECODERS:
         return f"decoder must be one of {', '.join(DECODERS)}, not {config.decoder!r}"
     if not 0 < config.interval_s <= 86_400:  # NaN fails too

@@ -160,6 +160,7 @@ class ScannerApp(QObject):
         self.restart_sync()
         self.window.show_fitted()
         if kiosk or self.settings.kiosk:
+            self.node.kiosk_forced = True  # kiosks keep names per ticket (DESIGN.md §10)
             self.window.enter_kiosk(force=True)
 
     def start_camera(self) -> None:

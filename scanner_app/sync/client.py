@@ -206,9 +206,13 @@ class TickitzClient:
     def get_jwks(self, event_id: str) -> dict[str, Any]:
         return self._request("GET", f"/events/{event_id}/keys")
 
-    def tickets_page(self, event_id: str, after: str | None, limit: int = 1000) -> dict:
-        """Manifest changes since `after`: {data, nextCursor, hasMore}."""
-        return self._page(f"/events/{event_id}/tickets", after, limit)
+    def tickets_page(
+        self, event_id: str, after: str | None, limit: int = 1000, *, sealed: bool = False
+    ) -> dict:
+        """Manifest changes since `after`: {data, nextCursor, hasMore}. ``sealed`` (a private
+        gate): names come per ticket sealed (``sealedName``), never in the clear."""
+        extra = {"names": "sealed"} if sealed else None
+        return self._page(f"/events/{event_id}/tickets", after, limit, extra)
 
     def checkins_page(self, event_id: str, after: str | None, limit: int = 1000) -> dict:
         """Every node's check-ins since `after`: {data, nextCursor, hasMore}."""
@@ -249,8 +253,10 @@ class TickitzClient:
         """Online scan; never retried (the caller falls back to a local verdict instead)."""
         return self._request("POST", "/checkin/scan", json=body, retry=False, timeout=timeout)
 
-    def _page(self, path: str, after: str | None, limit: int) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
+    def _page(
+        self, path: str, after: str | None, limit: int, extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit, **(extra or {})}
         if after:
             params["after"] = after
         body = self._request("GET", path, params=params)

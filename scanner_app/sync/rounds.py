@@ -16,10 +16,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.node import Node
+from scanner_app.core.privacy import forget_names
 from scanner_app.sync.client import MAX_BATCH, TickitzClient
 from scanner_app.sync.errors import ApiError, BadRequest, BadResponse
 from scanner_app.sync.state import SyncState
@@ -270,17 +272,36 @@ class Puller:
             report.notes.append(f"{event_id}: {changes.retired} key(s) retired upstream")
         return True
 
+    def _names_mode(self, event_id: str, cursor: str | None) -> tuple[bool, str | None]:
+        """(private, cursor): a gate switched to or from ``private`` erases the names it
+        has of the event and pulls its manifest again, in the new form (DESIGN.md §10)."""
+        private = self.node.private_names()
+        mode = "sealed" if private else "plain"
+        key = f"tickets:{event_id}:names"
+        stored = self.state.get(key)
+        if stored == mode:
+            return private, cursor
+        if cursor is not None and stored != mode and (stored or private):
+            forget_names(self.node.db, [event_id])
+            cursor = None
+        with self.node.db.write() as conn:
+            if cursor is None:
+                self.state.delete(f"tickets:{event_id}", conn)
+            self.state.set(key, mode, conn)
+        return private, cursor
+
     def _tickets(self, event_id: str, report: RoundReport) -> None:
         name = f"tickets:{event_id}"
-        cursor = self.state.get(name)
+        private, cursor = self._names_mode(event_id, self.state.get(name))
         first = cursor is None
         estimate = _estimate(self.node, event_id) if first else None
         done = 0
+        fetch = partial(_tickets_page, self.client, sealed=private)
         try:
-            for page in self._pages(self.client.tickets_page, event_id, cursor):
+            for page in self._pages(fetch, event_id, cursor):
                 if page["data"] or cursor is None:
                     with self.node.db.write() as conn:
-                        self.node.tickets.import_manifest(event_id, page["data"])
+                        self.node.tickets.import_manifest(event_id, page["data"], private=private)
                         cursor = str(page.get("nextCursor") or cursor or "")
                         self.state.set(name, cursor, conn)
                 done += len(page["data"])
@@ -348,6 +369,16 @@ class Puller:
                     log.warning("Skipping an upstream check-in: %s", exc.message)
                     skipped += 1
             return skipped
+
+
+def _tickets_page(
+    client: TickitzClient, event_id: str, after: str | None, limit: int, *, sealed: bool
+) -> dict:
+    # Only a private gate asks for sealed names: an upstream from before them is not sent
+    # a parameter it may refuse.
+    if sealed:
+        return client.tickets_page(event_id, after, limit, sealed=True)
+    return client.tickets_page(event_id, after, limit)
 
 
 def _estimate(node: Node, event_id: str) -> int | None:

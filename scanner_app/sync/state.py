@@ -53,6 +53,11 @@ class SyncState:
         with self.db.write() as writer:
             writer.execute(sql, params)
 
+    def delete(self, name: str, conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "DELETE FROM sync_state WHERE upstream = ? AND name = ?", (self.upstream, name)
+        )
+
     def forget(self, prefix: str, conn: sqlite3.Connection) -> None:
         """Drop every value whose name starts with ``prefix``, in the caller's transaction."""
         conn.execute(

@@ -130,6 +130,22 @@ def test_old_database_upgrades_with_data_intact(v1_file):
     assert user_version(path) == NEWEST
 
 
+def test_upgrade_seals_plain_names_and_leaves_none_in_the_file(v1_file):
+    path, _, _ = v1_file
+    plain = ("José Álvarez", "Zoë Brontë", "Ada Lovelace")
+    before = path.read_bytes()
+    assert all(name.encode() in before for name in plain)  # the old file held them plain
+    with Node(Database(path)) as node:
+        assert node.setting("names.seal_pending") is None  # done once, at this first open
+        on_disk = b"".join(
+            p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists()
+        )
+        for name in plain:
+            for word in name.split():
+                assert word.encode() not in on_disk, word
+        assert [t["attendeeName"] for t in node.tickets.search("lovelace")] == ["Ada Lovelace"]
+
+
 def test_search_index_covers_rows_from_before_the_fts_migration(v1_file):
     path, _, _ = v1_file
     with Node(Database(path)) as node:

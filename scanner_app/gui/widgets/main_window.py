@@ -298,6 +298,7 @@ class MainWindow(QMainWindow):
         )
         mode = "Exit" if settings.direction == "out" else "Entry"
         self.status.update_fields(gate=f"{config.gate_name} ({mode})")
+        self.search.set_private(config.private_names or self.node.kiosk_forced)
         self.setWindowTitle(f"Tickitz Scanner · {config.gate_name}")
 
     def open_settings(self) -> SettingsDialog | None:

@@ -22,6 +22,10 @@ from scanner_app.gui.widgets.plain import PlainLabel
 
 SEARCH_DELAY_MS = 150  # wait for a pause in typing before hitting the index
 TICKET_ROLE = Qt.ItemDataRole.UserRole
+PRIVATE_NOTE = (
+    "Private gate: attendee names are not kept here, so search finds ticket and booking"
+    " ids only. A name shows when its ticket is scanned."
+)
 
 
 def looks_like_token(text: str) -> bool:
@@ -71,6 +75,9 @@ class SearchPanel(QWidget):
         self.results.setAlternatingRowColors(True)
         self.hint = PlainLabel("", objectName="searchHint")
         self.hint.setWordWrap(True)
+        self.private_note = PlainLabel(PRIVATE_NOTE, objectName="searchPrivateNote")
+        self.private_note.setWordWrap(True)
+        self.private_note.setVisible(False)
         self.checkin_button = QPushButton("Check in", objectName="primaryButton")
         self.checkin_button.setEnabled(False)
         self.undo_button = QPushButton("Undo last check-in…", objectName="undoButton")
@@ -80,6 +87,7 @@ class SearchPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.field)
+        layout.addWidget(self.private_note)
         layout.addWidget(self.results, 1)
         layout.addWidget(self.hint)
         layout.addLayout(buttons)
@@ -92,6 +100,13 @@ class SearchPanel(QWidget):
         self.results.itemActivated.connect(self._on_activated)
         self.checkin_button.clicked.connect(self._checkin_selected)
         self.undo_button.clicked.connect(self.undo_requested)
+
+    def set_private(self, private: bool) -> None:
+        """A private gate (DESIGN.md §10) says why its search shows no names."""
+        self.private_note.setVisible(private)
+        self.field.setPlaceholderText(
+            "Search ticket or booking id…" if private else "Search name, ticket or booking id…"
+        )
 
     def selected_ticket(self) -> str | None:
         item = self.results.currentItem()

@@ -8,10 +8,11 @@ unknown id, so attendee names and the event's existence stay hidden.
 from __future__ import annotations
 
 import io
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import segno
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from scanner_app.core.apikeys import ApiKey
 from scanner_app.core.errors import NotFound
@@ -68,10 +69,19 @@ def ticket_feed(
     event_id: Id,
     after: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    names: Annotated[
+        Literal["plain", "sealed"],
+        Query(description="sealed: each name as `sealedName`, opened only with its token"),
+    ] = "plain",
     _: ApiKey = READ,
     hub: Hub = HUB,
-) -> dict[str, Any]:
-    """Tickets changed since `after`, oldest first; cancelled tickets are the revocations."""
+) -> dict[str, Any] | Response:
+    """Tickets changed since `after`, oldest first; cancelled tickets are the revocations.
+
+    `names=sealed` is for a gate set to private (DESIGN.md §10): `attendeeName` is null
+    and `sealedName` holds the name sealed with a key derived from the ticket's token."""
+    if names == "sealed":  # not in ManifestPage, whose entries have no sealedName
+        return JSONResponse(hub.node.tickets.feed(event_id, after, limit, sealed=True))
     return hub.node.tickets.feed(event_id, after, limit)
 
 
