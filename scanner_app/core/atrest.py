@@ -102,6 +102,18 @@ class RestCipher:
             ) from None
         return plain.decode("utf-8")
 
+    def open_many(self, values: list[tuple[str, str]]) -> list[str]:
+        """``open`` for many (sealed value, context) pairs, all sealed (one key lookup)."""
+        aead, decode = self._cipher(), base64.urlsafe_b64decode
+        out = []
+        try:
+            for value, context in values:
+                raw = decode(value[len(PREFIX) :])
+                out.append(aead.decrypt(raw[:12], raw[12:], context.encode()).decode("utf-8"))
+        except InvalidTag:
+            raise SealedDataError("a sealed secret does not open with this node's key") from None
+        return out
+
 
 def key_context(event_id: str, kid: str) -> str:
     return f"event_keys:{event_id}:{kid}"

@@ -3,42 +3,109 @@ search, then only what a pull changed), never written back to the database in th
 
 Every word of a ticket (name, ticket id, booking id; split on anything not a letter or
 digit, accents and case folded as the old full-text index did) is kept in a sorted
-vocabulary with the tickets holding it, so a prefix is a bisect plus its tickets. The
-query word with the fewest tickets drives; the others are checked per candidate.
+vocabulary; the tickets of each word sit in one flat array in vocabulary order, so the
+tickets of a prefix are one slice. The query word with the fewest tickets drives; the
+others filter it through a mask over the rows. Tickets changed since the last build are
+checked one by one until there are enough of them to build again.
+
+A build (100,000 tickets: seconds) runs outside the lock searches take, and a search never
+waits for one that another thread (the start-up warm-up, the sync after a pull) is doing:
+it answers from what is built, so the node worker that also scans is never held up.
 """
 
 from __future__ import annotations
 
 import bisect
-import heapq
-import itertools
 import re
 import threading
 import unicodedata
-from collections.abc import Iterator
+from functools import lru_cache
+
+import numpy as np
 
 from scanner_app.core.db import Database
 from scanner_app.core.names import GENERATION, NameCipher
 
 RANKED_MATCHES = 1000  # more hits than this come in manifest order, unranked
-REBUILD_AFTER = 2000  # tickets changed since the last build that are checked one by one
+REBUILD_AFTER = 500  # changed tickets checked one by one before the index is built again
 MAX_QUERY_WORDS = 8
 _WORD = re.compile(r"[^\W_]+")
 _TOP = chr(0x10FFFF)
 
 
-def fold(text: str) -> str:
+def fold(word: str) -> str:
     """Case and accents away: "JOSÉ" and "jose" are one word (remove_diacritics 2)."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    if word.isascii():
+        return word.lower()
+    decomposed = unicodedata.normalize("NFKD", word)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+@lru_cache(maxsize=65536)  # first and last names repeat: fold each once
+def _folded(raw: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(fold(raw)))
+
+
 def words(*texts: str | None) -> tuple[str, ...]:
-    found: dict[str, None] = {}
+    found: list[str] = []
     for text in texts:
-        if text:
-            found.update(dict.fromkeys(_WORD.findall(fold(text))))
-    return tuple(found)
+        if not text:
+            continue
+        if text.isascii():  # ids, and many names: no accents to fold
+            found += _WORD.findall(text.lower())
+            continue
+        for raw in _WORD.findall(unicodedata.normalize("NFC", text)):  # a mark splits nothing
+            found += _folded(raw)
+    return tuple(dict.fromkeys(found))
+
+
+class _Built:
+    """One build of the index; replaced whole, never changed (searches read it unlocked)."""
+
+    def __init__(self, rows: dict[int, tuple[str, tuple[str, ...]]]) -> None:
+        ids: dict[str, int] = {}  # word -> its number in order of first sight
+        word_of: list[int] = []  # one entry per (word, ticket)
+        row_of: list[int] = []
+        events: dict[str, int] = {}
+        top = max(rows, default=0)
+        event_of = np.full(top + 1, -1, dtype=np.int32)
+        for rowid, (event, have) in rows.items():
+            event_of[rowid] = events.setdefault(event, len(events))
+            for word in have:
+                word_of.append(ids.setdefault(word, len(ids)))
+            row_of += [rowid] * len(have)
+        self.vocab = sorted(ids)
+        rank = np.empty(len(ids), dtype=np.int64)  # word number -> place in the vocabulary
+        rank[np.fromiter((ids[w] for w in self.vocab), np.int64, len(ids))] = np.arange(len(ids))
+        places = rank[np.array(word_of, dtype=np.int64)]
+        rowids = np.array(row_of, dtype=np.int64)
+        self.flat = rowids[np.lexsort((rowids, places))]  # by word, then manifest order
+        counts = np.bincount(places, minlength=len(ids))
+        self.starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        self.events = list(events)
+        self.event_of = event_of  # rowid -> number of its event (-1: none)
+        self.size = top + 1
+
+    def matches(self, wanted: tuple[str, ...], event_id: str | None) -> np.ndarray:
+        """Sorted rowids whose built words match every query word."""
+        slices = []
+        for word in wanted:
+            lo = bisect.bisect_left(self.vocab, word)
+            hi = bisect.bisect_left(self.vocab, word + _TOP, lo)
+            slices.append((self.flat[self.starts[lo] : self.starts[hi]], hi - lo))
+        slices.sort(key=lambda s: len(s[0]))
+        driver, spread = slices[0]
+        found = np.unique(driver) if spread > 1 else driver
+        for other, _ in slices[1:]:
+            if not len(found):
+                break
+            mask = np.zeros(self.size, dtype=bool)
+            mask[other] = True
+            found = found[mask[found]]
+        if event_id and len(found):
+            code = self.events.index(event_id) if event_id in self.events else -2
+            found = found[self.event_of[found] == code]
+        return found
 
 
 class NameIndex:
@@ -47,89 +114,88 @@ class NameIndex:
     def __init__(self, db: Database, names: NameCipher) -> None:
         self.db = db
         self.names = names
-        self._lock = threading.Lock()
-        self._reset()
-
-    def _reset(self) -> None:
+        self._lock = threading.Lock()  # guards the state below (held only briefly)
+        self._refreshing = threading.Lock()  # one refresh at a time
         self._rows: dict[int, tuple[str, tuple[str, ...]]] = {}  # rowid -> (event, words)
-        self._vocab: list[str] = []
-        self._postings: list[list[int]] = []
-        self._cum: list[int] = [0]
-        self._recent: set[int] = set()
+        self._built = _Built({})
+        self._recent: frozenset[int] = frozenset()  # changed since the build: checked one by one
         self._seq = -1
         self._generation: str | None = None
 
     def __len__(self) -> int:
         return len(self._rows)
 
-    def refresh(self) -> None:
-        """Take in what changed since the last look (another process may have written)."""
+    def warm(self) -> threading.Thread:
+        """Open the names and build in the background (app start), so no search waits."""
+        thread = threading.Thread(target=self.refresh, name="tickitz-names", daemon=True)
+        thread.start()
+        return thread
+
+    def follow(self) -> None:
+        """After a pull (the sync thread): take the changes in now, if the index is in use,
+        so the next search does not build. A CLI run that never searched builds nothing."""
+        if self._seq >= 0:
+            self.refresh()
+
+    def refresh(self, *, wait: bool = True) -> None:
+        """Take in what changed since the last look (another process may have written).
+        ``wait=False``: return at once if another thread is refreshing."""
+        if not self._refreshing.acquire(blocking=wait):
+            return
+        try:
+            self._refresh()
+        finally:
+            self._refreshing.release()
+
+    def _refresh(self) -> None:
         conn = self.db.read()
         seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM tickets").fetchone()[0]
         row = conn.execute("SELECT value FROM node_settings WHERE key = ?", (GENERATION,))
         generation = (row.fetchone() or [None])[0]
-        with self._lock:
-            full = self._seq < 0 or generation != self._generation or seq < self._seq
-            if not full and seq == self._seq:
-                return
-            if full:
-                self._reset()
-            changed = conn.execute(
-                "SELECT rowid, id, event_id, booking_id, attendee_name FROM tickets"
-                " WHERE seq > ? ORDER BY rowid",
-                (self._seq,),
-            ).fetchall()
-            for r in changed:
-                name = self.names.open(r["attendee_name"], r["id"])
-                self._rows[r["rowid"]] = (r["event_id"], words(name, r["id"], r["booking_id"]))
-            if full or len(self._recent) + len(changed) > REBUILD_AFTER:
-                self._build()
-            else:
-                self._recent.update(r["rowid"] for r in changed)
-            self._seq, self._generation = seq, generation
-
-    def _build(self) -> None:
-        postings: dict[str, list[int]] = {}
-        for rowid in sorted(self._rows):
-            for word in self._rows[rowid][1]:
-                postings.setdefault(word, []).append(rowid)
-        self._vocab = sorted(postings)
-        self._postings = [postings[w] for w in self._vocab]
-        self._cum = [0, *itertools.accumulate(len(p) for p in self._postings)]
-        self._recent = set()
+        full = self._seq < 0 or generation != self._generation or seq < self._seq
+        if not full and seq == self._seq:
+            return
+        cursor = conn.cursor()
+        cursor.row_factory = None  # plain tuples: 100,000 of them at the first search
+        changed = cursor.execute(
+            "SELECT rowid, event_id, id, booking_id, attendee_name FROM tickets"
+            " WHERE seq > ? ORDER BY rowid",
+            (-1 if full else self._seq,),
+        ).fetchall()
+        opened = self.names.open_many([(r[4], r[2]) for r in changed])
+        fresh = {
+            rowid: (event, words(name, ticket, booking))
+            for (rowid, event, ticket, booking, _), name in zip(changed, opened, strict=True)
+        }
+        if full or len(self._recent) + len(fresh) > REBUILD_AFTER:
+            rows = fresh if full else {**self._rows, **fresh}
+            built = _Built(rows)  # the slow part, outside the searches' lock
+            with self._lock:
+                self._rows, self._built, self._recent = rows, built, frozenset()
+        else:
+            with self._lock:
+                self._rows.update(fresh)
+                self._recent = self._recent | fresh.keys()
+        self._seq, self._generation = seq, generation
 
     def search(self, query: str, event_id: str | None = None, limit: int = 20) -> list[int]:
         """Rowids of the tickets where every query word starts a word, best first."""
         wanted = words(query)[:MAX_QUERY_WORDS]
         if not wanted:
             return []
-        self.refresh()
+        self.refresh(wait=self._seq < 0)  # the very first search builds; later ones never wait
         with self._lock:
-            spans = [self._span(w) for w in wanted]
-            lo, hi = min(spans, key=lambda s: self._cum[s[1]] - self._cum[s[0]])
-            found: list[int] = []
-            seen: set[int] = set()
-            for rowid in itertools.chain(self._candidates(lo, hi), sorted(self._recent)):
-                if rowid in seen:
-                    continue
-                seen.add(rowid)
-                if self._matches(rowid, wanted, event_id):
-                    found.append(rowid)
-                    if len(found) > RANKED_MATCHES:
-                        break
+            built, recent = self._built, self._recent
+            found = built.matches(wanted, event_id)
+            if recent:
+                stale = np.fromiter(recent, np.int64, len(recent))
+                found = found[~np.isin(found, stale)]  # their built words are old
+                fresh = [r for r in sorted(recent) if self._matches(r, wanted, event_id)]
+                found = np.union1d(found, np.array(fresh, dtype=np.int64))
             if len(found) > RANKED_MATCHES:  # broad: manifest order (as the FTS budget did)
-                return sorted(found)[:limit]
-            found.sort(key=lambda r: self._rank(r, wanted))
-            return found[:limit]
-
-    def _span(self, prefix: str) -> tuple[int, int]:
-        lo = bisect.bisect_left(self._vocab, prefix)
-        return lo, bisect.bisect_left(self._vocab, prefix + _TOP, lo)
-
-    def _candidates(self, lo: int, hi: int) -> Iterator[int]:
-        if hi - lo == 1:
-            return iter(self._postings[lo])
-        return heapq.merge(*self._postings[lo:hi])
+                return [int(r) for r in found[:limit]]
+            ranked = sorted((int(r) for r in found), key=lambda r: self._rank(r, wanted))
+            return ranked[:limit]
 
     def _matches(self, rowid: int, wanted: tuple[str, ...], event_id: str | None) -> bool:
         entry = self._rows.get(rowid)

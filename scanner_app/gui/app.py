@@ -156,6 +156,7 @@ class ScannerApp(QObject):
         return self.window.settings
 
     def start(self, *, kiosk: bool = False) -> None:
+        self.node.tickets.index.warm()  # names opened off the worker: no first search waits
         self.start_camera()
         self.restart_sync()
         self.window.show_fitted()

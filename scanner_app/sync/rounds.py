@@ -322,6 +322,7 @@ class Puller:
             report.tickets += done
             if first:  # also when the round failed: a stale "40%" would stay on screen
                 self.progress(None)
+        self.node.tickets.index.follow()  # here, not in the node worker's next search
         # The revocation list is as fresh as this moment (DESIGN.md §6: cancelled = revoked).
         # Kept in memory every pull; written at most once a minute (each write is an fsync).
         now = self.node.clock().timestamp()

@@ -101,7 +101,7 @@ def test_no_name_in_the_gate_database_or_wal_yet_search_finds_them(tmp_path):
 
 
 def test_search_follows_writes_of_another_process_and_erasure(tmp_path):
-    hub, event_id, _ = hub_with_tickets(tmp_path / "hub")
+    hub, event_id, tickets = hub_with_tickets(tmp_path / "hub")
     app = Node.open(tmp_path / "gate")
     cli = Node.open(tmp_path / "gate")  # the CLI (or the sync) writing the same file
     assert app.tickets.search("quaxley") == []
@@ -112,6 +112,20 @@ def test_search_follows_writes_of_another_process_and_erasure(tmp_path):
         [{"id": "tkt_late", "tierName": "GA", "attendeeName": "Quaxley Junior", "status": "valid"}],
     )
     assert {t["id"] for t in app.tickets.search("quax")} >= {"tkt_late"}
+    # A renamed ticket is found by its new name only (checked one by one until a rebuild).
+    cli.tickets.import_manifest(
+        event_id, [{**tickets[1], "attendeeName": "Bartholomew Plumtree", "status": "valid"}]
+    )
+    assert [t["attendeeName"] for t in app.tickets.search("plumtree")] == ["Bartholomew Plumtree"]
+    assert app.tickets.search("zinkovsky") == []
+    many = [
+        {"id": f"tkt_bulk{i:04d}", "tierName": "GA", "attendeeName": f"Bulk Person{i}"}
+        for i in range(600)  # more changes than are checked one by one: built again
+    ]
+    cli.tickets.import_manifest(event_id, many)
+    assert len(app.tickets.search("bulk", limit=200)) == 200
+    assert [t["id"] for t in app.tickets.search("person599")] == ["tkt_bulk0599"]
+    assert app.tickets.search("zinkovsky") == []
     forget_names(cli.db)  # a revoked device: names go, and the index in memory with them
     assert app.tickets.search("quaxley") == []
     assert [t["id"] for t in app.tickets.search("tkt_late")] == ["tkt_late"]
