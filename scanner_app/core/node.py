@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +28,7 @@ DB_FILENAME = "scanner.db"
 NODE_MARKER = "node.id"
 # NodeConfig's keys (node_config.KEYS) for ``private_names``, read here on every scan.
 PRIVATE_KEY, KIOSK_KEY = "node.private", "node.kiosk"
+PRIVATE_CACHE_S = 1.0
 NODE_FILES = (NODE_MARKER, "upstream.key", f"{DB_FILENAME}-wal", f"{DB_FILENAME}-shm")
 
 
@@ -44,7 +46,8 @@ class Node:
         self.db = db
         self.clock = clock
         self.device_id = self._setting_or_create("device_id", lambda: short_id("dev"))
-        self.kiosk_forced = False  # `--kiosk`: a kiosk for this run without the saved setting
+        self._kiosk_forced = False
+        self._private_cache = (False, -PRIVATE_CACHE_S)
         # The key that seals private keys and webhook secrets (DESIGN.md §10 "At rest"):
         # the OS keyring entry of this node when the app or CLI asks for it
         # (sync/restkey.py), else a 0600 file here.
@@ -75,15 +78,22 @@ class Node:
 
     def private_names(self) -> bool:
         """Whether this gate is set to ``private`` (NodeConfig.private_names): it keeps
-        names only sealed per ticket and none in its check-in log."""
+        names only sealed per ticket and none in its check-in log. Read on every scan, so
+        kept for a second (changes made through this node are seen at once)."""
+        value, read_at = self._private_cache
+        if time.monotonic() - read_at < PRIVATE_CACHE_S:
+            return value
         rows = self.db.query(
             "SELECT key, value FROM node_settings WHERE key IN (?, ?)", (PRIVATE_KEY, KIOSK_KEY)
         )
         values = {row["key"]: row["value"] for row in rows}
         private = values.get(PRIVATE_KEY, "auto")
         if private in ("on", "off"):
-            return private == "on"
-        return self.kiosk_forced or values.get(KIOSK_KEY) == "1"
+            value = private == "on"
+        else:
+            value = self.kiosk_forced or values.get(KIOSK_KEY) == "1"
+        self._private_cache = (value, time.monotonic())
+        return value
 
     @classmethod
     def open(cls, data_dir: Path | str, *, check: bool = True, **kwargs: object) -> Node:
@@ -130,6 +140,16 @@ class Node:
         row = self.db.query_one("SELECT value FROM node_settings WHERE key = ?", (key,))
         return row["value"] if row else default
 
+    @property
+    def kiosk_forced(self) -> bool:
+        """`--kiosk`: a kiosk for this run without the saved setting (private by default)."""
+        return self._kiosk_forced
+
+    @kiosk_forced.setter
+    def kiosk_forced(self, value: bool) -> None:
+        self._kiosk_forced = value
+        self._private_cache = (False, -PRIVATE_CACHE_S)
+
     def set_setting(self, key: str, value: str) -> None:
         with self.db.write() as conn:
             conn.execute(
@@ -137,6 +157,7 @@ class Node:
                 " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+        self._private_cache = (False, -PRIVATE_CACHE_S)  # read again once committed
 
     def settings_with_prefix(self, prefix: str) -> dict[str, str]:
         """Every setting whose key starts with ``prefix`` (one read)."""
@@ -154,6 +175,7 @@ class Node:
                 " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 list(values.items()),
             )
+        self._private_cache = (False, -PRIVATE_CACHE_S)  # read again once committed
 
     def _setting_or_create(self, key: str, make: Callable[[], str]) -> str:
         with self.db.write() as conn:
