@@ -140,7 +140,8 @@ def import_event(
     for entry in entries:
         manifest_row(str(event.get("id")), entry)
     imported = node.events.import_event(event, jwks)
-    count = node.tickets.import_manifest(imported["id"], entries)
+    # A private gate keeps only names sealed per ticket (a bundle made with --sealed-names).
+    count = node.tickets.import_manifest(imported["id"], entries, private=node.private_names())
     keys = len(jwks.get("keys", []))
     say(
         f"Imported {imported['id']} with {keys} {_plural(keys, 'key')}"
@@ -161,13 +162,19 @@ MANIFEST_FIELDS = ("id", "eventId", "bookingId", "attendeeName", "tierName", "st
     type=click.Path(file_okay=False),
     help="Folder to write event.json, jwks.json and tickets.jsonl into (made if missing).",
 )
+@click.option(
+    "--sealed-names",
+    is_flag=True,
+    help="Names sealed per ticket (for private gates): none in the clear in the bundle.",
+)
 @click.pass_context
 @handles_errors
-def export_bundle(ctx: click.Context, event_id: str, folder: str) -> None:
+def export_bundle(ctx: click.Context, event_id: str, folder: str, sealed_names: bool) -> None:
     """Write what `event import` reads: the event, its public JWKS and the ticket manifest
     with each ticket's status (cancelled tickets stay refused on the importing gate).
 
-    No private key and no ticket token goes into the bundle: a gate needs neither.
+    No private key and no ticket token goes into the bundle: a gate needs neither. With
+    ``--sealed-names`` each name can be opened only with its ticket's QR code.
     """
     node = open_node(ctx)
     event = node.events.get(event_id)
@@ -175,8 +182,9 @@ def export_bundle(ctx: click.Context, event_id: str, folder: str) -> None:
     manifest: list[dict[str, object]] = []
     after = None
     while True:
-        page = node.tickets.feed(event_id, after, limit=1000)
-        manifest += [{k: t.get(k) for k in MANIFEST_FIELDS} for t in page["data"]]
+        page = node.tickets.feed(event_id, after, limit=1000, sealed=sealed_names)
+        fields = (*MANIFEST_FIELDS, "sealedName") if sealed_names else MANIFEST_FIELDS
+        manifest += [{k: t.get(k) for k in fields} for t in page["data"]]
         after = page["nextCursor"]
         if not page["hasMore"]:
             break

@@ -57,6 +57,30 @@ def test_export_bundle_is_what_import_reads_and_a_cancelled_ticket_stays_refused
                                   str(tmp_path / "x")).stderr  # fmt: skip
 
 
+def test_a_bundle_with_sealed_names_gives_a_private_gate_names_only_at_the_door(
+    cli, published, tmp_path
+):
+    event_id = published["id"]
+    (ticket,) = cli.lines("tickets", "issue", "--event", event_id, "--tier", "GA",
+                          "--name", "Wilhelmina Quaxley")  # fmt: skip
+    bundle = tmp_path / "bundle"
+    files = cli.json("event", "export-bundle", event_id, "--output", str(bundle),
+                     "--sealed-names")  # fmt: skip
+    text = (bundle / "tickets.jsonl").read_text()
+    assert "Quaxley" not in text and '"sealedName": "tkt1:' in text
+    gate = tmp_path / "gate"
+    with Node.open(gate) as node:  # a gate set to private (kiosks are by default)
+        node.set_setting("node.private", "on")
+    cli.run("event", "import", "--event-json", files["event"], "--jwks", files["jwks"],
+            "--tickets", files["tickets"], home=gate)  # fmt: skip
+    assert cli.lines("tickets", "search", "Quaxley", home=gate) == []
+    with Node.open(gate) as node:
+        (stored,) = [r[0] for r in node.db.query("SELECT attendee_name FROM tickets")]
+    assert stored.startswith("tkt1:")
+    (result,) = cli.lines("scan", "--event", event_id, ticket["qrPayload"], home=gate)
+    assert result["attendeeName"] == "Wilhelmina Quaxley"
+
+
 def test_demo_terminal_prints_words_not_a_python_dict(cli, tmp_path, monkeypatch):
     import tempfile  # noqa: PLC0415
 
