@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from scanner_app.cli.base import emit, handles_errors, open_node, say
-from scanner_app.core.node_config import DECODERS, NodeConfig
+from scanner_app.core.node_config import DECODERS, PRIVATE, NodeConfig
 
 
 @click.command("config")
@@ -18,6 +18,11 @@ from scanner_app.core.node_config import DECODERS, NodeConfig
 @click.option("--strict/--no-strict", default=None, help="Ask the upstream for every scan.")
 @click.option("--decoder", type=click.Choice(DECODERS), help="QR decoder of the app's camera.")
 @click.option("--camera", help="The app's camera: an index (0, 1...) or a URL / file.")
+@click.option(
+    "--private",
+    type=click.Choice(PRIVATE),
+    help="Keep names only per ticket, shown when it is scanned (auto: in kiosk mode).",
+)
 @click.pass_context
 @handles_errors
 def config(
@@ -31,6 +36,7 @@ def config(
     strict: bool | None,
     decoder: str | None,
     camera: str | None,
+    private: str | None,
 ) -> None:
     """Print this node's configuration as JSON; with options, change it first.
 
@@ -57,6 +63,8 @@ def config(
         changes["decoder"] = decoder
     if camera is not None:
         changes["camera"] = camera.strip() or "0"
+    if private is not None:
+        changes["private"] = private
     with node.db.write():  # read and write under the writer lock: the app may be saving too
         current = NodeConfig.load(node)
         updated = current.with_changes(**changes)

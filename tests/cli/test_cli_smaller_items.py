@@ -69,8 +69,8 @@ def test_a_bundle_with_sealed_names_gives_a_private_gate_names_only_at_the_door(
     text = (bundle / "tickets.jsonl").read_text()
     assert "Quaxley" not in text and '"sealedName": "tkt1:' in text
     gate = tmp_path / "gate"
-    with Node.open(gate) as node:  # a gate set to private (kiosks are by default)
-        node.set_setting("node.private", "on")
+    configured = cli.json("config", "--private", "on", home=gate)  # kiosks are by default
+    assert configured["private"] == "on" and configured["private_names"]
     cli.run("event", "import", "--event-json", files["event"], "--jwks", files["jwks"],
             "--tickets", files["tickets"], home=gate)  # fmt: skip
     assert cli.lines("tickets", "search", "Quaxley", home=gate) == []
