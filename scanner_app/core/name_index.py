@@ -4,9 +4,9 @@ search, then only what a pull changed), never written back to the database in th
 Every word of a ticket (name, ticket id, booking id; split on anything not a letter or
 digit, accents and case folded as the old full-text index did) is kept in a sorted
 vocabulary; the tickets of each word sit in one flat array in vocabulary order, so the
-tickets of a prefix are one slice. The query word with the fewest tickets drives; the
-others filter it through a mask over the rows. Tickets changed since the last build are
-checked one by one until there are enough of them to build again.
+tickets of a prefix are one slice (stdlib arrays and sets: core imports no numpy, DESIGN.md
+§2). The query word with the fewest tickets drives; the others filter it. Tickets changed
+since the last build are checked one by one until there are enough of them to build again.
 
 A build (100,000 tickets: seconds) runs outside the lock searches take, and a search never
 waits for one that another thread (the start-up warm-up, the sync after a pull) is doing:
@@ -16,12 +16,12 @@ it answers from what is built, so the node worker that also scans is never held 
 from __future__ import annotations
 
 import bisect
+import heapq
 import re
 import threading
 import unicodedata
+from array import array
 from functools import lru_cache
-
-import numpy as np
 
 from scanner_app.core.db import Database
 from scanner_app.core.names import GENERATION, NameCipher
@@ -63,48 +63,41 @@ class _Built:
     """One build of the index; replaced whole, never changed (searches read it unlocked)."""
 
     def __init__(self, rows: dict[int, tuple[str, tuple[str, ...]]]) -> None:
-        ids: dict[str, int] = {}  # word -> its number in order of first sight
-        word_of: list[int] = []  # one entry per (word, ticket)
-        row_of: list[int] = []
+        postings: dict[str, list[int]] = {}  # word -> its tickets in manifest order
         events: dict[str, int] = {}
         top = max(rows, default=0)
-        event_of = np.full(top + 1, -1, dtype=np.int32)
-        for rowid, (event, have) in rows.items():
+        event_of = array("i", [-1]) * (top + 1)
+        for rowid in sorted(rows):
+            event, have = rows[rowid]
             event_of[rowid] = events.setdefault(event, len(events))
             for word in have:
-                word_of.append(ids.setdefault(word, len(ids)))
-            row_of += [rowid] * len(have)
-        self.vocab = sorted(ids)
-        rank = np.empty(len(ids), dtype=np.int64)  # word number -> place in the vocabulary
-        rank[np.fromiter((ids[w] for w in self.vocab), np.int64, len(ids))] = np.arange(len(ids))
-        places = rank[np.array(word_of, dtype=np.int64)]
-        rowids = np.array(row_of, dtype=np.int64)
-        self.flat = rowids[np.lexsort((rowids, places))]  # by word, then manifest order
-        counts = np.bincount(places, minlength=len(ids))
-        self.starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+                postings.setdefault(word, []).append(rowid)
+        self.vocab = sorted(postings)
+        self.flat = array("q")  # every word's tickets, words in vocabulary order
+        self.starts = array("q", [0])
+        for word in self.vocab:
+            self.flat.extend(postings[word])
+            self.starts.append(len(self.flat))
         self.events = list(events)
         self.event_of = event_of  # rowid -> number of its event (-1: none)
-        self.size = top + 1
 
-    def matches(self, wanted: tuple[str, ...], event_id: str | None) -> np.ndarray:
-        """Sorted rowids whose built words match every query word."""
+    def matches(self, wanted: tuple[str, ...], event_id: str | None) -> set[int]:
+        """Rowids whose built words match every query word."""
         slices = []
         for word in wanted:
             lo = bisect.bisect_left(self.vocab, word)
             hi = bisect.bisect_left(self.vocab, word + _TOP, lo)
-            slices.append((self.flat[self.starts[lo] : self.starts[hi]], hi - lo))
-        slices.sort(key=lambda s: len(s[0]))
-        driver, spread = slices[0]
-        found = np.unique(driver) if spread > 1 else driver
-        for other, _ in slices[1:]:
-            if not len(found):
+            slices.append(self.flat[self.starts[lo] : self.starts[hi]])
+        slices.sort(key=len)
+        found = set(slices[0])
+        for other in slices[1:]:
+            if not found:
                 break
-            mask = np.zeros(self.size, dtype=bool)
-            mask[other] = True
-            found = found[mask[found]]
-        if event_id and len(found):
+            found = found.intersection(other)  # walks `other` in C, builds no second set
+        if event_id and found and self.events != [event_id]:  # a gate holds one event
             code = self.events.index(event_id) if event_id in self.events else -2
-            found = found[self.event_of[found] == code]
+            event_of = self.event_of
+            found = {r for r in found if event_of[r] == code}
         return found
 
 
@@ -188,13 +181,11 @@ class NameIndex:
             built, recent = self._built, self._recent
             found = built.matches(wanted, event_id)
             if recent:
-                stale = np.fromiter(recent, np.int64, len(recent))
-                found = found[~np.isin(found, stale)]  # their built words are old
-                fresh = [r for r in sorted(recent) if self._matches(r, wanted, event_id)]
-                found = np.union1d(found, np.array(fresh, dtype=np.int64))
+                found -= recent  # their built words are old
+                found.update(r for r in recent if self._matches(r, wanted, event_id))
             if len(found) > RANKED_MATCHES:  # broad: manifest order (as the FTS budget did)
-                return [int(r) for r in found[:limit]]
-            ranked = sorted((int(r) for r in found), key=lambda r: self._rank(r, wanted))
+                return heapq.nsmallest(limit, found)
+            ranked = sorted(found, key=lambda r: self._rank(r, wanted))
             return ranked[:limit]
 
     def _matches(self, rowid: int, wanted: tuple[str, ...], event_id: str | None) -> bool:
