@@ -58,6 +58,7 @@ NODE_FIELDS = {
     "strict_online": "strict",
     "kiosk": "kiosk",
     "kiosk_pin_hash": "kiosk_pin_hash",
+    "private": "private",
 }
 
 
@@ -83,6 +84,7 @@ class Settings:
     strict_online: bool = False
     kiosk: bool = False
     kiosk_pin_hash: str = ""
+    private: str = "auto"  # names kept per ticket (DESIGN.md §10): auto = in kiosk mode
     # --- the person's screen (per-user JSON) ---------------------------------------------
     sounds: bool = True
     verdict_hold_ms: int = 3000

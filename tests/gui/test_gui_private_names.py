@@ -70,3 +70,27 @@ def test_an_ordinary_gate_shows_no_privacy_note(qtbot):
     panel.set_private(True)
     assert panel.private_note.isVisible()
     assert panel.field.placeholderText() == "Search ticket or booking id…"
+
+
+def test_settings_make_a_gate_private(qtbot, tmp_path, make_app):
+    """The Settings dialog's "Attendee names" choice is the node's ``private`` setting (the
+    one `config --private` writes): saved in the data directory, and the search says why."""
+    gate = Node.open(tmp_path / "plain-gate")
+    config = NodeConfig(gate="Door 2")
+    config.save(gate)
+    scanner = make_app(qtbot, gate, Settings.from_node_config(config), tmp_path)
+    window = scanner.window
+    window.show()
+    assert not window.search.private_note.isVisibleTo(window)
+    dialog = window.open_settings()
+    assert dialog.private_combo.currentData() == "auto"
+    dialog.private_combo.setCurrentIndex(dialog.private_combo.findData("on"))
+    qtbot.mouseClick(
+        dialog.buttons.button(dialog.buttons.StandardButton.Save), Qt.MouseButton.LeftButton
+    )
+    qtbot.waitUntil(lambda: NodeConfig.load(gate).private == "on", timeout=5000)
+    assert window.search.private_note.isVisibleTo(window)
+    assert gate.private_names()
+    assert Settings.load(gate, tmp_path / "settings.json").private == "on"  # shown next time
+    scanner.shutdown()
+    gate.close()

@@ -134,6 +134,16 @@ class SettingsDialog(QDialog):
         self.hold_spin.setSingleStep(250)
         self.kiosk_check = QCheckBox("Start in kiosk mode")
         self.kiosk_check.setChecked(s.kiosk)
+        # DESIGN.md §10 "private": a stolen laptop shows only names of tickets shown to it.
+        self.private_combo = QComboBox()
+        self.private_combo.addItem("Every guest's, except in kiosk mode (default)", "auto")
+        self.private_combo.addItem("Only of tickets scanned here (no guest list kept)", "on")
+        self.private_combo.addItem("Every guest's, in kiosk mode too", "off")
+        self.private_combo.setCurrentIndex(max(0, self.private_combo.findData(s.private)))
+        self.private_combo.setToolTip(
+            "Names are always encrypted on disk. Kept only of tickets scanned here, a lost"
+            " laptop gives away no guest list, and search finds tickets by id only."
+        )
         self.pin_edit = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
         self.pin_edit.setPlaceholderText("unchanged" if s.kiosk_pin_hash else "not set")
         self.pin_confirm = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
@@ -159,6 +169,7 @@ class SettingsDialog(QDialog):
         form.addRow("", self.kiosk_check)
         form.addRow("Kiosk PIN", self.pin_edit)
         form.addRow("Repeat PIN", self.pin_confirm)
+        form.addRow("Attendee names", self.private_combo)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -192,6 +203,7 @@ class SettingsDialog(QDialog):
         s.sounds = self.sounds_check.isChecked()
         s.verdict_hold_ms = self.hold_spin.value()
         s.kiosk = self.kiosk_check.isChecked()
+        s.private = self.private_combo.currentData()
         return s
 
     def _chosen_events(self) -> list[Mapping[str, Any]]:
