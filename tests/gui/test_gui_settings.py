@@ -217,6 +217,17 @@ def test_number_fields_show_their_values(dialog, qtbot):
         assert edit.width() > edit.fontMetrics().horizontalAdvance(edit.text()), box.text()
 
 
+def test_every_field_has_the_dark_background(dialog, qtbot):
+    # The style named QSpinBox only: the "Sync every" QDoubleSpinBox was a white bar with
+    # light text on it, unreadable.
+    qtbot.waitExposed(dialog)
+    fields = (dialog.sync_spin, dialog.hold_spin, dialog.width_spin, dialog.gate_edit)
+    for field in fields:
+        image = field.grab().toImage()
+        colour = image.pixelColor(image.width() - 12, image.height() // 2)  # no text there
+        assert colour.lightness() < 100, (type(field).__name__, colour.name())
+
+
 def test_dialog_refuses_an_unusable_upstream_address(dialog, settings_path):
     dialog.upstream_edit.setText("hub.local 8765")
     dialog.save()
