@@ -8,6 +8,7 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
+from stamped_keys import scanner_burst
 
 from scanner_app.camera import WedgeParser
 from scanner_app.core.demo_data import build_demo
@@ -82,8 +83,7 @@ def test_status_bar_counts_follow_scans(qtbot, window, scenario):
 def test_wedge_burst_becomes_one_scan(qtbot, window, scenario):
     window.search.field.setFocus()
     with qtbot.waitSignal(window.scan_displayed, timeout=3000) as blocker:
-        qtbot.keyClicks(window.search.field, scenario.ticket_payloads[5], delay=1)
-        qtbot.keyClick(window.search.field, Qt.Key.Key_Return)
+        scanner_burst(window.search.field, scenario.ticket_payloads[5] + "\r")
     assert blocker.args[1] == "wedge"
     assert window.verdict.title_label.text() == "ADMIT"
     assert window.search.field.text() == ""

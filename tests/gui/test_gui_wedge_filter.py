@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QPushButton, QVBoxLayout, QWidget
+from stamped_keys import scanner_burst
 
 from scanner_app.camera import WedgeParser
 from scanner_app.gui.controllers.wedge_filter import WedgeFilter
@@ -38,9 +39,8 @@ def wedge(qapp):
 
 
 def burst(qtbot, widget, text):
-    """Keys 1-2 ms apart, as a USB scanner types them, then Enter."""
-    qtbot.keyClicks(widget, text, delay=1)
-    qtbot.keyClick(widget, Qt.Key.Key_Return)
+    """Keys 2 ms apart, as a USB scanner types them, then Enter."""
+    scanner_burst(widget, text + "\r")
 
 
 def test_scanner_burst_is_one_payload_and_never_reaches_the_field(qtbot, window, wedge):
@@ -83,7 +83,7 @@ def test_lone_enter_still_submits_the_field(qtbot, window, wedge):
 def test_short_fast_burst_is_typing_not_a_scan(qtbot, window, wedge):
     payloads = []
     wedge.payload_scanned.connect(payloads.append)
-    qtbot.keyClicks(window.edit, "ab", delay=1)  # a quick pair of keys by a person
+    scanner_burst(window.edit, "ab")  # a quick pair of keys by a person
     qtbot.waitUntil(lambda: window.edit.text() == "ab", timeout=1000)
     assert payloads == []
 
@@ -106,17 +106,14 @@ def test_disabled_filter_lets_everything_through(qtbot, window, wedge):
 
 def test_burst_without_suffix_ends_when_the_keys_stop(qtbot, window, wedge):
     with qtbot.waitSignal(wedge.payload_scanned, timeout=1000) as blocker:
-        qtbot.keyClicks(window.edit, TICKET, delay=1)  # a scanner configured with no Enter
+        scanner_burst(window.edit, TICKET)  # a scanner configured with no Enter
     assert blocker.args == [TICKET]
     assert window.edit.text() == ""
 
 
 def test_garbled_burst_is_rejected_not_typed(qtbot, window, wedge):
     with qtbot.waitSignal(wedge.burst_rejected, timeout=1000) as blocker:
-        qtbot.keyClicks(window.edit, TICKET[:20], delay=1)
-        qtbot.keyClick(window.edit, Qt.Key.Key_Escape)
-        qtbot.keyClicks(window.edit, TICKET[20:], delay=1)
-        qtbot.keyClick(window.edit, Qt.Key.Key_Return)
+        scanner_burst(window.edit, TICKET[:20] + "\x1b" + TICKET[20:] + "\r")
     text, reason = blocker.args
     assert text.startswith(TICKET[:20])
     assert "Escape" in reason

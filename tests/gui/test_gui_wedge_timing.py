@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QDialog, QLineEdit, QVBoxLayout, QWidget
+from stamped_keys import post_typed
 
 from scanner_app.camera import WedgeParser
 from scanner_app.gui.controllers.wedge_filter import WedgeFilter
@@ -29,30 +29,6 @@ class Busy(QObject):
             time.sleep(0.25)
             return True
         return super().event(event)
-
-
-def now_ms() -> int:
-    return int(time.monotonic() * 1000)
-
-
-def key_event(char: str, stamp: int) -> QKeyEvent:
-    if char == "\r":
-        event = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier)
-    else:
-        code = ord(char.upper()) if char.isalpha() else ord(char)
-        event = QKeyEvent(QEvent.Type.KeyPress, code, Qt.KeyboardModifier.NoModifier, char)
-    event.setTimestamp(stamp)
-    return event
-
-
-def post_typed(widget, text, *, every_ms, typed_ago_ms=0, stall_at=None, busy=None):
-    """Post `text` as keys typed `every_ms` apart (the last one `typed_ago_ms` ago); with
-    `stall_at`, the GUI thread is busy for 250 ms after that many keys."""
-    start = now_ms() - typed_ago_ms - every_ms * len(text)
-    for index, char in enumerate(text):
-        if index == stall_at:
-            QApplication.postEvent(busy, QEvent(QEvent.Type.User))
-        QApplication.postEvent(widget, key_event(char, start + index * every_ms))
 
 
 @pytest.fixture
