@@ -29,6 +29,22 @@ class FakeClock:
         return self.now
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_user_folders(tmp_path_factory):
+    """The platform's user config, data and log folders (platformdirs reads XDG_*) in this
+    run's own tmp: the demo and the app started without --data-dir log and keep settings
+    there, never in the developer's home, and parallel workers (`pytest -n`) share none."""
+    home = tmp_path_factory.mktemp("user")
+    with pytest.MonkeyPatch.context() as patch:
+        for variable, folder in (
+            ("XDG_CONFIG_HOME", "config"),
+            ("XDG_DATA_HOME", "share"),
+            ("XDG_STATE_HOME", "state"),
+        ):
+            patch.setenv(variable, str(home / folder))
+        yield
+
+
 @pytest.fixture
 def clock():
     return FakeClock()

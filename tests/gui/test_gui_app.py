@@ -131,12 +131,14 @@ def test_camera_unplug_says_disconnected_and_recovers(make_app, qtbot, node, tmp
 
 
 def test_a_camera_that_cannot_open_says_why(make_app, qtbot, node, tmp_path):
+    # A long path (as under pytest -n): the message is cut, but not the file's name.
+    missing = tmp_path / ("folder-" * 16) / "missing.avi"
     scanner = make_app(
         qtbot,
         node,
         Settings(),
         tmp_path,
-        source_factory=lambda _s: FileSource(tmp_path / "missing.avi"),
+        source_factory=lambda _s: FileSource(missing),
         sync=False,
     )
     scanner.start()

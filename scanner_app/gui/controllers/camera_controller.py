@@ -16,6 +16,16 @@ from scanner_app.gui.widgets.status_bar import StatusBar
 Submit = Callable[[str, str, float], None]
 
 
+def shortened(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut in the middle: the end of an error often names the
+    file (a long path used to lose it)."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 3
+    tail = limit - 1 - head
+    return f"{text[:head]}…{text[-tail:]}"
+
+
 class CameraController(QObject):
     """One camera at a time; ``attach(None)`` detaches and shows "No camera"."""
 
@@ -65,7 +75,7 @@ class CameraController(QObject):
     def _on_error(self, message: str) -> None:
         """E.g. the source could not be opened: say so instead of 'Starting camera…'."""
         if not self.live:
-            self.set_message(f"Camera error: {message.splitlines()[0][:120]}")
+            self.set_message(f"Camera error: {shortened(message.splitlines()[0], 120)}")
 
     def show_frame(self, frame: np.ndarray, polygon: Polygon | None = None) -> None:
         self.preview.set_frame(frame, polygon)
