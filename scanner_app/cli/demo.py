@@ -25,7 +25,7 @@ def run_terminal_demo(data_dir: Path) -> bool:
             result = node.checkin.scan(sample.payload, event_ids=[scenario.event_id], gate="demo")
             verdict = "admit" if result.success else result.reason
             mark = _MARK.get(verdict or "", "REJECT  ")
-            who = f"{result.attendeeName or '-'} ({result.tierName or '-'})"
+            who = f"{result.attendee_name or '-'} ({result.tier_name or '-'})"
             detail = "" if result.success else f"  reason={result.reason}"
             ok = "ok" if verdict == sample.expected else f"UNEXPECTED, wanted {sample.expected}"
             all_as_expected &= verdict == sample.expected

@@ -14,7 +14,7 @@ from scanner_app.core.events import EventStore
 from scanner_app.core.ids import checkin_id as new_checkin_id
 from scanner_app.core.ledger import insert_checkin, recompute_conflicts, ticket_state
 from scanner_app.core.ledger_reads import allows_reentry
-from scanner_app.core.models import DEFAULT_GATE, DIRECTIONS, REASONS, ScanResult, UndoResult
+from scanner_app.core.models import DEFAULT_GATE, DIRECTIONS, ScanResult, UndoResult
 from scanner_app.core.names import NameCipher
 from scanner_app.core.timeutil import Clock, iso_ms, normalize_iso, shift, utc_now
 from scanner_app.core.tokens import (
@@ -286,19 +286,19 @@ class CheckinService:
             )
         return ScanResult(
             success=success,
-            alreadyCheckedIn=reason == "already_checked_in",
-            attendeeName=name,
-            tierName=tier,
-            checkedInAt=door_time,
-            firstCheckedInAt=first_at,
+            already_checked_in=reason == "already_checked_in",
+            attendee_name=name,
+            tier_name=tier,
+            checked_in_at=door_time,
+            first_checked_in_at=first_at,
             reason=reason,
-            ticketId=claims.jti if claims else None,
-            eventId=event_id,
+            ticket_id=claims.jti if claims else None,
+            event_id=event_id,
             direction=direction,
             offline=offline,
-            firstScannedBy=first_by,
-            scannedBy=gate,
-            checkinId=checkin_id,
+            first_scanned_by=first_by,
+            scanned_by=gate,
+            checkin_id=checkin_id,
         )
 
     def _rule(
@@ -329,19 +329,17 @@ class CheckinService:
         return None, None, None
 
     def record_upstream(
-        self, answer: dict[str, Any], *, checkin_id: str, gate: str, direction: str
+        self, theirs: ScanResult, *, checkin_id: str, gate: str, direction: str
     ) -> ScanResult:
         """Store the upstream's verdict for an online (strict) scan as already pushed, so the
         outbox never re-sends it and a later pull of the same id changes nothing."""
         _check_direction(direction)
-        success, reason = answer.get("success"), answer.get("reason")
-        if not isinstance(success, bool) or (reason is not None and reason not in REASONS):
-            raise ValidationError("the upstream's scan answer is not a scan result")
-        checkin_id = answer.get("checkinId") or checkin_id  # the upstream's id, if it chose one
+        success, reason = theirs.success, theirs.reason
+        checkin_id = theirs.checkin_id or checkin_id  # the upstream's id, if it chose one
         observed = self.clock()
-        door_time = normalize_iso(answer.get("checkedInAt") or iso_ms(observed))
-        event_id, ticket_id = answer.get("eventId") or "", answer.get("ticketId")
-        first_at, first_by = answer.get("firstCheckedInAt"), answer.get("firstScannedBy")
+        door_time = normalize_iso(theirs.checked_in_at or iso_ms(observed))
+        event_id, ticket_id = theirs.event_id or "", theirs.ticket_id
+        first_at, first_by = theirs.first_checked_in_at, theirs.first_scanned_by
         now = iso_ms(self.clock())
         with self.db.write() as conn:
             if conn.execute("SELECT 1 FROM checkins WHERE id = ?", (checkin_id,)).fetchone():
@@ -360,8 +358,8 @@ class CheckinService:
                 reason=reason,
                 attendee_name=None
                 if self.private_names()
-                else self.names.seal(answer.get("attendeeName"), ticket_id),
-                tier_name=answer.get("tierName"),
+                else self.names.seal(theirs.attendee_name, ticket_id),
+                tier_name=theirs.tier_name,
                 first_checked_in_at=first_at,
                 first_scanned_by=first_by,
                 received_at=now,
@@ -374,22 +372,22 @@ class CheckinService:
                 recompute_conflicts(conn, event_id, ticket_id, allows_reentry(conn, event_id))
         return ScanResult(
             success=success,
-            alreadyCheckedIn=reason == "already_checked_in",
-            attendeeName=answer.get("attendeeName"),
-            tierName=answer.get("tierName"),
-            checkedInAt=door_time,
-            firstCheckedInAt=first_at,
+            already_checked_in=reason == "already_checked_in",
+            attendee_name=theirs.attendee_name,
+            tier_name=theirs.tier_name,
+            checked_in_at=door_time,
+            first_checked_in_at=first_at,
             reason=reason,
-            ticketId=ticket_id,
-            eventId=event_id or None,
+            ticket_id=ticket_id,
+            event_id=event_id or None,
             direction=direction,
             offline=False,
-            firstScannedBy=first_by,
-            scannedBy=gate,
-            checkinId=checkin_id,
+            first_scanned_by=first_by,
+            scanned_by=gate,
+            checkin_id=checkin_id,
         )
 
-    def undo(self, checkin_id: str, gate: str = DEFAULT_GATE) -> dict[str, Any]:
+    def undo(self, checkin_id: str, gate: str = DEFAULT_GATE) -> UndoResult:
         """Void a standing check-in: a new void entry; the original row is kept."""
         with self.db.write() as conn:
             row = conn.execute("SELECT * FROM checkins WHERE id = ?", (checkin_id,)).fetchone()

@@ -127,19 +127,19 @@ def recorded_result(
         return None
     return ScanResult(
         success=bool(row["success"]),
-        alreadyCheckedIn=row["reason"] == "already_checked_in",
-        attendeeName=names.open(row["attendee_name"], row["ticket_id"]),
-        tierName=row["tier_name"],
-        checkedInAt=row["scanned_at"],
-        firstCheckedInAt=row["first_checked_in_at"],
+        already_checked_in=row["reason"] == "already_checked_in",
+        attendee_name=names.open(row["attendee_name"], row["ticket_id"]),
+        tier_name=row["tier_name"],
+        checked_in_at=row["scanned_at"],
+        first_checked_in_at=row["first_checked_in_at"],
         reason=row["reason"],
-        ticketId=row["ticket_id"],
-        eventId=row["event_id"] or None,
+        ticket_id=row["ticket_id"],
+        event_id=row["event_id"] or None,
         direction=row["direction"],
         offline=False,
-        firstScannedBy=row["first_scanned_by"],
-        scannedBy=row["gate"],
-        checkinId=row["id"],
+        first_scanned_by=row["first_scanned_by"],
+        scanned_by=row["gate"],
+        checkin_id=row["id"],
     )
 
 

@@ -21,7 +21,7 @@ def main() -> None:
     print("ready", flush=True)
     for payload in payloads[first:] + payloads[:first]:
         result = node.checkin.scan(payload, event_ids=[event_id], gate="crash-gate")
-        line = {"id": result.checkinId, "success": result.success, "ticketId": result.ticketId}
+        line = {"id": result.checkin_id, "success": result.success, "ticketId": result.ticket_id}
         print(json.dumps(line), flush=True)
 
 

@@ -41,7 +41,7 @@ def publish_event(node, title: str = "Other Night", reentry: bool = False, alg: 
 def check_shape(result: ScanResult, now=None) -> dict:
     """The wire shape of a ScanResult; returns it as the JSON object it travels as."""
     assert isinstance(result, ScanResult)
-    wire = json.loads(json.dumps(result.to_dict()))
+    wire = json.loads(json.dumps(result.to_wire()))
     assert set(wire) == CONTRACT_FIELDS | EXTRA_FIELDS
     assert all(CAMEL.match(key) for key in wire), sorted(wire)
     assert isinstance(wire["success"], bool)
@@ -68,13 +68,13 @@ def check_shape(result: ScanResult, now=None) -> dict:
 
 def recorded(node, result: ScanResult) -> dict:
     """The committed check-in row of a scan; it must exist and agree with the verdict."""
-    row = node.db.query_one("SELECT * FROM checkins WHERE id = ?", (result.checkinId,))
-    assert row is not None, f"scan {result.checkinId} left no row"
+    row = node.db.query_one("SELECT * FROM checkins WHERE id = ?", (result.checkin_id,))
+    assert row is not None, f"scan {result.checkin_id} left no row"
     assert bool(row["success"]) is result.success
     assert row["reason"] == result.reason
     assert row["direction"] == result.direction
-    assert row["gate"] == result.scannedBy
-    assert row["scanned_at"] == result.checkedInAt
-    assert row["ticket_id"] == result.ticketId
-    assert row["event_id"] == (result.eventId or "")
+    assert row["gate"] == result.scanned_by
+    assert row["scanned_at"] == result.checked_in_at
+    assert row["ticket_id"] == result.ticket_id
+    assert row["event_id"] == (result.event_id or "")
     return dict(row)

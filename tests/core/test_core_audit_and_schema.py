@@ -35,7 +35,7 @@ def test_non_ascii_names_travel_as_utf8_and_admit(node, issued_event):
     assert name.encode("utf-8") in raw  # not \\u00e9 escapes, which would grow the QR code
     assert json.loads(raw)["name"] == name
     result = node.checkin.scan(ticket["qrPayload"], event_ids=[issued_event["id"]])
-    assert result.success and result.attendeeName == name
+    assert result.success and result.attendee_name == name
 
 
 def test_a_database_from_a_newer_app_is_refused_untouched(tmp_path):

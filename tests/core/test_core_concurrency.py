@@ -49,8 +49,8 @@ def assert_one_admission(node, results, ticket_id):
         check_shape(result)
         if result is not winner:
             assert result.reason == "already_checked_in"
-            assert result.firstCheckedInAt == winner.checkedInAt
-            assert result.firstScannedBy == winner.scannedBy
+            assert result.first_checked_in_at == winner.checked_in_at
+            assert result.first_scanned_by == winner.scanned_by
     rows = node.db.query("SELECT success FROM checkins WHERE ticket_id = ?", (ticket_id,))
     assert len(rows) == len(results)
     assert sum(r["success"] for r in rows) == 1

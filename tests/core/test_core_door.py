@@ -29,12 +29,12 @@ def test_scans_manual_check_ins_and_undo_all_go_through_the_provider(node, issue
     assert isinstance(provider, CheckProvider)
     door = Door.of([event_id], "north")
     first = provider.scan(issue()["qrPayload"], door, checkin_id="chk_door_1")
-    assert first.success and first.offline and first.checkinId == "chk_door_1"
-    assert first.scannedBy == "north"
+    assert first.success and first.offline and first.checkin_id == "chk_door_1"
+    assert first.scanned_by == "north"
     manual = provider.check_in_ticket(issue()["id"], door)
     assert manual.success
-    void = provider.undo(first.checkinId, door)
-    assert isinstance(void, UndoResult) and void.voids == first.checkinId
+    void = provider.undo(first.checkin_id, door)
+    assert isinstance(void, UndoResult) and void.voids == first.checkin_id
     assert len(recorded) == 3  # each commit lets the sync engine push at once
     vip_only = provider.scan(issue()["qrPayload"], Door.of([event_id], allowed_tiers=["VIP"]))
     assert vip_only.reason == "tier_not_allowed"
@@ -44,7 +44,7 @@ def test_the_hub_answers_online_and_files_the_gates_device(node, issue, event_id
     provider = LocalCheckProvider(node.checkin, offline=False)
     result = provider.scan(issue()["qrPayload"], Door.of([event_id], "east", device_id="dev_g"))
     assert result.success and not result.offline
-    row = node.db.query_one("SELECT device_id FROM checkins WHERE id = ?", (result.checkinId,))
+    row = node.db.query_one("SELECT device_id FROM checkins WHERE id = ?", (result.checkin_id,))
     assert row["device_id"] == "dev_g"
 
 
@@ -63,8 +63,10 @@ def test_the_clock_offset_is_given_not_patched(node, issue, event_id):
     plain = LocalCheckProvider(node.checkin)
     moved = shifted.scan(issue()["qrPayload"], Door.of([event_id]))
     same = plain.scan(issue()["qrPayload"], Door.of([event_id]))
-    row = node.db.query_one("SELECT clock_offset_ms FROM checkins WHERE id = ?", (moved.checkinId,))
+    row = node.db.query_one(
+        "SELECT clock_offset_ms FROM checkins WHERE id = ?", (moved.checkin_id,)
+    )
     assert row[0] == 90_000
     assert node.checkin.clock_offset_ms() == 0.0  # the node's own service is untouched
-    gap = parse_iso(moved.checkedInAt) - parse_iso(same.checkedInAt)
+    gap = parse_iso(moved.checked_in_at) - parse_iso(same.checked_in_at)
     assert abs(gap.total_seconds() - 90) < 1  # door time = observed + the given offset

@@ -48,7 +48,7 @@ def scan_and_check(world, payload):
         # Only the genuine tickets themselves (give or take surrounding whitespace).
         assert payload.strip() in tokens, payload
     row = node.db.query_one(
-        "SELECT success, reason FROM checkins WHERE id = ?", (result.checkinId,)
+        "SELECT success, reason FROM checkins WHERE id = ?", (result.checkin_id,)
     )
     assert (row["success"], row["reason"]) == (0, result.reason)
     assert node.db.query_one("SELECT COUNT(*) FROM checkins")[0] == before + 1

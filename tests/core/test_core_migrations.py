@@ -167,10 +167,13 @@ def test_upgraded_node_scans_old_tickets_against_old_checkins(v1_file):
     path, _, tokens = v1_file
     with Node(Database(path)) as node:
         fresh = node.checkin.scan(tokens["tkt_legacyjose0001"], event_ids=["evt_old"])
-        assert fresh.success and fresh.attendeeName == "José Álvarez"
+        assert fresh.success and fresh.attendee_name == "José Álvarez"
         dup = node.checkin.scan(tokens["tkt_legacyada00003"], event_ids=["evt_old"])
         assert dup.reason == "already_checked_in"
-        assert (dup.firstCheckedInAt, dup.firstScannedBy) == ("2026-07-01T20:00:00.000Z", "east")
+        assert (dup.first_checked_in_at, dup.first_scanned_by) == (
+            "2026-07-01T20:00:00.000Z",
+            "east",
+        )
 
 
 def test_a_failing_migration_step_is_rolled_back_whole(v1_file):

@@ -78,7 +78,7 @@ def test_no_name_in_the_gate_database_or_wal_yet_search_finds_them(tmp_path):
     copy_event(hub, gate, event_id)
     gate.ledger.merge([pulled_checkin(event_id, tickets[1]["id"])], source="upstream")
     scanned = gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id])
-    assert scanned.success and scanned.attendeeName == NAMES[0]
+    assert scanned.success and scanned.attendee_name == NAMES[0]
     raw = file_bytes(gate.data_dir)
     assert (gate.data_dir / (DB_FILENAME + "-wal")).stat().st_size > 0  # the WAL is read too
     assert tickets[2]["id"].encode() in raw  # what is not personal is there to be found
@@ -166,7 +166,7 @@ def test_private_gate_shows_a_name_only_for_the_ticket_presented(tmp_path):
     assert [t["attendeeName"] for t in gate.tickets.search(tickets[1]["id"])] == [None]
     gate.ledger.merge([pulled_checkin(event_id, tickets[1]["id"])], source="upstream")
     result = gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id])
-    assert result.success and result.attendeeName == "Wilhelmina Quaxley-Hart"
+    assert result.success and result.attendee_name == "Wilhelmina Quaxley-Hart"
     names_kept = gate.db.query_one("SELECT COUNT(*) FROM checkins WHERE attendee_name IS NOT NULL")[
         0
     ]

@@ -38,7 +38,7 @@ def test_the_demo_reel_admits_someone_new_on_every_loop(tmp_path):
                 for index in (0, 1, 2, 8):  # the frames of admitted tickets really carry them
                     assert decode_image_file(reel.frame_of(index)) == [shown[index]]
                 verdicts = [node.checkin.scan(p, event_ids=[scenario.event_id]) for p in shown]
-                admitted = [v.attendeeName for v in verdicts if v.success]
+                admitted = [v.attendee_name for v in verdicts if v.success]
                 assert len(admitted) == 3, (loop, [v.reason for v in verdicts])
                 assert [v.reason for v in verdicts][2] == "already_checked_in"  # the sample
                 for _ in range(per_loop + 1):  # play the loop through: the next one starts

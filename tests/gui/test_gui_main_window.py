@@ -98,7 +98,7 @@ def test_search_and_manual_checkin(qtbot, window):
     with qtbot.waitSignal(window.scan_displayed, timeout=3000) as blocker:
         qtbot.mouseClick(window.search.checkin_button, Qt.MouseButton.LeftButton)
     result, source, _ = blocker.args
-    assert (source, result.success, result.attendeeName) == ("manual", True, "Grace Hopper")
+    assert (source, result.success, result.attendee_name) == ("manual", True, "Grace Hopper")
     assert window.verdict.name_label.text() == "Grace Hopper"
     # Staff see who is in before checking someone in by hand (the list said nothing).
     qtbot.waitUntil(lambda: "IN since" in window.search.results.item(0).text(), timeout=3000)

@@ -185,8 +185,8 @@ def test_junk_at_an_any_event_gate_is_filed_under_its_event_and_the_hub_takes_it
     assert run(gate, "sync", "--once").exit_code == 0
     with Node.open(gate) as gate_node:  # the app's "Any event" gate: no event given
         junk = gate_node.checkin.scan("not a ticket", gate="north")
-    assert (junk.eventId, junk.reason) == (event_id, "malformed")
+    assert (junk.event_id, junk.reason) == (event_id, "malformed")
     pushed = run(gate, "sync", "--push-only", "--give-up-after", "10")
     assert pushed.exit_code == 0 and last_json(pushed)["setAside"] == 0, pushed.output
-    on_hub = [r for r in node.reports.checkins(event_id) if r["checkinId"] == junk.checkinId]
+    on_hub = [r for r in node.reports.checkins(event_id) if r["checkinId"] == junk.checkin_id]
     assert [r["reason"] for r in on_hub] == ["malformed"]  # the hub's audit trail has it

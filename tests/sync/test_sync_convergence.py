@@ -49,11 +49,11 @@ def test_two_offline_gates_admit_one_ticket_and_every_node_agrees_on_the_canonic
             assert engine.run_once().ok  # and the gates hear about each other
         for node in (central, hub, g1, g2):
             found = admissions(node, event_id, ticket["id"])
-            assert [r["id"] for r in found] == [first.checkinId, second.checkinId]
+            assert [r["id"] for r in found] == [first.checkin_id, second.checkin_id]
             canonical, clash = found
             assert canonical["conflict"] == 0 and canonical["gate"] == "north"
             assert clash["conflict"] == 1
-            assert clash["first_checked_in_at"] == first.checkedInAt
+            assert clash["first_checked_in_at"] == first.checked_in_at
             assert clash["first_scanned_by"] == "north"
             stats = node.reports.stats(event_id)
             assert (stats["checkedIn"], stats["conflicts"]) == (1, 1)
@@ -61,7 +61,7 @@ def test_two_offline_gates_admit_one_ticket_and_every_node_agrees_on_the_canonic
         with httpx.Client(base_url=central_srv.url) as http:
             headers = {"Authorization": f"Bearer {organiser_key(central)}"}
             conflicts = http.get(f"/v1/events/{event_id}/conflicts", headers=headers).json()
-        assert [c["checkinId"] for c in conflicts["data"]] == [second.checkinId]
+        assert [c["checkinId"] for c in conflicts["data"]] == [second.checkin_id]
         for engine in (*gates.values(), hub_sync):
             engine.stop()
 
@@ -85,8 +85,8 @@ def test_an_admission_at_one_gate_is_already_checked_in_at_another_within_a_pull
             assert time.monotonic() - started < 0.5 + 0.5  # one pull interval, plus slack
             again = p2.scan(tickets[0]["qrPayload"], door_for(e2.config))
         assert admitted.success
-        assert again.reason == "already_checked_in" and again.firstScannedBy == "a"
-        assert again.firstCheckedInAt == admitted.checkedInAt
+        assert again.reason == "already_checked_in" and again.first_scanned_by == "a"
+        assert again.first_checked_in_at == admitted.checked_in_at
 
 
 def test_a_ticket_cancelled_on_the_hub_is_revoked_at_an_offline_gate(tmp_path):
@@ -126,7 +126,7 @@ def test_a_rotated_key_is_picked_up_on_the_next_pull(tmp_path):
         engine.stop()
     assert before.reason == "unknown_key"
     assert report.keys_added == 1
-    assert after.success and after.attendeeName == "Grace H."
+    assert after.success and after.attendee_name == "Grace H."
 
 
 def test_door_times_are_corrected_by_the_upstream_clock_and_a_large_skew_is_reported(tmp_path):
@@ -143,7 +143,7 @@ def test_door_times_are_corrected_by_the_upstream_clock_and_a_large_skew_is_repo
     assert abs(status.clock_offset_ms - skew * 1000) < 1500
     assert status.clock_skew_large and any("clock" in w for w in status.warnings)
     assert status.state == "online"  # a skew is reported, not treated as an outage
-    door = parse_iso(result.checkedInAt).timestamp()
+    door = parse_iso(result.checked_in_at).timestamp()
     assert abs(door - time.time()) < 1.5
     # ... and the offset survives a restart, so an offline gate keeps correcting.
     restarted = engine_for(gate, server.url, "tk_live_x", event_id)

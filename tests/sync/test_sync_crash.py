@@ -43,7 +43,7 @@ def test_hub_killed_mid_batch_and_restarted_gets_every_checkin_exactly_once(tmp_
     try:
         assert engine.run_once().ok
         ids = [
-            gate.checkin.scan(tickets[i % 200]["qrPayload"], event_ids=[event_id]).checkinId
+            gate.checkin.scan(tickets[i % 200]["qrPayload"], event_ids=[event_id]).checkin_id
             for i in range(600)
         ]
         engine.start()

@@ -35,5 +35,5 @@ def test_a_revoked_gate_erases_its_attendee_names(tmp_path):
     # The door still verifies tickets (keys are public); a name shows only from the token
     # the attendee holds up, as a private gate does.
     result = gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id])
-    assert result.success and result.attendeeName == "Ada L."
+    assert result.success and result.attendee_name == "Ada L."
     gate.close()

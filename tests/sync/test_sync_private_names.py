@@ -46,7 +46,7 @@ def test_a_kiosk_pulls_names_sealed_per_ticket_and_shows_one_only_when_presented
         result = gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id])
         assert engine.run_once().ok
         engine.stop()
-    assert result.success and result.attendeeName == NAMES[0]
+    assert result.success and result.attendee_name == NAMES[0]
     assert len(stored_names(gate)) == 3
     assert all(value.startswith(TICKET_PREFIX) for value in stored_names(gate))
     assert gate.db.query_one("SELECT COUNT(*) FROM tickets WHERE qr_payload IS NOT NULL")[0] == 0
@@ -79,6 +79,6 @@ def test_switching_a_gate_to_private_erases_the_names_it_had(tmp_path):
     assert all(value.startswith(TICKET_PREFIX) for value in stored_names(gate))
     assert gate.tickets.search("fennimore") == []
     result = gate.checkin.scan(tickets[2]["qrPayload"], event_ids=[event_id])
-    assert result.attendeeName == NAMES[2]
+    assert result.attendee_name == NAMES[2]
     gate.close()
     hub.close()

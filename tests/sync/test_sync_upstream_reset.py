@@ -43,11 +43,11 @@ def test_a_reset_hub_gets_the_gates_checkins_again_and_the_gate_rereads_it(tmp_p
         assert report.pending == 0
         for result, ticket in zip(admitted, tickets[:3], strict=True):
             assert [r["id"] for r in admissions(new_hub, event_id, ticket["id"])] == [
-                result.checkinId
+                result.checkin_id
             ]
         # The east door's admission sits below the old cursor; it arrives all the same.
         assert [r["id"] for r in admissions(gate, event_id, tickets[3]["id"])] == [
-            other_door.checkinId
+            other_door.checkin_id
         ]
         assert len(rows(gate, event_id)) == 4
         assert engine.run_once().notes == []  # the new database is the known one now
