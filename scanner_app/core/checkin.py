@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from scanner_app.core.db import Database
+from scanner_app.core.door import ANY_DOOR, Door
 from scanner_app.core.errors import Conflict, NotFound, ValidationError
 from scanner_app.core.events import EventStore
 from scanner_app.core.ids import checkin_id as new_checkin_id
 from scanner_app.core.ledger import insert_checkin, recompute_conflicts, ticket_state
 from scanner_app.core.ledger_reads import allows_reentry
-from scanner_app.core.models import DEFAULT_GATE, DIRECTIONS, ScanResult, UndoResult
+from scanner_app.core.models import DEFAULT_GATE, ScanResult, UndoResult
 from scanner_app.core.names import NameCipher
 from scanner_app.core.timeutil import Clock, iso_ms, normalize_iso, shift, utc_now
 from scanner_app.core.tokens import (
@@ -80,11 +81,11 @@ class CheckinService:
             private_names=self.private_names,
         )
 
-    def present(self, payload: str, event_ids: Collection[str] | None = None) -> Presented:
+    def present(self, payload: str, door: Door = ANY_DOOR) -> Presented:
         """Verify the token once; a door decides on what this returns (see ``decide``)."""
         observed = self.clock()
         try:
-            claims = self.verifier.verify(payload, event_ids, observed)
+            claims = self.verifier.verify(payload, door.event_filter, observed)
         except TokenRejected as rejection:  # claims set only when the signature verified
             return Presented(observed, rejection.claims, rejection.reason)
         return Presented(observed, claims, None, payload.strip())
@@ -92,53 +93,34 @@ class CheckinService:
     def scan(
         self,
         payload: str,
+        door: Door = ANY_DOOR,
         *,
-        event_ids: Collection[str] | None = None,
-        gate: str = DEFAULT_GATE,
-        direction: str = "in",
-        allowed_tiers: Collection[str] | None = None,
         offline: bool = True,
         checkin_id: str | None = None,
-        device_id: str | None = None,
     ) -> ScanResult:
         """Every scan gets a ScanResult and a committed row, admitted or not."""
-        _check_direction(direction)
         return self.decide(
-            self.present(payload, event_ids),
-            event_ids=event_ids,
-            gate=gate,
-            direction=direction,
-            allowed_tiers=allowed_tiers,
-            offline=offline,
-            checkin_id=checkin_id,
-            device_id=device_id,
+            self.present(payload, door), door, offline=offline, checkin_id=checkin_id
         )
 
     def decide(
         self,
         presented: Presented,
+        door: Door = ANY_DOOR,
         *,
-        event_ids: Collection[str] | None = None,
-        gate: str = DEFAULT_GATE,
-        direction: str = "in",
-        allowed_tiers: Collection[str] | None = None,
         offline: bool = True,
         checkin_id: str | None = None,
-        device_id: str | None = None,
     ) -> ScanResult:
         """The door rules and the durable commit for a token already verified by ``present``."""
-        _check_direction(direction)
         if presented.reason is not None:
             ticket = presented.claims
-            context_event = next(iter(event_ids), None) if event_ids else None
+            context_event = door.event_ids[0] if door.event_ids else None
             return self._commit(
                 ticket,
                 presented.observed,
-                gate,
-                direction,
+                door,
                 offline,
                 checkin_id,
-                device_id,
                 forced_reason=presented.reason,
                 # Filed under the gate's event, so its audit trail shows wrong-event attempts.
                 # at an "any event" gate, under the one event this node scans for, if it
@@ -148,22 +130,13 @@ class CheckinService:
         return self._commit(
             presented.claims,
             presented.observed,
-            gate,
-            direction,
+            door,
             offline,
             checkin_id,
-            device_id,
-            allowed_tiers=allowed_tiers,
             proof=presented.payload,
         )
 
-    def preview(
-        self,
-        presented: Presented,
-        *,
-        direction: str = "in",
-        allowed_tiers: Collection[str] | None = None,
-    ) -> str | None:
+    def preview(self, presented: Presented, door: Door = ANY_DOOR) -> str | None:
         """The reason ``decide`` would give now (None: admit), committing nothing."""
         if presented.reason is not None or presented.claims is None:
             return presented.reason
@@ -173,24 +146,15 @@ class CheckinService:
             "SELECT attendee_name, tier_name, status FROM tickets WHERE id = ?", (claims.jti,)
         ).fetchone()
         tier = manifest["tier_name"] if manifest else claims.tier
-        return self._rule(conn, claims, manifest, tier, direction, allowed_tiers)[0]
+        return self._rule(conn, claims, manifest, tier, door)[0]
 
     def _sole_event(self) -> str | None:
         """The node's one published event, or None when it has none or several."""
         rows = self.db.query("SELECT id FROM events WHERE status = 'published' LIMIT 2")
         return rows[0]["id"] if len(rows) == 1 else None
 
-    def checkin_ticket(
-        self,
-        ticket_id: str,
-        *,
-        event_ids: Collection[str] | None = None,
-        gate: str = DEFAULT_GATE,
-        direction: str = "in",
-        allowed_tiers: Collection[str] | None = None,
-    ) -> ScanResult:
+    def checkin_ticket(self, ticket_id: str, door: Door = ANY_DOOR) -> ScanResult:
         """Manual check-in from a search result: the same rules, without a token."""
-        _check_direction(direction)
         row = self.db.query_one(
             "SELECT id, event_id, tier_name, attendee_name, booking_id FROM tickets WHERE id = ?",
             (ticket_id,),
@@ -206,17 +170,14 @@ class CheckinService:
             name=self.names.open(row["attendee_name"], row["id"]),
             bkg=row["booking_id"],
         )
-        wrong = event_ids is not None and claims.evt not in event_ids
+        wrong = bool(door.event_ids) and claims.evt not in door.event_ids
         return self._commit(
             claims,
             observed,
-            gate,
-            direction,
+            door,
             True,
             None,
-            None,
             forced_reason="wrong_event" if wrong else None,
-            allowed_tiers=allowed_tiers,
             kind="manual",
         )
 
@@ -224,15 +185,12 @@ class CheckinService:
         self,
         claims: TicketClaims | None,
         observed: datetime,
-        gate: str,
-        direction: str,
+        door: Door,
         offline: bool,
         checkin_id: str | None,
-        device_id: str | None,
         *,
         forced_reason: str | None = None,
         event_id: str | None = None,
-        allowed_tiers: Collection[str] | None = None,
         kind: str = "scan",
         proof: str | None = None,
     ) -> ScanResult:
@@ -257,21 +215,19 @@ class CheckinService:
                 name = self.names.open_presented(stored, claims.jti, proof) or claims.name
                 tier = manifest["tier_name"] if manifest else claims.tier
                 if reason is None:
-                    reason, first_at, first_by = self._rule(
-                        conn, claims, manifest, tier, direction, allowed_tiers
-                    )
+                    reason, first_at, first_by = self._rule(conn, claims, manifest, tier, door)
             success = reason is None
             insert_checkin(
                 conn,
                 id=checkin_id,
                 event_id=event_id or "",
                 ticket_id=claims.jti if claims else None,
-                device_id=device_id or self.device_id,
-                gate=gate,
+                device_id=door.device_id or self.device_id,
+                gate=door.gate,
                 scanned_at=door_time,
                 observed_at=iso_ms(observed),
                 clock_offset_ms=round(offset),
-                direction=direction,
+                direction=door.direction,
                 success=int(success),
                 reason=reason,
                 kind=kind,
@@ -294,10 +250,10 @@ class CheckinService:
             reason=reason,
             ticket_id=claims.jti if claims else None,
             event_id=event_id,
-            direction=direction,
+            direction=door.direction,
             offline=offline,
             first_scanned_by=first_by,
-            scanned_by=gate,
+            scanned_by=door.gate,
             checkin_id=checkin_id,
         )
 
@@ -307,8 +263,7 @@ class CheckinService:
         claims: TicketClaims,
         manifest: sqlite3.Row | None,
         tier: str,
-        direction: str,
-        allowed_tiers: Collection[str] | None,
+        door: Door,
     ) -> tuple[str | None, str | None, str | None]:
         """The door rules after the token verified: (reason, first admission at, by)."""
         event = conn.execute(
@@ -318,22 +273,19 @@ class CheckinService:
             return "event_cancelled", None, None
         if manifest is not None and manifest["status"] == "cancelled":
             return "revoked", None, None
-        if allowed_tiers and tier not in allowed_tiers:
+        if door.allowed_tiers and tier not in door.allowed_tiers:
             return "tier_not_allowed", None, None
         reentry = bool(event and event["allow_reentry"])
         state = ticket_state(conn, claims.evt, claims.jti, reentry)
-        if direction == "in" and (state.inside if reentry else state.admitted):
+        if door.direction == "in" and (state.inside if reentry else state.admitted):
             return "already_checked_in", state.first_at, state.first_by
-        if direction == "out" and not state.inside:
+        if door.direction == "out" and not state.inside:
             return "not_checked_in", None, None
         return None, None, None
 
-    def record_upstream(
-        self, theirs: ScanResult, *, checkin_id: str, gate: str, direction: str
-    ) -> ScanResult:
+    def record_upstream(self, theirs: ScanResult, door: Door, *, checkin_id: str) -> ScanResult:
         """Store the upstream's verdict for an online (strict) scan as already pushed, so the
         outbox never re-sends it and a later pull of the same id changes nothing."""
-        _check_direction(direction)
         success, reason = theirs.success, theirs.reason
         checkin_id = theirs.checkin_id or checkin_id  # the upstream's id, if it chose one
         observed = self.clock()
@@ -350,10 +302,10 @@ class CheckinService:
                 event_id=event_id,
                 ticket_id=ticket_id,
                 device_id=self.device_id,
-                gate=gate,
+                gate=door.gate,
                 scanned_at=door_time,
                 observed_at=iso_ms(observed),
-                direction=direction,
+                direction=door.direction,
                 success=int(success),
                 reason=reason,
                 attendee_name=None
@@ -380,10 +332,10 @@ class CheckinService:
             reason=reason,
             ticket_id=ticket_id,
             event_id=event_id or None,
-            direction=direction,
+            direction=door.direction,
             offline=False,
             first_scanned_by=first_by,
-            scanned_by=gate,
+            scanned_by=door.gate,
             checkin_id=checkin_id,
         )
 
@@ -449,8 +401,3 @@ class CheckinService:
         if claims is None or self.private_names():
             return None
         return self.names.seal(name, claims.jti)
-
-
-def _check_direction(direction: str) -> None:
-    if direction not in DIRECTIONS:
-        raise ValidationError("direction must be in or out", field="direction")

@@ -85,7 +85,7 @@ class OnlineCheckProvider:
             if theirs is not None and self._usable(theirs, asked, checkin_id, presented, door):
                 try:
                     return self.fallback.service.record_upstream(
-                        theirs, checkin_id=checkin_id, gate=door.gate, direction=door.direction
+                        theirs, door, checkin_id=checkin_id
                     )
                 except (TickitzError, ValueError, TypeError) as exc:
                     log.warning("Unusable strict answer (%s); deciding locally", exc)
@@ -154,9 +154,7 @@ class OnlineCheckProvider:
         if theirs.direction != door.direction:
             return False
         if self.advisory:
-            local = self.fallback.service.preview(
-                presented, direction=door.direction, allowed_tiers=door.tier_filter
-            )
+            local = self.fallback.service.preview(presented, door)
             theirs_reason = None if theirs.success else theirs.reason
             if theirs_reason != local:
                 log.warning(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from scan_helpers import check_shape
 
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 
 THREADS = 20
@@ -27,7 +28,9 @@ def scan_together(scanners, token, event_id):
     def work(index, scanner):
         try:
             barrier.wait(timeout=10)
-            results[index] = scanner.scan(token, event_ids=[event_id], gate=f"lane-{index}")
+            results[index] = scanner.scan(
+                token, Door.of(event_ids=[event_id], gate=f"lane-{index}")
+            )
         except BaseException as exc:  # surfaced below, with the thread's index
             errors.append((index, exc))
 

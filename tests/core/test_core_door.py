@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanner_app.core.door import CheckProvider, Door, LocalCheckProvider
+from scanner_app.core.door import ANY_DOOR, CheckProvider, Door, LocalCheckProvider
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.models import DEFAULT_GATE, UndoResult
 from scanner_app.core.timeutil import parse_iso
@@ -17,7 +17,7 @@ def test_a_door_is_a_frozen_hashable_value():
     with pytest.raises(AttributeError):
         door.gate = "other"  # type: ignore[misc]
     assert Door(["evt_1"]).event_ids == ("evt_1",)  # lists become tuples
-    assert Door().event_filter is None and Door().tier_filter is None
+    assert Door().event_filter is None and Door() == ANY_DOOR
     with pytest.raises(ValidationError) as caught:
         Door(direction="sideways")
     assert caught.value.field == "direction"

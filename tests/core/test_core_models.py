@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from scanner_app.core.door import Door
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.models import ScanResult
 
@@ -30,8 +31,8 @@ WIRE_ORDER = [
 
 def test_a_recorded_scan_travels_as_the_contract_and_reads_back_the_same(node, issue, event_id):
     ticket = issue(tier="VIP", name="Ada L.")
-    first = node.checkin.scan(ticket["qrPayload"], event_ids=[event_id], gate="north")
-    again = node.checkin.scan(ticket["qrPayload"], event_ids=[event_id], gate="south")
+    first = node.checkin.scan(ticket["qrPayload"], Door.of(event_ids=[event_id], gate="north"))
+    again = node.checkin.scan(ticket["qrPayload"], Door.of(event_ids=[event_id], gate="south"))
     wire = json.loads(json.dumps(again.to_wire()))
     assert list(wire) == WIRE_ORDER  # the hub's fast path writes this dict as it is
     assert wire["alreadyCheckedIn"] is True and wire["reason"] == "already_checked_in"
@@ -47,7 +48,7 @@ def test_a_recorded_scan_travels_as_the_contract_and_reads_back_the_same(node, i
 
 def test_an_undo_travels_camel_cased(node, issue, event_id):
     ticket = issue(name="Grace H.")
-    admitted = node.checkin.scan(ticket["qrPayload"], event_ids=[event_id])
+    admitted = node.checkin.scan(ticket["qrPayload"], Door.of([event_id]))
     void = node.checkin.undo(admitted.checkin_id)
     assert void.to_wire() == {
         "id": void.id,

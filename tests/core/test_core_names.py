@@ -10,6 +10,7 @@ import unicodedata
 
 import pytest
 
+from scanner_app.core.door import Door
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.names import TICKET_PREFIX, open_for_ticket, seal_for_ticket
 from scanner_app.core.node import DB_FILENAME, Node
@@ -77,7 +78,7 @@ def test_no_name_in_the_gate_database_or_wal_yet_search_finds_them(tmp_path):
     gate = Node.open(tmp_path / "gate")
     copy_event(hub, gate, event_id)
     gate.ledger.merge([pulled_checkin(event_id, tickets[1]["id"])], source="upstream")
-    scanned = gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id])
+    scanned = gate.checkin.scan(tickets[0]["qrPayload"], Door.of([event_id]))
     assert scanned.success and scanned.attendee_name == NAMES[0]
     raw = file_bytes(gate.data_dir)
     assert (gate.data_dir / (DB_FILENAME + "-wal")).stat().st_size > 0  # the WAL is read too
@@ -165,7 +166,7 @@ def test_private_gate_shows_a_name_only_for_the_ticket_presented(tmp_path):
     assert gate.tickets.search("quaxley") == []  # search shows no names
     assert [t["attendeeName"] for t in gate.tickets.search(tickets[1]["id"])] == [None]
     gate.ledger.merge([pulled_checkin(event_id, tickets[1]["id"])], source="upstream")
-    result = gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id])
+    result = gate.checkin.scan(tickets[0]["qrPayload"], Door.of([event_id]))
     assert result.success and result.attendee_name == "Wilhelmina Quaxley-Hart"
     names_kept = gate.db.query_one("SELECT COUNT(*) FROM checkins WHERE attendee_name IS NOT NULL")[
         0

@@ -23,6 +23,7 @@ from harness import (
 
 from scanner_app.cli import cli
 from scanner_app.core.apikeys import SCOPES, ApiKeyStore
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 from scanner_app.sync.door import check_provider, door_for
 from scanner_app.sync.engine import SyncEngine
@@ -83,7 +84,9 @@ def test_gate_hub_central_chain_end_to_end(tmp_path):
                 engine.start()
                 wait_for(lambda: engine.status().last_pull_at, timeout=10)
                 admitted = [provider.scan(t["qrPayload"], door) for t in tickets[:5]]
-                box_office = central.checkin.scan(tickets[6]["qrPayload"], gate="box-office")
+                box_office = central.checkin.scan(
+                    tickets[6]["qrPayload"], Door.of(gate="box-office")
+                )
                 central.tickets.cancel(tickets[9]["id"])
                 # Up: the gate's admissions reach central with their original identity.
                 wait_for(

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from harness import HubServer, gate_key, issuer_with_event
 
 from scanner_app.cli import cli
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 from scanner_app.sync.config import SyncConfig
 
@@ -184,7 +185,7 @@ def test_junk_at_an_any_event_gate_is_filed_under_its_event_and_the_hub_takes_it
     assert run(gate, "connect", "--setup", setup).exit_code == 0
     assert run(gate, "sync", "--once").exit_code == 0
     with Node.open(gate) as gate_node:  # the app's "Any event" gate: no event given
-        junk = gate_node.checkin.scan("not a ticket", gate="north")
+        junk = gate_node.checkin.scan("not a ticket", Door.of(gate="north"))
     assert (junk.event_id, junk.reason) == (event_id, "malformed")
     pushed = run(gate, "sync", "--push-only", "--give-up-after", "10")
     assert pushed.exit_code == 0 and last_json(pushed)["setAside"] == 0, pushed.output

@@ -16,6 +16,7 @@ from harness import (
     wait_for,
 )
 
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 from scanner_app.core.timeutil import parse_iso
 from scanner_app.sync.door import check_provider, door_for
@@ -36,9 +37,9 @@ def test_two_offline_gates_admit_one_ticket_and_every_node_agrees_on_the_canonic
             )
             assert gates[name].run_once().ok
         # The LAN is down: both doors admit the same (shared screenshot) ticket.
-        first = g1.checkin.scan(ticket["qrPayload"], event_ids=[event_id], gate="north")
+        first = g1.checkin.scan(ticket["qrPayload"], Door.of(event_ids=[event_id], gate="north"))
         time.sleep(0.005)
-        second = g2.checkin.scan(ticket["qrPayload"], event_ids=[event_id], gate="south")
+        second = g2.checkin.scan(ticket["qrPayload"], Door.of(event_ids=[event_id], gate="south"))
         assert first.success and second.success and first.offline and second.offline
         # The later door reaches the hub first: arrival order must not decide.
         report = gates["south"].run_once()
@@ -104,8 +105,8 @@ def test_a_ticket_cancelled_on_the_hub_is_revoked_at_an_offline_gate(tmp_path):
     # The hub is gone; the gate decides alone.
     status = engine.status()
     assert status.revocation_age_s is not None and status.revocation_age_s < 5
-    refused = gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id])
-    admitted = gate.checkin.scan(tickets[1]["qrPayload"], event_ids=[event_id])
+    refused = gate.checkin.scan(tickets[0]["qrPayload"], Door.of([event_id]))
+    admitted = gate.checkin.scan(tickets[1]["qrPayload"], Door.of([event_id]))
     assert refused.reason == "revoked" and not refused.success
     assert admitted.success
     assert engine.run_once().error and engine.status().state == "offline"
@@ -120,9 +121,9 @@ def test_a_rotated_key_is_picked_up_on_the_next_pull(tmp_path):
         assert engine.run_once().ok
         hub.events.rotate_key(event_id)
         fresh = hub.tickets.issue(event_id, "GA", "Grace H.")[0]
-        before = gate.checkin.scan(fresh["qrPayload"], event_ids=[event_id])
+        before = gate.checkin.scan(fresh["qrPayload"], Door.of([event_id]))
         report = engine.run_once()
-        after = gate.checkin.scan(fresh["qrPayload"], event_ids=[event_id])
+        after = gate.checkin.scan(fresh["qrPayload"], Door.of([event_id]))
         engine.stop()
     assert before.reason == "unknown_key"
     assert report.keys_added == 1
@@ -213,7 +214,7 @@ def test_admissions_at_the_same_millisecond_still_get_one_canonical_everywhere(t
         for engine in engines:
             assert engine.run_once().ok
         # Both doors admit at the very same door time; the second gate uploads first.
-        results = [g.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id]) for g in gates]
+        results = [g.checkin.scan(tickets[0]["qrPayload"], Door.of([event_id])) for g in gates]
         for engine in reversed(engines):
             assert engine.run_once().ok
         for engine in engines:
@@ -250,11 +251,11 @@ def test_a_duplicates_first_admission_is_the_same_in_every_nodes_export(tmp_path
             assert engine.run_once().ok
         # The LAN is down. B admits first; A admits later and turns a second scan away.
         at["b"] = base + timedelta(seconds=1)
-        assert gates["b"].checkin.scan(payload, event_ids=[event_id], gate="b").success
+        assert gates["b"].checkin.scan(payload, Door.of(event_ids=[event_id], gate="b")).success
         at["a"] = base + timedelta(seconds=2)
-        assert gates["a"].checkin.scan(payload, event_ids=[event_id], gate="a").success
+        assert gates["a"].checkin.scan(payload, Door.of(event_ids=[event_id], gate="a")).success
         at["a"] = base + timedelta(seconds=3)
-        again = gates["a"].checkin.scan(payload, event_ids=[event_id], gate="a")
+        again = gates["a"].checkin.scan(payload, Door.of(event_ids=[event_id], gate="a"))
         assert again.reason == "already_checked_in"
         for _ in range(2):  # up, then down: everyone holds every row
             for name in ("a", "b"):

@@ -139,7 +139,7 @@ def test_an_answer_naming_another_ticket_is_not_used(venue):
     provider, door, engine = _strict_door(venue)
     proxy.rewrite = lambda answer: {**answer, "ticketId": tickets[4]["id"], "success": True}
     with closing(provider), _stopping(engine):
-        hub.checkin.scan(tickets[2]["qrPayload"], event_ids=[event_id], gate="box-office")
+        hub.checkin.scan(tickets[2]["qrPayload"], Door.of(event_ids=[event_id], gate="box-office"))
         proxy.fail("rewrite", match="/checkin/scan")
         result = provider.scan(tickets[2]["qrPayload"], door)
         # Not the hub's (rewritten) answer: the gate's own verdict, under the same id.

@@ -12,6 +12,7 @@ import pytest
 from faultproxy import FaultProxy
 from harness import HubServer, engine_for, gate_key, issuer_with_event, wait_for
 
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 from scanner_app.sync.door import OnlineCheckProvider, check_provider, door_for
 
@@ -31,7 +32,7 @@ def venue(tmp_path):
 def scan_many(node, event_id, tickets, count):
     """`count` scans cycling over the tickets: admissions, then already_checked_in."""
     return [
-        node.checkin.scan(tickets[i % len(tickets)]["qrPayload"], event_ids=[event_id]).checkin_id
+        node.checkin.scan(tickets[i % len(tickets)]["qrPayload"], Door.of([event_id])).checkin_id
         for i in range(count)
     ]
 
