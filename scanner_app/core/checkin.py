@@ -1,23 +1,24 @@
-"""CheckinService: the one code path from a payload to a durable verdict (DESIGN.md §4, §5)."""
+"""CheckinService: the one code path from a payload (or a ticket id picked by hand) to a
+durable verdict (DESIGN.md §4, §5). The rules are door_rules.py; what a door records
+without deciding it (a strict answer, a void) is checkin_records.py."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from scanner_app.core.checkin_records import CheckinRecords
+from scanner_app.core.checkin_rows import insert_checkin
 from scanner_app.core.db import Database
 from scanner_app.core.door import ANY_DOOR, Door
-from scanner_app.core.errors import Conflict, NotFound, ValidationError
+from scanner_app.core.door_rules import door_rule, manifest_of
+from scanner_app.core.errors import Conflict, NotFound
 from scanner_app.core.events import EventStore
 from scanner_app.core.ids import checkin_id as new_checkin_id
-from scanner_app.core.ledger import insert_checkin, recompute_conflicts, ticket_state
-from scanner_app.core.ledger_reads import allows_reentry
-from scanner_app.core.models import DEFAULT_GATE, ScanResult, UndoResult
+from scanner_app.core.models import ScanResult
 from scanner_app.core.names import NameCipher
-from scanner_app.core.timeutil import Clock, iso_ms, normalize_iso, shift, utc_now
+from scanner_app.core.timeutil import Clock, iso_ms, shift, utc_now
 from scanner_app.core.tokens import (
     DEFAULT_LEEWAY_SECONDS,
     TicketClaims,
@@ -65,6 +66,7 @@ class CheckinService:
         # Door time = observed + this (the upstream's clock minus ours, DESIGN.md §5).
         self.clock_offset_ms = clock_offset_ms
         self.verifier = verifier or TicketVerifier(events.verify_keys, leeway_seconds)
+        self.records = CheckinRecords(db, names, device_id, clock, clock_offset_ms, private_names)
 
     def with_clock_offset(self, clock_offset_ms: Callable[[], float]) -> CheckinService:
         """The same service (same verifier and key cache) with door times corrected by
@@ -140,13 +142,10 @@ class CheckinService:
         """The reason ``decide`` would give now (None: admit), committing nothing."""
         if presented.reason is not None or presented.claims is None:
             return presented.reason
-        claims = presented.claims
         conn = self.db.read()
-        manifest = conn.execute(
-            "SELECT attendee_name, tier_name, status FROM tickets WHERE id = ?", (claims.jti,)
-        ).fetchone()
-        tier = manifest["tier_name"] if manifest else claims.tier
-        return self._rule(conn, claims, manifest, tier, door)[0]
+        manifest = manifest_of(conn, presented.claims.jti)
+        tier = manifest["tier_name"] if manifest else presented.claims.tier
+        return door_rule(conn, presented.claims, manifest, tier, door)[0]
 
     def _sole_event(self) -> str | None:
         """The node's one published event, or None when it has none or several."""
@@ -207,15 +206,12 @@ class CheckinService:
             if existing:
                 raise Conflict(f"Check-in {checkin_id} is already recorded.")
             if claims is not None:
-                manifest = conn.execute(
-                    "SELECT attendee_name, tier_name, status FROM tickets WHERE id = ?",
-                    (claims.jti,),
-                ).fetchone()
+                manifest = manifest_of(conn, claims.jti)
                 stored = manifest["attendee_name"] if manifest else None
                 name = self.names.open_presented(stored, claims.jti, proof) or claims.name
                 tier = manifest["tier_name"] if manifest else claims.tier
                 if reason is None:
-                    reason, first_at, first_by = self._rule(conn, claims, manifest, tier, door)
+                    reason, first_at, first_by = door_rule(conn, claims, manifest, tier, door)
             success = reason is None
             insert_checkin(
                 conn,
@@ -256,145 +252,6 @@ class CheckinService:
             scanned_by=door.gate,
             checkin_id=checkin_id,
         )
-
-    def _rule(
-        self,
-        conn: sqlite3.Connection,
-        claims: TicketClaims,
-        manifest: sqlite3.Row | None,
-        tier: str,
-        door: Door,
-    ) -> tuple[str | None, str | None, str | None]:
-        """The door rules after the token verified: (reason, first admission at, by)."""
-        event = conn.execute(
-            "SELECT status, allow_reentry FROM events WHERE id = ?", (claims.evt,)
-        ).fetchone()
-        if event is not None and event["status"] == "cancelled":
-            return "event_cancelled", None, None
-        if manifest is not None and manifest["status"] == "cancelled":
-            return "revoked", None, None
-        if door.allowed_tiers and tier not in door.allowed_tiers:
-            return "tier_not_allowed", None, None
-        reentry = bool(event and event["allow_reentry"])
-        state = ticket_state(conn, claims.evt, claims.jti, reentry)
-        if door.direction == "in" and (state.inside if reentry else state.admitted):
-            return "already_checked_in", state.first_at, state.first_by
-        if door.direction == "out" and not state.inside:
-            return "not_checked_in", None, None
-        return None, None, None
-
-    def record_upstream(self, theirs: ScanResult, door: Door, *, checkin_id: str) -> ScanResult:
-        """Store the upstream's verdict for an online (strict) scan as already pushed, so the
-        outbox never re-sends it and a later pull of the same id changes nothing."""
-        success, reason = theirs.success, theirs.reason
-        checkin_id = theirs.checkin_id or checkin_id  # the upstream's id, if it chose one
-        observed = self.clock()
-        door_time = normalize_iso(theirs.checked_in_at or iso_ms(observed))
-        event_id, ticket_id = theirs.event_id or "", theirs.ticket_id
-        first_at, first_by = theirs.first_checked_in_at, theirs.first_scanned_by
-        now = iso_ms(self.clock())
-        with self.db.write() as conn:
-            if conn.execute("SELECT 1 FROM checkins WHERE id = ?", (checkin_id,)).fetchone():
-                raise Conflict(f"Check-in {checkin_id} is already recorded.")
-            insert_checkin(
-                conn,
-                id=checkin_id,
-                event_id=event_id,
-                ticket_id=ticket_id,
-                device_id=self.device_id,
-                gate=door.gate,
-                scanned_at=door_time,
-                observed_at=iso_ms(observed),
-                direction=door.direction,
-                success=int(success),
-                reason=reason,
-                attendee_name=None
-                if self.private_names()
-                else self.names.seal(theirs.attendee_name, ticket_id),
-                tier_name=theirs.tier_name,
-                first_checked_in_at=first_at,
-                first_scanned_by=first_by,
-                received_at=now,
-                pushed_at=now,
-            )
-            conn.execute(
-                "UPDATE checkins SET upstream_status = 'recorded' WHERE id = ?", (checkin_id,)
-            )
-            if success and ticket_id:
-                recompute_conflicts(conn, event_id, ticket_id, allows_reentry(conn, event_id))
-        return ScanResult(
-            success=success,
-            already_checked_in=reason == "already_checked_in",
-            attendee_name=theirs.attendee_name,
-            tier_name=theirs.tier_name,
-            checked_in_at=door_time,
-            first_checked_in_at=first_at,
-            reason=reason,
-            ticket_id=ticket_id,
-            event_id=event_id or None,
-            direction=door.direction,
-            offline=False,
-            first_scanned_by=first_by,
-            scanned_by=door.gate,
-            checkin_id=checkin_id,
-        )
-
-    def undo(self, checkin_id: str, gate: str = DEFAULT_GATE) -> UndoResult:
-        """Void a standing check-in: a new void entry; the original row is kept."""
-        with self.db.write() as conn:
-            row = conn.execute("SELECT * FROM checkins WHERE id = ?", (checkin_id,)).fetchone()
-            if row is None:
-                raise NotFound(f"No check-in with ID {checkin_id} exists.")
-            if not row["success"] or row["kind"] == "void":
-                raise ValidationError("Only an accepted check-in can be undone.", field="id")
-            if row["voided_by"]:
-                raise Conflict(f"Check-in {checkin_id} was already undone.")
-            observed = self.clock()
-            offset = self.clock_offset_ms()
-            void_id = new_checkin_id()
-            insert_checkin(
-                conn,
-                id=void_id,
-                event_id=row["event_id"],
-                ticket_id=row["ticket_id"],
-                device_id=self.device_id,
-                gate=gate,
-                scanned_at=iso_ms(shift(observed, offset)),
-                observed_at=iso_ms(observed),
-                clock_offset_ms=round(offset),
-                direction=row["direction"],
-                success=1,
-                reason=None,
-                kind="void",
-                voids_id=checkin_id,
-                attendee_name=row["attendee_name"],
-                tier_name=row["tier_name"],
-                received_at=iso_ms(observed),
-            )
-            conn.execute("UPDATE checkins SET voided_by = ? WHERE id = ?", (void_id, checkin_id))
-            event_id = row["event_id"]
-            recompute_conflicts(conn, event_id, row["ticket_id"], allows_reentry(conn, event_id))
-        name = self.names.open(row["attendee_name"], row["ticket_id"])
-        return UndoResult(void_id, checkin_id, row["ticket_id"], name)
-
-    def last_checkin(self, gate: str | None = None) -> dict[str, Any] | None:
-        """This device's most recent standing check-in (what "undo last" undoes)."""
-        sql = (
-            "SELECT id, ticket_id, attendee_name, tier_name, scanned_at, direction, gate"
-            " FROM checkins WHERE device_id = ? AND success = 1 AND kind != 'void'"
-            " AND voided_by IS NULL"
-        )
-        params: list[Any] = [self.device_id]
-        if gate:
-            sql += " AND gate = ?"
-            params.append(gate)
-        row = self.db.query_one(sql + " ORDER BY seq DESC LIMIT 1", params)
-        if row is None:
-            return None
-        return {
-            **dict(row),
-            "attendee_name": self.names.open(row["attendee_name"], row["ticket_id"]),
-        }
 
     def _kept_name(self, name: str | None, claims: TicketClaims | None) -> str | None:
         """What the check-in row keeps of the name: sealed, or nothing on a private gate."""

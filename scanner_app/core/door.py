@@ -122,7 +122,7 @@ class LocalCheckProvider:
         return result
 
     def undo(self, checkin_id: str, door: Door) -> UndoResult:
-        result = self.service.undo(checkin_id, door.gate)
+        result = self.service.records.undo(checkin_id, door.gate)
         self._recorded()
         return result
 

@@ -16,8 +16,8 @@ from scanner_app.core.apikeys import ApiKey, ApiKeyStore, DeviceStore
 from scanner_app.core.door import CheckProvider, Door, LocalCheckProvider
 from scanner_app.core.enrolment import EnrolmentStore
 from scanner_app.core.errors import Conflict
-from scanner_app.core.ledger import recorded_result
 from scanner_app.core.ledger_reads import existing_ids
+from scanner_app.core.ledger_wire import recorded_result
 from scanner_app.core.models import ScanResult
 from scanner_app.core.node import Node
 from scanner_app.core.proofs import ProofChecker

@@ -84,7 +84,7 @@ class OnlineCheckProvider:
             theirs = self._ask(payload, door, event_id, checkin_id)
             if theirs is not None and self._usable(theirs, asked, checkin_id, presented, door):
                 try:
-                    return self.fallback.service.record_upstream(
+                    return self.fallback.service.records.record_upstream(
                         theirs, door, checkin_id=checkin_id
                     )
                 except (TickitzError, ValueError, TypeError) as exc:

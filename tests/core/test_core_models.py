@@ -49,7 +49,7 @@ def test_a_recorded_scan_travels_as_the_contract_and_reads_back_the_same(node, i
 def test_an_undo_travels_camel_cased(node, issue, event_id):
     ticket = issue(name="Grace H.")
     admitted = node.checkin.scan(ticket["qrPayload"], Door.of([event_id]))
-    void = node.checkin.undo(admitted.checkin_id)
+    void = node.checkin.records.undo(admitted.checkin_id)
     assert void.to_wire() == {
         "id": void.id,
         "voids": admitted.checkin_id,

@@ -93,7 +93,7 @@ def test_no_name_in_the_gate_database_or_wal_yet_search_finds_them(tmp_path):
     assert gate.tickets.search(tickets[2]["bookingId"])[0]["id"] == tickets[2]["id"]
     # What leaves the gate for the hub carries the name in the clear (over the link only).
     assert {c["attendeeName"] for c in gate.ledger.outbox()} == {NAMES[0]}
-    assert gate.checkin.last_checkin()["attendee_name"] == NAMES[0]
+    assert gate.checkin.records.last_checkin()["attendee_name"] == NAMES[0]
     gate.close()
     assert all(form not in file_bytes(gate.data_dir) for form in spellings(NAMES[0]))
     with Node.open(tmp_path / "gate") as again:  # the next start opens them again

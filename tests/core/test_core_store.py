@@ -185,9 +185,9 @@ def test_manifest_text_that_is_not_json_names_the_line():
 def test_undo_is_a_void_entry_and_the_ticket_can_be_admitted_again(node, issue, event_id, clock):
     ticket = issue()
     first = node.checkin.scan(ticket["qrPayload"], Door.of([event_id]))
-    assert node.checkin.last_checkin()["id"] == first.checkin_id
+    assert node.checkin.records.last_checkin()["id"] == first.checkin_id
     clock.advance(30)
-    void = node.checkin.undo(first.checkin_id, gate="supervisor")
+    void = node.checkin.records.undo(first.checkin_id, gate="supervisor")
     assert void.voids == first.checkin_id and void.ticket_id == ticket["id"]
 
     original = recorded(node, first)
@@ -200,7 +200,7 @@ def test_undo_is_a_void_entry_and_the_ticket_can_be_admitted_again(node, issue, 
         "supervisor",
     )
     assert node.reports.stats(event_id)["checkedIn"] == 0
-    assert node.checkin.last_checkin() is None
+    assert node.checkin.records.last_checkin() is None
 
     clock.advance(30)
     again = node.checkin.scan(ticket["qrPayload"], Door.of([event_id]))
@@ -208,14 +208,14 @@ def test_undo_is_a_void_entry_and_the_ticket_can_be_admitted_again(node, issue, 
     assert node.db.query_one("SELECT COUNT(*) FROM checkins")[0] == 3  # nothing deleted
 
     with pytest.raises(Conflict):
-        node.checkin.undo(first.checkin_id)
+        node.checkin.records.undo(first.checkin_id)
     with pytest.raises(ValidationError):
-        node.checkin.undo(void.id)
+        node.checkin.records.undo(void.id)
     rejected = node.checkin.scan("garbage", Door.of([event_id]))
     with pytest.raises(ValidationError):
-        node.checkin.undo(rejected.checkin_id)
+        node.checkin.records.undo(rejected.checkin_id)
     with pytest.raises(NotFound):
-        node.checkin.undo("chk_nope")
+        node.checkin.records.undo("chk_nope")
 
 
 def test_manual_checkin_by_ticket_id(node, issue, event_id):
@@ -324,7 +324,7 @@ def test_an_earlier_admission_arriving_later_becomes_canonical(node, gate, two_d
 def test_voiding_the_canonical_admission_promotes_the_next(node, gate, two_doors):
     ticket, at_gate, at_hub = two_doors
     node.ledger.merge(gate.ledger.outbox(), source="downstream")
-    node.checkin.undo(at_gate.checkin_id)
+    node.checkin.records.undo(at_gate.checkin_id)
     local = node.db.query_one("SELECT conflict FROM checkins WHERE id = ?", (at_hub.checkin_id,))
     assert local["conflict"] == 0
 
@@ -374,7 +374,7 @@ def test_clock_offset_corrects_door_time_of_scans_and_voids(node, issue, event_i
     skewed = Node(node.db, clock=clock, clock_offset_ms=lambda: 1500.0)  # this clock is slow
     scan = skewed.checkin.scan(issue()["qrPayload"], Door.of([event_id]))
     assert scan.checked_in_at == "2026-07-15T19:00:01.500Z"
-    void = skewed.checkin.undo(scan.checkin_id)
+    void = skewed.checkin.records.undo(scan.checkin_id)
     for checkin_id in (scan.checkin_id, void.id):
         row = node.db.query_one(
             "SELECT scanned_at, observed_at, clock_offset_ms FROM checkins WHERE id = ?",
