@@ -10,8 +10,9 @@ from scanner_app.core.timeutil import iso_ms
 
 ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 CAMEL = re.compile(r"^[a-z]+(?:[A-Z][a-z]+)*$")
-# The seed's checkin.scan response as DESIGN.md §4 prints it ...
-CONTRACT_FIELDS = {
+# The seed's checkin.scan response in the order DESIGN.md §4 prints it, then its "plus a few
+# fields": where the first admission was, this gate, the client-made id.
+WIRE_ORDER = [
     "success",
     "alreadyCheckedIn",
     "attendeeName",
@@ -23,9 +24,12 @@ CONTRACT_FIELDS = {
     "eventId",
     "direction",
     "offline",
-}
-# ... "plus a few fields": where the first admission was, this gate, the client-made id.
-EXTRA_FIELDS = {"firstScannedBy", "scannedBy", "checkinId"}
+    "firstScannedBy",
+    "scannedBy",
+    "checkinId",
+]
+CONTRACT_FIELDS = set(WIRE_ORDER[:11])
+EXTRA_FIELDS = set(WIRE_ORDER[11:])
 
 
 def publish_event(node, title: str = "Other Night", reentry: bool = False, alg: str = "EdDSA"):

@@ -5,28 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from scan_helpers import WIRE_ORDER
 
 from scanner_app.core.door import Door
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.models import ScanResult
-
-# DESIGN.md §4 in the order it prints them, then its "few fields".
-WIRE_ORDER = [
-    "success",
-    "alreadyCheckedIn",
-    "attendeeName",
-    "tierName",
-    "checkedInAt",
-    "firstCheckedInAt",
-    "reason",
-    "ticketId",
-    "eventId",
-    "direction",
-    "offline",
-    "firstScannedBy",
-    "scannedBy",
-    "checkinId",
-]
 
 
 def test_a_recorded_scan_travels_as_the_contract_and_reads_back_the_same(node, issue, event_id):

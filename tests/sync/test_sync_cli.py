@@ -33,6 +33,15 @@ def setup_code(server, event_id: str, gate: str = "north") -> str:
     return server.app.state.hub.create_gate(gate, event_id, gate, server.url)["setupPayload"]
 
 
+def connected_gate(gate, server, event_id: str):
+    """A gate data dir connected to the hub with a setup code and synced once."""
+    connected = run(gate, "connect", "--setup", setup_code(server, event_id))
+    assert connected.exit_code == 0, connected.output
+    synced = run(gate, "sync", "--once")
+    assert synced.exit_code == 0, synced.output
+    return gate
+
+
 def last_json(result):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -146,8 +155,7 @@ def test_rows_the_hub_refuses_are_set_aside_and_push_only_finishes(hub, tmp_path
     gate = tmp_path / "gate"
     own, other_event, other_tickets = issuer_with_event(gate, tickets=1)  # not the hub's
     own.close()
-    assert run(gate, "connect", "--setup", setup_code(server, event_id)).exit_code == 0
-    assert run(gate, "sync", "--once").exit_code == 0
+    connected_gate(gate, server, event_id)
     assert last_json(run(gate, "scan", tickets[0]["qrPayload"]))["success"]
     assert last_json(run(gate, "scan", "--event", other_event, other_tickets[0]["qrPayload"]))[
         "success"
@@ -167,10 +175,7 @@ def test_rows_the_hub_refuses_are_set_aside_and_push_only_finishes(hub, tmp_path
 
 def test_push_only_json_and_exit_code_agree_when_it_gives_up(hub, tmp_path):
     node, server, event_id, tickets = hub
-    gate = tmp_path / "gate"
-    setup = setup_code(server, event_id)
-    assert run(gate, "connect", "--setup", setup).exit_code == 0
-    assert run(gate, "sync", "--once").exit_code == 0
+    gate = connected_gate(tmp_path / "gate", server, event_id)
     assert last_json(run(gate, "scan", tickets[0]["qrPayload"]))["success"]
     server.__exit__(None, None, None)  # the hub goes away
     pushed = run(gate, "sync", "--push-only", "--give-up-after", "0")
@@ -180,10 +185,7 @@ def test_push_only_json_and_exit_code_agree_when_it_gives_up(hub, tmp_path):
 
 def test_junk_at_an_any_event_gate_is_filed_under_its_event_and_the_hub_takes_it(hub, tmp_path):
     node, server, event_id, tickets = hub
-    gate = tmp_path / "gate"
-    setup = setup_code(server, event_id)
-    assert run(gate, "connect", "--setup", setup).exit_code == 0
-    assert run(gate, "sync", "--once").exit_code == 0
+    gate = connected_gate(tmp_path / "gate", server, event_id)
     with Node.open(gate) as gate_node:  # the app's "Any event" gate: no event given
         junk = gate_node.checkin.scan("not a ticket", Door.of(gate="north"))
     assert (junk.event_id, junk.reason) == (event_id, "malformed")
