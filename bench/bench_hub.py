@@ -85,6 +85,15 @@ def start_hub(data_dir: Path, tls: bool = False) -> tuple[subprocess.Popen, str,
     return process, url, key
 
 
+def stop_hub(hub: subprocess.Popen) -> None:
+    """SIGTERM (the hub commits and exits); SIGKILL if it has not within 30 s."""
+    hub.send_signal(signal.SIGTERM)
+    try:
+        hub.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        hub.kill()
+
+
 def hub_tls(data_dir: Path) -> ssl.SSLContext | None:
     """A context pinning the hub's own certificate, when it serves HTTPS."""
     cert = data_dir / "tls" / "hub-cert.pem"
@@ -157,11 +166,7 @@ def bench_tls(args: argparse.Namespace) -> tuple[float, float, int]:
                 )
                 tally, seconds = asyncio.run(load(url, devices, event_id, payloads, flat_out))
             finally:
-                hub.send_signal(signal.SIGTERM)
-                try:
-                    hub.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    hub.kill()
+                stop_hub(hub)
         rates.append(len(tally.scan_ms) / seconds)
         errors += tally.errors
     return rates[0], rates[1], errors
@@ -208,11 +213,7 @@ def main() -> int:
                 flat_out.seconds = args.capacity_seconds
                 capacity = asyncio.run(load(url, devices, event_id, payloads, flat_out))
         finally:
-            hub.send_signal(signal.SIGTERM)
-            try:
-                hub.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                hub.kill()
+            stop_hub(hub)
         acknowledged = base.acknowledged + tally.acknowledged
         if capacity is not None:
             acknowledged += capacity[0].acknowledged

@@ -10,6 +10,7 @@ import click
 
 from scanner_app.cli.base import handles_errors, say
 from scanner_app.core.demo_data import build_demo
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 
 _MARK = {"admit": "ADMIT   ", "already_checked_in": "ALREADY "}
@@ -21,11 +22,12 @@ def run_terminal_demo(data_dir: Path) -> bool:
         scenario = build_demo(node, tickets=20)
         say(f"Demo event {scenario.event_id} in {data_dir}\n")
         all_as_expected = True
+        door = Door.of([scenario.event_id], "demo")
         for sample in scenario.samples:
-            result = node.checkin.scan(sample.payload, event_ids=[scenario.event_id], gate="demo")
+            result = node.checkin.scan(sample.payload, door)
             verdict = "admit" if result.success else result.reason
             mark = _MARK.get(verdict or "", "REJECT  ")
-            who = f"{result.attendeeName or '-'} ({result.tierName or '-'})"
+            who = f"{result.attendee_name or '-'} ({result.tier_name or '-'})"
             detail = "" if result.success else f"  reason={result.reason}"
             ok = "ok" if verdict == sample.expected else f"UNEXPECTED, wanted {sample.expected}"
             all_as_expected &= verdict == sample.expected

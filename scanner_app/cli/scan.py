@@ -127,7 +127,7 @@ def scan(
     )
     with door_provider(node) as provider:
         for payload in inputs:
-            emit(provider.scan(payload, door).to_dict())
+            emit(provider.scan(payload, door).to_wire())
             sys.stdout.flush()  # a printed verdict is a committed verdict (crash tests rely on it)
 
 
@@ -141,7 +141,7 @@ def undo(ctx: click.Context, checkin_id: str, gate: str | None) -> None:
     node = open_node(ctx)
     with door_provider(node) as provider:
         door = Door.of(gate=gate or NodeConfig.load(node).gate_name)
-        emit(provider.undo(checkin_id, door).to_dict())
+        emit(provider.undo(checkin_id, door).to_wire())
 
 
 @click.command("stats")

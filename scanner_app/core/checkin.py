@@ -1,22 +1,24 @@
-"""CheckinService: the one code path from a payload to a durable verdict (DESIGN.md §4, §5)."""
+"""CheckinService: the one code path from a payload (or a ticket id picked by hand) to a
+durable verdict (DESIGN.md §4, §5). The rules are door_rules.py; what a door records
+without deciding it (a strict answer, a void) is checkin_records.py."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from scanner_app.core.checkin_records import CheckinRecords
+from scanner_app.core.checkin_rows import insert_checkin
 from scanner_app.core.db import Database
-from scanner_app.core.errors import Conflict, NotFound, ValidationError
+from scanner_app.core.door import ANY_DOOR, Door
+from scanner_app.core.door_rules import door_rule, manifest_of
+from scanner_app.core.errors import Conflict, NotFound
 from scanner_app.core.events import EventStore
 from scanner_app.core.ids import checkin_id as new_checkin_id
-from scanner_app.core.ledger import insert_checkin, recompute_conflicts, ticket_state
-from scanner_app.core.ledger_reads import allows_reentry
-from scanner_app.core.models import DEFAULT_GATE, DIRECTIONS, REASONS, ScanResult, UndoResult
+from scanner_app.core.models import ScanResult
 from scanner_app.core.names import NameCipher
-from scanner_app.core.timeutil import Clock, iso_ms, normalize_iso, shift, utc_now
+from scanner_app.core.timeutil import Clock, iso_ms, shift, utc_now
 from scanner_app.core.tokens import (
     DEFAULT_LEEWAY_SECONDS,
     TicketClaims,
@@ -64,6 +66,7 @@ class CheckinService:
         # Door time = observed + this (the upstream's clock minus ours, DESIGN.md §5).
         self.clock_offset_ms = clock_offset_ms
         self.verifier = verifier or TicketVerifier(events.verify_keys, leeway_seconds)
+        self.records = CheckinRecords(db, names, device_id, clock, clock_offset_ms, private_names)
 
     def with_clock_offset(self, clock_offset_ms: Callable[[], float]) -> CheckinService:
         """The same service (same verifier and key cache) with door times corrected by
@@ -80,11 +83,11 @@ class CheckinService:
             private_names=self.private_names,
         )
 
-    def present(self, payload: str, event_ids: Collection[str] | None = None) -> Presented:
+    def present(self, payload: str, door: Door = ANY_DOOR) -> Presented:
         """Verify the token once; a door decides on what this returns (see ``decide``)."""
         observed = self.clock()
         try:
-            claims = self.verifier.verify(payload, event_ids, observed)
+            claims = self.verifier.verify(payload, door.event_filter, observed)
         except TokenRejected as rejection:  # claims set only when the signature verified
             return Presented(observed, rejection.claims, rejection.reason)
         return Presented(observed, claims, None, payload.strip())
@@ -92,53 +95,34 @@ class CheckinService:
     def scan(
         self,
         payload: str,
+        door: Door = ANY_DOOR,
         *,
-        event_ids: Collection[str] | None = None,
-        gate: str = DEFAULT_GATE,
-        direction: str = "in",
-        allowed_tiers: Collection[str] | None = None,
         offline: bool = True,
         checkin_id: str | None = None,
-        device_id: str | None = None,
     ) -> ScanResult:
         """Every scan gets a ScanResult and a committed row, admitted or not."""
-        _check_direction(direction)
         return self.decide(
-            self.present(payload, event_ids),
-            event_ids=event_ids,
-            gate=gate,
-            direction=direction,
-            allowed_tiers=allowed_tiers,
-            offline=offline,
-            checkin_id=checkin_id,
-            device_id=device_id,
+            self.present(payload, door), door, offline=offline, checkin_id=checkin_id
         )
 
     def decide(
         self,
         presented: Presented,
+        door: Door = ANY_DOOR,
         *,
-        event_ids: Collection[str] | None = None,
-        gate: str = DEFAULT_GATE,
-        direction: str = "in",
-        allowed_tiers: Collection[str] | None = None,
         offline: bool = True,
         checkin_id: str | None = None,
-        device_id: str | None = None,
     ) -> ScanResult:
         """The door rules and the durable commit for a token already verified by ``present``."""
-        _check_direction(direction)
         if presented.reason is not None:
             ticket = presented.claims
-            context_event = next(iter(event_ids), None) if event_ids else None
+            context_event = door.event_ids[0] if door.event_ids else None
             return self._commit(
                 ticket,
                 presented.observed,
-                gate,
-                direction,
+                door,
                 offline,
                 checkin_id,
-                device_id,
                 forced_reason=presented.reason,
                 # Filed under the gate's event, so its audit trail shows wrong-event attempts.
                 # at an "any event" gate, under the one event this node scans for, if it
@@ -148,49 +132,28 @@ class CheckinService:
         return self._commit(
             presented.claims,
             presented.observed,
-            gate,
-            direction,
+            door,
             offline,
             checkin_id,
-            device_id,
-            allowed_tiers=allowed_tiers,
             proof=presented.payload,
         )
 
-    def preview(
-        self,
-        presented: Presented,
-        *,
-        direction: str = "in",
-        allowed_tiers: Collection[str] | None = None,
-    ) -> str | None:
+    def preview(self, presented: Presented, door: Door = ANY_DOOR) -> str | None:
         """The reason ``decide`` would give now (None: admit), committing nothing."""
         if presented.reason is not None or presented.claims is None:
             return presented.reason
-        claims = presented.claims
         conn = self.db.read()
-        manifest = conn.execute(
-            "SELECT attendee_name, tier_name, status FROM tickets WHERE id = ?", (claims.jti,)
-        ).fetchone()
-        tier = manifest["tier_name"] if manifest else claims.tier
-        return self._rule(conn, claims, manifest, tier, direction, allowed_tiers)[0]
+        manifest = manifest_of(conn, presented.claims.jti)
+        tier = manifest["tier_name"] if manifest else presented.claims.tier
+        return door_rule(conn, presented.claims, manifest, tier, door)[0]
 
     def _sole_event(self) -> str | None:
         """The node's one published event, or None when it has none or several."""
         rows = self.db.query("SELECT id FROM events WHERE status = 'published' LIMIT 2")
         return rows[0]["id"] if len(rows) == 1 else None
 
-    def checkin_ticket(
-        self,
-        ticket_id: str,
-        *,
-        event_ids: Collection[str] | None = None,
-        gate: str = DEFAULT_GATE,
-        direction: str = "in",
-        allowed_tiers: Collection[str] | None = None,
-    ) -> ScanResult:
+    def checkin_ticket(self, ticket_id: str, door: Door = ANY_DOOR) -> ScanResult:
         """Manual check-in from a search result: the same rules, without a token."""
-        _check_direction(direction)
         row = self.db.query_one(
             "SELECT id, event_id, tier_name, attendee_name, booking_id FROM tickets WHERE id = ?",
             (ticket_id,),
@@ -206,17 +169,14 @@ class CheckinService:
             name=self.names.open(row["attendee_name"], row["id"]),
             bkg=row["booking_id"],
         )
-        wrong = event_ids is not None and claims.evt not in event_ids
+        wrong = bool(door.event_ids) and claims.evt not in door.event_ids
         return self._commit(
             claims,
             observed,
-            gate,
-            direction,
+            door,
             True,
             None,
-            None,
             forced_reason="wrong_event" if wrong else None,
-            allowed_tiers=allowed_tiers,
             kind="manual",
         )
 
@@ -224,15 +184,12 @@ class CheckinService:
         self,
         claims: TicketClaims | None,
         observed: datetime,
-        gate: str,
-        direction: str,
+        door: Door,
         offline: bool,
         checkin_id: str | None,
-        device_id: str | None,
         *,
         forced_reason: str | None = None,
         event_id: str | None = None,
-        allowed_tiers: Collection[str] | None = None,
         kind: str = "scan",
         proof: str | None = None,
     ) -> ScanResult:
@@ -249,29 +206,24 @@ class CheckinService:
             if existing:
                 raise Conflict(f"Check-in {checkin_id} is already recorded.")
             if claims is not None:
-                manifest = conn.execute(
-                    "SELECT attendee_name, tier_name, status FROM tickets WHERE id = ?",
-                    (claims.jti,),
-                ).fetchone()
+                manifest = manifest_of(conn, claims.jti)
                 stored = manifest["attendee_name"] if manifest else None
                 name = self.names.open_presented(stored, claims.jti, proof) or claims.name
                 tier = manifest["tier_name"] if manifest else claims.tier
                 if reason is None:
-                    reason, first_at, first_by = self._rule(
-                        conn, claims, manifest, tier, direction, allowed_tiers
-                    )
+                    reason, first_at, first_by = door_rule(conn, claims, manifest, tier, door)
             success = reason is None
             insert_checkin(
                 conn,
                 id=checkin_id,
                 event_id=event_id or "",
                 ticket_id=claims.jti if claims else None,
-                device_id=device_id or self.device_id,
-                gate=gate,
+                device_id=door.device_id or self.device_id,
+                gate=door.gate,
                 scanned_at=door_time,
                 observed_at=iso_ms(observed),
                 clock_offset_ms=round(offset),
-                direction=direction,
+                direction=door.direction,
                 success=int(success),
                 reason=reason,
                 kind=kind,
@@ -286,173 +238,23 @@ class CheckinService:
             )
         return ScanResult(
             success=success,
-            alreadyCheckedIn=reason == "already_checked_in",
-            attendeeName=name,
-            tierName=tier,
-            checkedInAt=door_time,
-            firstCheckedInAt=first_at,
+            already_checked_in=reason == "already_checked_in",
+            attendee_name=name,
+            tier_name=tier,
+            checked_in_at=door_time,
+            first_checked_in_at=first_at,
             reason=reason,
-            ticketId=claims.jti if claims else None,
-            eventId=event_id,
-            direction=direction,
+            ticket_id=claims.jti if claims else None,
+            event_id=event_id,
+            direction=door.direction,
             offline=offline,
-            firstScannedBy=first_by,
-            scannedBy=gate,
-            checkinId=checkin_id,
+            first_scanned_by=first_by,
+            scanned_by=door.gate,
+            checkin_id=checkin_id,
         )
-
-    def _rule(
-        self,
-        conn: sqlite3.Connection,
-        claims: TicketClaims,
-        manifest: sqlite3.Row | None,
-        tier: str,
-        direction: str,
-        allowed_tiers: Collection[str] | None,
-    ) -> tuple[str | None, str | None, str | None]:
-        """The door rules after the token verified: (reason, first admission at, by)."""
-        event = conn.execute(
-            "SELECT status, allow_reentry FROM events WHERE id = ?", (claims.evt,)
-        ).fetchone()
-        if event is not None and event["status"] == "cancelled":
-            return "event_cancelled", None, None
-        if manifest is not None and manifest["status"] == "cancelled":
-            return "revoked", None, None
-        if allowed_tiers and tier not in allowed_tiers:
-            return "tier_not_allowed", None, None
-        reentry = bool(event and event["allow_reentry"])
-        state = ticket_state(conn, claims.evt, claims.jti, reentry)
-        if direction == "in" and (state.inside if reentry else state.admitted):
-            return "already_checked_in", state.first_at, state.first_by
-        if direction == "out" and not state.inside:
-            return "not_checked_in", None, None
-        return None, None, None
-
-    def record_upstream(
-        self, answer: dict[str, Any], *, checkin_id: str, gate: str, direction: str
-    ) -> ScanResult:
-        """Store the upstream's verdict for an online (strict) scan as already pushed, so the
-        outbox never re-sends it and a later pull of the same id changes nothing."""
-        _check_direction(direction)
-        success, reason = answer.get("success"), answer.get("reason")
-        if not isinstance(success, bool) or (reason is not None and reason not in REASONS):
-            raise ValidationError("the upstream's scan answer is not a scan result")
-        checkin_id = answer.get("checkinId") or checkin_id  # the upstream's id, if it chose one
-        observed = self.clock()
-        door_time = normalize_iso(answer.get("checkedInAt") or iso_ms(observed))
-        event_id, ticket_id = answer.get("eventId") or "", answer.get("ticketId")
-        first_at, first_by = answer.get("firstCheckedInAt"), answer.get("firstScannedBy")
-        now = iso_ms(self.clock())
-        with self.db.write() as conn:
-            if conn.execute("SELECT 1 FROM checkins WHERE id = ?", (checkin_id,)).fetchone():
-                raise Conflict(f"Check-in {checkin_id} is already recorded.")
-            insert_checkin(
-                conn,
-                id=checkin_id,
-                event_id=event_id,
-                ticket_id=ticket_id,
-                device_id=self.device_id,
-                gate=gate,
-                scanned_at=door_time,
-                observed_at=iso_ms(observed),
-                direction=direction,
-                success=int(success),
-                reason=reason,
-                attendee_name=None
-                if self.private_names()
-                else self.names.seal(answer.get("attendeeName"), ticket_id),
-                tier_name=answer.get("tierName"),
-                first_checked_in_at=first_at,
-                first_scanned_by=first_by,
-                received_at=now,
-                pushed_at=now,
-            )
-            conn.execute(
-                "UPDATE checkins SET upstream_status = 'recorded' WHERE id = ?", (checkin_id,)
-            )
-            if success and ticket_id:
-                recompute_conflicts(conn, event_id, ticket_id, allows_reentry(conn, event_id))
-        return ScanResult(
-            success=success,
-            alreadyCheckedIn=reason == "already_checked_in",
-            attendeeName=answer.get("attendeeName"),
-            tierName=answer.get("tierName"),
-            checkedInAt=door_time,
-            firstCheckedInAt=first_at,
-            reason=reason,
-            ticketId=ticket_id,
-            eventId=event_id or None,
-            direction=direction,
-            offline=False,
-            firstScannedBy=first_by,
-            scannedBy=gate,
-            checkinId=checkin_id,
-        )
-
-    def undo(self, checkin_id: str, gate: str = DEFAULT_GATE) -> dict[str, Any]:
-        """Void a standing check-in: a new void entry; the original row is kept."""
-        with self.db.write() as conn:
-            row = conn.execute("SELECT * FROM checkins WHERE id = ?", (checkin_id,)).fetchone()
-            if row is None:
-                raise NotFound(f"No check-in with ID {checkin_id} exists.")
-            if not row["success"] or row["kind"] == "void":
-                raise ValidationError("Only an accepted check-in can be undone.", field="id")
-            if row["voided_by"]:
-                raise Conflict(f"Check-in {checkin_id} was already undone.")
-            observed = self.clock()
-            offset = self.clock_offset_ms()
-            void_id = new_checkin_id()
-            insert_checkin(
-                conn,
-                id=void_id,
-                event_id=row["event_id"],
-                ticket_id=row["ticket_id"],
-                device_id=self.device_id,
-                gate=gate,
-                scanned_at=iso_ms(shift(observed, offset)),
-                observed_at=iso_ms(observed),
-                clock_offset_ms=round(offset),
-                direction=row["direction"],
-                success=1,
-                reason=None,
-                kind="void",
-                voids_id=checkin_id,
-                attendee_name=row["attendee_name"],
-                tier_name=row["tier_name"],
-                received_at=iso_ms(observed),
-            )
-            conn.execute("UPDATE checkins SET voided_by = ? WHERE id = ?", (void_id, checkin_id))
-            event_id = row["event_id"]
-            recompute_conflicts(conn, event_id, row["ticket_id"], allows_reentry(conn, event_id))
-        name = self.names.open(row["attendee_name"], row["ticket_id"])
-        return UndoResult(void_id, checkin_id, row["ticket_id"], name)
-
-    def last_checkin(self, gate: str | None = None) -> dict[str, Any] | None:
-        """This device's most recent standing check-in (what "undo last" undoes)."""
-        sql = (
-            "SELECT id, ticket_id, attendee_name, tier_name, scanned_at, direction, gate"
-            " FROM checkins WHERE device_id = ? AND success = 1 AND kind != 'void'"
-            " AND voided_by IS NULL"
-        )
-        params: list[Any] = [self.device_id]
-        if gate:
-            sql += " AND gate = ?"
-            params.append(gate)
-        row = self.db.query_one(sql + " ORDER BY seq DESC LIMIT 1", params)
-        if row is None:
-            return None
-        return {
-            **dict(row),
-            "attendee_name": self.names.open(row["attendee_name"], row["ticket_id"]),
-        }
 
     def _kept_name(self, name: str | None, claims: TicketClaims | None) -> str | None:
         """What the check-in row keeps of the name: sealed, or nothing on a private gate."""
         if claims is None or self.private_names():
             return None
         return self.names.seal(name, claims.jti)
-
-
-def _check_direction(direction: str) -> None:
-    if direction not in DIRECTIONS:
-        raise ValidationError("direction must be in or out", field="direction")

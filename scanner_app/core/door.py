@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from scanner_app.core.checkin import CheckinService, Presented
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.models import DEFAULT_GATE, DIRECTIONS, ScanResult, UndoResult
+
+if TYPE_CHECKING:  # checkin.py decides on a Door: it imports this module
+    from scanner_app.core.checkin import CheckinService, Presented
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +63,8 @@ class Door:
     def event_filter(self) -> list[str] | None:
         return list(self.event_ids) or None
 
-    @property
-    def tier_filter(self) -> list[str] | None:
-        return list(self.allowed_tiers) or None
+
+ANY_DOOR = Door()  # any event with keys here, every tier, way in, gate-1
 
 
 @runtime_checkable
@@ -104,39 +105,24 @@ class LocalCheckProvider:
         self.on_recorded = on_recorded
 
     def scan(self, payload: str, door: Door, *, checkin_id: str | None = None) -> ScanResult:
-        return self.decide(self.service.present(payload, door.event_filter), door, checkin_id)
+        return self.decide(self.service.present(payload, door), door, checkin_id)
 
     def present(self, payload: str, door: Door) -> Presented:
         """The one token verification of a scan (OnlineCheckProvider reuses it)."""
-        return self.service.present(payload, door.event_filter)
+        return self.service.present(payload, door)
 
     def decide(self, presented: Presented, door: Door, checkin_id: str | None) -> ScanResult:
-        result = self.service.decide(
-            presented,
-            event_ids=door.event_filter,
-            gate=door.gate,
-            direction=door.direction,
-            allowed_tiers=door.tier_filter,
-            offline=self.offline,
-            checkin_id=checkin_id,
-            device_id=door.device_id,
-        )
+        result = self.service.decide(presented, door, offline=self.offline, checkin_id=checkin_id)
         self._recorded()
         return result
 
     def check_in_ticket(self, ticket_id: str, door: Door) -> ScanResult:
-        result = self.service.checkin_ticket(
-            ticket_id,
-            event_ids=door.event_filter,
-            gate=door.gate,
-            direction=door.direction,
-            allowed_tiers=door.tier_filter,
-        )
+        result = self.service.checkin_ticket(ticket_id, door)
         self._recorded()
         return result
 
     def undo(self, checkin_id: str, door: Door) -> UndoResult:
-        result = self.service.undo(checkin_id, door.gate)
+        result = self.service.records.undo(checkin_id, door.gate)
         self._recorded()
         return result
 

@@ -1,23 +1,20 @@
-"""Check-in rows across nodes: ticket state, merging remote check-ins, the check-ins feed."""
+"""Check-in rows across nodes: merging remote check-ins, the outbox, the check-ins feed.
+
+The row itself (insert, ticket state, conflict flags) is in checkin_rows.py; its wire
+forms in ledger_wire.py; the set-based reads behind a merge in ledger_reads.py.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from scanner_app.core import validate as v
+from scanner_app.core.checkin_rows import TicketState, insert_checkin, ticket_state
 from scanner_app.core.db import Database
 from scanner_app.core.errors import ValidationError
-from scanner_app.core.ledger_reads import (
-    answers_for,
-    batch_tickets,
-    conflict_updates,
-    existing_ids,
-    recompute_many,
-)
-from scanner_app.core.models import DIRECTIONS, REASONS, ScanResult
+from scanner_app.core.ledger_reads import answers_for, batch_tickets, existing_ids, recompute_many
+from scanner_app.core.ledger_wire import parse_remote_checkin, row_to_wire
 from scanner_app.core.names import NameCipher
 from scanner_app.core.proofs import ProofChecker
 from scanner_app.core.timeutil import Clock, iso_ms
@@ -28,119 +25,6 @@ _ROW_COLUMNS = (
     " direction, success, reason, kind, voids_id, attendee_name, tier_name, source,"
     " received_at, pushed_at"
 )
-# The one check-in row insert (local scans, voids, strict answers, merged remote rows).
-_ROW_DEFAULTS: dict[str, Any] = {
-    "observed_at": None,  # None: the door time
-    "clock_offset_ms": 0,
-    "kind": "scan",
-    "voids_id": None,
-    "attendee_name": None,
-    "tier_name": None,
-    "first_checked_in_at": None,
-    "first_scanned_by": None,
-    "source": "local",
-    "pushed_at": None,
-    "proof": None,  # an admission's scanned token (DESIGN.md §10)
-    "refused": None,  # why an uploaded admission does not count
-    "upstream_status": None,
-}
-_INSERT_COLUMNS = (
-    "id", "event_id", "ticket_id", "device_id", "gate", "scanned_at", "observed_at",
-    "clock_offset_ms", "direction", "success", "reason", "kind", "voids_id", "attendee_name",
-    "tier_name", "first_checked_in_at", "first_scanned_by", "source", "received_at", "pushed_at",
-    "proof", "refused", "upstream_status",
-)  # fmt: skip
-_INSERT = (
-    f"INSERT INTO checkins ({', '.join(_INSERT_COLUMNS)})"
-    f" VALUES ({', '.join(':' + c for c in _INSERT_COLUMNS)})"
-)
-MAX_PROOF = 4096  # tokens.MAX_TOKEN_LENGTH
-
-
-def insert_checkin(conn: sqlite3.Connection, **row: Any) -> None:
-    """Insert one check-in row: id, event_id, ticket_id, device_id, gate, scanned_at,
-    direction, success, reason and received_at are required; the rest default."""
-    values = {**_ROW_DEFAULTS, **row}
-    if values["observed_at"] is None:
-        values["observed_at"] = values["scanned_at"]
-    conn.execute(_INSERT, {name: values[name] for name in _INSERT_COLUMNS})
-
-
-@dataclass(frozen=True)
-class TicketState:
-    admitted: bool  # has a standing admission (any 'in')
-    inside: bool  # the last standing movement was 'in'
-    first_at: str | None  # the canonical first admission (or, with re-entry, the current entry)
-    first_by: str | None
-
-
-def ticket_state(
-    conn: sqlite3.Connection, event_id: str, ticket_id: str, reentry: bool
-) -> TicketState:
-    rows = conn.execute(
-        "SELECT direction, scanned_at, gate FROM checkins WHERE event_id = ? AND ticket_id = ?"
-        " AND success = 1 AND kind != 'void' AND voided_by IS NULL ORDER BY scanned_at, id",
-        (event_id, ticket_id),
-    ).fetchall()
-    first = entry = None
-    inside = False
-    for row in rows:
-        if row["direction"] == "in":
-            first = first or row
-            if not inside:
-                entry = row
-            inside = True
-        else:
-            inside = False
-    anchor = entry if reentry else first
-    return TicketState(
-        admitted=first is not None,
-        inside=inside,
-        first_at=anchor["scanned_at"] if anchor else None,
-        first_by=anchor["gate"] if anchor else None,
-    )
-
-
-def recompute_conflicts(
-    conn: sqlite3.Connection, event_id: str, ticket_id: str, reentry: bool
-) -> None:
-    """Earliest door time is canonical; later standing admissions are conflicts, never deleted."""
-    rows = conn.execute(
-        "SELECT seq, direction, scanned_at, gate, conflict, first_checked_in_at, first_scanned_by"
-        " FROM checkins WHERE event_id = ? AND ticket_id = ? AND success = 1 AND kind != 'void'"
-        " AND voided_by IS NULL ORDER BY scanned_at, id",
-        (event_id, ticket_id),
-    ).fetchall()
-    conn.executemany(
-        "UPDATE checkins SET conflict = ?, first_checked_in_at = ?, first_scanned_by = ?"
-        " WHERE seq = ?",
-        conflict_updates(rows, reentry),
-    )
-
-
-def recorded_result(
-    conn: sqlite3.Connection, checkin_id: str, names: NameCipher
-) -> ScanResult | None:
-    """A recorded check-in answered again as the scan result it was (None: unknown id)."""
-    row = conn.execute("SELECT * FROM checkins WHERE id = ?", (checkin_id,)).fetchone()
-    if row is None:
-        return None
-    return ScanResult(
-        success=bool(row["success"]),
-        alreadyCheckedIn=row["reason"] == "already_checked_in",
-        attendeeName=names.open(row["attendee_name"], row["ticket_id"]),
-        tierName=row["tier_name"],
-        checkedInAt=row["scanned_at"],
-        firstCheckedInAt=row["first_checked_in_at"],
-        reason=row["reason"],
-        ticketId=row["ticket_id"],
-        eventId=row["event_id"] or None,
-        direction=row["direction"],
-        offline=False,
-        firstScannedBy=row["first_scanned_by"],
-        scannedBy=row["gate"],
-        checkinId=row["id"],
-    )
 
 
 def _fill_from_manifest(row: dict[str, Any], ticket: sqlite3.Row | None, names: NameCipher) -> None:
@@ -162,69 +46,6 @@ def _apply_void(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     )
 
 
-def parse_remote_checkin(item: Any, device_id: str | None) -> dict[str, Any]:
-    """Validate one check-in of a batch (DESIGN.md §6) into a row dict."""
-    body = v.require_object(item, "checkins[]")
-    checkin_id = v.text(body, "id", max_length=64)
-    direction = body.get("direction", "in")
-    if direction not in DIRECTIONS:
-        raise ValidationError(f"checkin {checkin_id}: direction must be in or out", "direction")
-    success = body.get("success")
-    if not isinstance(success, bool):
-        raise ValidationError(f"checkin {checkin_id}: success must be true or false", "success")
-    reason = body.get("reason")
-    if reason is not None and reason not in REASONS:
-        raise ValidationError(f"checkin {checkin_id}: unknown reason {reason!r}", "reason")
-    if success and reason is not None:
-        raise ValidationError(f"checkin {checkin_id}: a success has no reason", "reason")
-    ticket_id = v.text(body, "ticketId", required=success, max_length=100)
-    voids = v.text(body, "voids", required=False, max_length=64)
-    proof = v.text(body, "qrPayload", required=False, max_length=MAX_PROOF)
-    return {
-        "id": checkin_id,
-        "event_id": v.text(body, "eventId", max_length=100),
-        "ticket_id": ticket_id,
-        "device_id": v.text(body, "deviceId", required=False, max_length=100) or device_id or "",
-        "gate": v.text(body, "scannedBy", max_length=100),
-        "scanned_at": v.timestamp(body, "scannedAt", required=True),
-        "direction": direction,
-        "success": int(success),
-        "reason": reason,
-        "kind": "void" if voids else ("manual" if body.get("kind") == "manual" else "scan"),
-        "voids_id": voids,
-        "attendee_name": v.text(body, "attendeeName", required=False, max_length=200),
-        "tier_name": v.text(body, "tierName", required=False, max_length=100),
-        "proof": proof if success else None,  # only an admission's token is kept
-        "refused": None,
-    }
-
-
-def row_to_wire(row: sqlite3.Row, names: NameCipher, with_proof: bool = False) -> dict[str, Any]:
-    """A stored check-in as the batch upload and the check-ins feed carry it. Only the
-    upload carries the proof (`qrPayload`): the feed is read by gate keys, which never get
-    a ticket's token (DESIGN.md §10)."""
-    wire = {
-        "id": row["id"],
-        "ticketId": row["ticket_id"],
-        "eventId": row["event_id"],
-        "scannedAt": row["scanned_at"],
-        "scannedBy": row["gate"],
-        "direction": row["direction"],
-        "success": bool(row["success"]),
-        "reason": row["reason"],
-        "deviceId": row["device_id"],
-        "kind": row["kind"],
-        "attendeeName": names.open(row["attendee_name"], row["ticket_id"]),
-        "tierName": row["tier_name"],
-    }
-    if row["voids_id"]:
-        wire["voids"] = row["voids_id"]
-    if with_proof and row["proof"]:
-        wire["qrPayload"] = row["proof"]
-    return wire
-
-
-# What a node may learn again about a check-in id it already holds (see _supersedes).
 _CONTENT = ("ticket_id", "device_id", "gate", "scanned_at", "direction", "success", "reason",
             "kind", "voids_id")  # fmt: skip
 

@@ -1,9 +1,17 @@
-"""The scan result contract (DESIGN.md §4)."""
+"""The scan result contract (DESIGN.md §4): snake_case inside, camelCase on the wire only.
+
+``ScanResult.to_wire`` / ``from_wire`` (and ``UndoResult.to_wire``) are the one place the
+JSON spelling is written: the hub's responses, the CLI's JSON lines and an upstream's
+strict answer all go through them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+from scanner_app.core.errors import ValidationError
 
 REASONS = (
     "malformed",
@@ -28,26 +36,66 @@ NODE_HEADER = "X-Tickitz-Node"
 @dataclass(frozen=True)
 class ScanResult:
     success: bool
-    alreadyCheckedIn: bool  # noqa: N815 - the wire contract's names
-    attendeeName: str | None  # noqa: N815
-    tierName: str | None  # noqa: N815
-    checkedInAt: str  # noqa: N815
-    firstCheckedInAt: str | None  # noqa: N815
+    already_checked_in: bool
+    attendee_name: str | None
+    tier_name: str | None
+    checked_in_at: str
+    first_checked_in_at: str | None
     reason: str | None
-    ticketId: str | None  # noqa: N815
-    eventId: str | None  # noqa: N815
+    ticket_id: str | None
+    event_id: str | None
     direction: str
     offline: bool
-    firstScannedBy: str | None = None  # noqa: N815
-    scannedBy: str | None = None  # noqa: N815
-    checkinId: str | None = None  # noqa: N815
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    first_scanned_by: str | None = None
+    scanned_by: str | None = None
+    checkin_id: str | None = None
 
     @property
     def admitted(self) -> bool:
         return self.success and self.direction == "in"
+
+    def to_wire(self) -> dict[str, Any]:
+        """The §4 JSON object, keys in the contract's order."""
+        return {
+            "success": self.success,
+            "alreadyCheckedIn": self.already_checked_in,
+            "attendeeName": self.attendee_name,
+            "tierName": self.tier_name,
+            "checkedInAt": self.checked_in_at,
+            "firstCheckedInAt": self.first_checked_in_at,
+            "reason": self.reason,
+            "ticketId": self.ticket_id,
+            "eventId": self.event_id,
+            "direction": self.direction,
+            "offline": self.offline,
+            "firstScannedBy": self.first_scanned_by,
+            "scannedBy": self.scanned_by,
+            "checkinId": self.checkin_id,
+        }
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> ScanResult:
+        """A §4 JSON object (an upstream's answer) as the dataclass. ``success`` and
+        ``reason`` are checked; an absent optional key reads as None."""
+        success, reason = data.get("success"), data.get("reason")
+        if not isinstance(success, bool) or (reason is not None and reason not in REASONS):
+            raise ValidationError("the upstream's scan answer is not a scan result")
+        return cls(
+            success=success,
+            already_checked_in=data.get("alreadyCheckedIn", reason == "already_checked_in"),
+            attendee_name=data.get("attendeeName"),
+            tier_name=data.get("tierName"),
+            checked_in_at=data.get("checkedInAt") or "",
+            first_checked_in_at=data.get("firstCheckedInAt"),
+            reason=reason,
+            ticket_id=data.get("ticketId"),
+            event_id=data.get("eventId"),
+            direction=data.get("direction", "in"),
+            offline=data.get("offline", False),
+            first_scanned_by=data.get("firstScannedBy"),
+            scanned_by=data.get("scannedBy"),
+            checkin_id=data.get("checkinId"),
+        )
 
 
 @dataclass(frozen=True)
@@ -56,8 +104,13 @@ class UndoResult:
 
     id: str
     voids: str
-    ticketId: str | None  # noqa: N815
-    attendeeName: str | None  # noqa: N815
+    ticket_id: str | None
+    attendee_name: str | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "voids": self.voids,
+            "ticketId": self.ticket_id,
+            "attendeeName": self.attendee_name,
+        }

@@ -124,16 +124,16 @@ def _text(value: object) -> str:
 
 def verdict_for(result: ScanResult, tz: tzinfo | None = None) -> Verdict:
     """Map a ScanResult to the verdict to display."""
-    name = _text(result.attendeeName)
-    tier = _text(result.tierName)
+    name = _text(result.attendee_name)
+    tier = _text(result.tier_name)
     offline = bool(result.offline)
     reason = result.reason
     if result.success:
-        at = clock(result.checkedInAt, tz)
+        at = clock(result.checked_in_at, tz)
         if result.direction == "out":
             return Verdict(Kind.EXIT, TITLES[Kind.EXIT], _join("Exit", at), name, tier, offline)
         return Verdict(Kind.ADMIT, TITLES[Kind.ADMIT], _join("Admitted", at), name, tier, offline)
-    if result.alreadyCheckedIn or reason == "already_checked_in":
+    if result.already_checked_in or reason == "already_checked_in":
         return Verdict(
             Kind.ALREADY, TITLES[Kind.ALREADY], _first_admitted(result, tz), name, tier, offline
         )
@@ -147,10 +147,10 @@ def _join(label: str, at: str) -> str:
 def _first_admitted(result: ScanResult, tz: tzinfo | None) -> str:
     """'First admitted 19:32 at Gate 2', degrading gracefully when fields are missing."""
     text = "First admitted"
-    at = clock(result.firstCheckedInAt, tz)
+    at = clock(result.first_checked_in_at, tz)
     if at:
         text += f" {at}"
-    where = _text(result.firstScannedBy)
+    where = _text(result.first_scanned_by)
     if where:
         text += f" at {where}"
     return text if (at or where) else "Already checked in"

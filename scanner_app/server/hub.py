@@ -16,8 +16,9 @@ from scanner_app.core.apikeys import ApiKey, ApiKeyStore, DeviceStore
 from scanner_app.core.door import CheckProvider, Door, LocalCheckProvider
 from scanner_app.core.enrolment import EnrolmentStore
 from scanner_app.core.errors import Conflict
-from scanner_app.core.ledger import recorded_result
 from scanner_app.core.ledger_reads import existing_ids
+from scanner_app.core.ledger_wire import recorded_result
+from scanner_app.core.models import ScanResult
 from scanner_app.core.node import Node
 from scanner_app.core.proofs import ProofChecker
 from scanner_app.core.setup_code import SetupPayload
@@ -95,6 +96,23 @@ def _used(wire: dict[str, Any], source: str, conflict: bool = False) -> dict[str
     }
 
 
+def _result_used(result: ScanResult, device_id: str | None, source: str) -> dict[str, Any]:
+    """The ticket.used webhook of an admission this hub decided (a scan or the desk's)."""
+    return _used(
+        {
+            "id": result.checkin_id,
+            "ticketId": result.ticket_id,
+            "eventId": result.event_id,
+            "attendeeName": result.attendee_name,
+            "tierName": result.tier_name,
+            "scannedAt": result.checked_in_at,
+            "scannedBy": result.scanned_by,
+            "deviceId": device_id,
+        },
+        source,
+    )
+
+
 class Hub:
     """A node served over HTTP: its stores, limits, usage and the webhook-aware operations."""
 
@@ -141,9 +159,9 @@ class Hub:
             if stored is not None:
                 # Only the scan's own event (a gate key names its own): a key that learnt
                 # another event's check-in id must not read its stored result.
-                if stored.eventId != body["eventId"]:
+                if stored.event_id != body["eventId"]:
                     raise Conflict(f"Check-in id {client_id} is already used.")
-                return dict(vars(stored))
+                return stored.to_wire()
         device_id, gate = self._attribution(key, body.get("deviceId"), body["scannedBy"], conn)
         # CheckinService's own transaction joins this one (the group's), so the check-in,
         # its webhook and the gate's counter are committed together.
@@ -156,20 +174,11 @@ class Hub:
         )
         result = self.provider.scan(body["qrPayload"], door, checkin_id=client_id)
         if result.admitted and self.webhooks.subscribed("ticket.used"):
-            wire = {
-                "id": result.checkinId,
-                "ticketId": result.ticketId,
-                "eventId": result.eventId,
-                "attendeeName": result.attendeeName,
-                "tierName": result.tierName,
-                "scannedAt": result.checkedInAt,
-                "scannedBy": result.scannedBy,
-                "deviceId": device_id or self.node.device_id,
-            }
-            self._poke |= bool(self.webhooks.enqueue(conn, "ticket.used", _used(wire, "scan")))
+            used = _result_used(result, device_id or self.node.device_id, "scan")
+            self._poke |= bool(self.webhooks.enqueue(conn, "ticket.used", used))
         if key.device_id:
             DeviceStore.count_received(conn, key.device_id, 1, self.now())
-        return dict(vars(result))  # flat fields: asdict's deep copy costs more, same result
+        return result.to_wire()
 
     def batch(
         self, device_id: str | None, items: list[dict[str, Any]], key: ApiKey
@@ -274,23 +283,14 @@ class Hub:
         door = Door(event_ids=(event_id,), gate=gate, direction=direction)
         result = self.provider.check_in_ticket(ticket_id, door)
         if result.admitted and self.webhooks.subscribed("ticket.used"):
-            wire = {
-                "id": result.checkinId,
-                "ticketId": result.ticketId,
-                "eventId": result.eventId,
-                "attendeeName": result.attendeeName,
-                "tierName": result.tierName,
-                "scannedAt": result.checkedInAt,
-                "scannedBy": result.scannedBy,
-                "deviceId": self.node.device_id,
-            }
-            self._poke |= bool(self.webhooks.enqueue(conn, "ticket.used", _used(wire, "manual")))
-        return dict(vars(result))
+            used = _result_used(result, self.node.device_id, "manual")
+            self._poke |= bool(self.webhooks.enqueue(conn, "ticket.used", used))
+        return result.to_wire()
 
     def undo(self, checkin_id: str, gate: str = DESK_GATE) -> dict[str, Any]:
         """Void a standing check-in (a new void row; the original is kept)."""
         door = Door(gate=gate)
-        return self.writer.run(lambda _conn: self.provider.undo(checkin_id, door).to_dict())
+        return self.writer.run(lambda _conn: self.provider.undo(checkin_id, door).to_wire())
 
     async def report_async(self, key: ApiKey, pending: int | None, agent: str | None) -> None:
         """Keep what a gate says about itself on a sync: its pending count and app version."""

@@ -81,11 +81,11 @@ class OnlineCheckProvider:
         asked = _what_to_ask(payload, presented, door)
         if asked and not self.unreachable() and time.monotonic() >= self._quiet_until:
             event_id, ticket_id = asked
-            answer = self._ask(payload, door, event_id, checkin_id)
-            if answer is not None and self._usable(answer, asked, checkin_id, presented, door):
+            theirs = self._ask(payload, door, event_id, checkin_id)
+            if theirs is not None and self._usable(theirs, asked, checkin_id, presented, door):
                 try:
-                    return self.fallback.service.record_upstream(
-                        answer, checkin_id=checkin_id, gate=door.gate, direction=door.direction
+                    return self.fallback.service.records.record_upstream(
+                        theirs, door, checkin_id=checkin_id
                     )
                 except (TickitzError, ValueError, TypeError) as exc:
                     log.warning("Unusable strict answer (%s); deciding locally", exc)
@@ -99,10 +99,9 @@ class OnlineCheckProvider:
     def undo(self, checkin_id: str, door: Door) -> UndoResult:
         return self.fallback.undo(checkin_id, door)
 
-    def _ask(
-        self, payload: str, door: Door, event_id: str, checkin_id: str
-    ) -> dict[str, Any] | None:
-        """The upstream's answer, or None when it did not come within the deadline."""
+    def _ask(self, payload: str, door: Door, event_id: str, checkin_id: str) -> ScanResult | None:
+        """The upstream's answer, or None when it did not come within the deadline or is
+        not a scan result (one that names no direction answers for the door's)."""
         body: dict[str, Any] = {
             "qrPayload": payload,
             "eventId": event_id,
@@ -123,13 +122,19 @@ class OnlineCheckProvider:
         else:
             if isinstance(answer, dict) and isinstance(answer.get("data"), dict):
                 answer = answer["data"]
-            return answer if isinstance(answer, dict) else None
+            if not isinstance(answer, dict):
+                return None
+            try:
+                return ScanResult.from_wire({"direction": door.direction, **answer})
+            except TickitzError as exc:
+                log.warning("Unusable strict answer (%s); deciding locally", exc)
+                return None
         self._quiet_until = time.monotonic() + self.quiet_s
         return None
 
     def _usable(
         self,
-        answer: dict[str, Any],
+        theirs: ScanResult,
         asked: tuple[str, str | None],
         checkin_id: str,
         presented: Presented,
@@ -137,27 +142,25 @@ class OnlineCheckProvider:
     ) -> bool:
         """DESIGN.md §10: an answer counts only for the ticket, event and id it was asked."""
         event_id, ticket_id = asked
-        if answer.get("eventId") != event_id or ticket_id is None:
+        if theirs.event_id != event_id or ticket_id is None:
             log.warning("Strict answer names another event; deciding locally")
             return False
-        if answer.get("ticketId") != ticket_id:
+        if theirs.ticket_id != ticket_id:
             log.warning("Strict answer names another ticket; deciding locally")
             return False
-        if answer.get("checkinId") not in (None, checkin_id):
+        if theirs.checkin_id not in (None, checkin_id):
             log.warning("Strict answer names another check-in id; deciding locally")
             return False
-        if answer.get("direction", door.direction) != door.direction:
+        if theirs.direction != door.direction:
             return False
         if self.advisory:
-            local = self.fallback.service.preview(
-                presented, direction=door.direction, allowed_tiers=door.tier_filter
-            )
-            theirs = None if answer.get("success") is True else answer.get("reason")
-            if theirs != local:
+            local = self.fallback.service.preview(presented, door)
+            theirs_reason = None if theirs.success else theirs.reason
+            if theirs_reason != local:
                 log.warning(
                     "Strict answer (%s) differs from the local verdict (%s) over plain HTTP;"
                     " the local verdict stands",
-                    theirs or "admit",
+                    theirs_reason or "admit",
                     local or "admit",
                 )
                 return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 
 
@@ -20,8 +21,8 @@ def main() -> None:
     node = Node.open(data_dir)
     print("ready", flush=True)
     for payload in payloads[first:] + payloads[:first]:
-        result = node.checkin.scan(payload, event_ids=[event_id], gate="crash-gate")
-        line = {"id": result.checkinId, "success": result.success, "ticketId": result.ticketId}
+        result = node.checkin.scan(payload, Door.of(event_ids=[event_id], gate="crash-gate"))
+        line = {"id": result.checkin_id, "success": result.success, "ticketId": result.ticket_id}
         print(json.dumps(line), flush=True)
 
 

@@ -10,8 +10,9 @@ from scanner_app.core.timeutil import iso_ms
 
 ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 CAMEL = re.compile(r"^[a-z]+(?:[A-Z][a-z]+)*$")
-# The seed's checkin.scan response as DESIGN.md §4 prints it ...
-CONTRACT_FIELDS = {
+# The seed's checkin.scan response in the order DESIGN.md §4 prints it, then its "plus a few
+# fields": where the first admission was, this gate, the client-made id.
+WIRE_ORDER = [
     "success",
     "alreadyCheckedIn",
     "attendeeName",
@@ -23,9 +24,12 @@ CONTRACT_FIELDS = {
     "eventId",
     "direction",
     "offline",
-}
-# ... "plus a few fields": where the first admission was, this gate, the client-made id.
-EXTRA_FIELDS = {"firstScannedBy", "scannedBy", "checkinId"}
+    "firstScannedBy",
+    "scannedBy",
+    "checkinId",
+]
+CONTRACT_FIELDS = set(WIRE_ORDER[:11])
+EXTRA_FIELDS = set(WIRE_ORDER[11:])
 
 
 def publish_event(node, title: str = "Other Night", reentry: bool = False, alg: str = "EdDSA"):
@@ -41,7 +45,7 @@ def publish_event(node, title: str = "Other Night", reentry: bool = False, alg: 
 def check_shape(result: ScanResult, now=None) -> dict:
     """The wire shape of a ScanResult; returns it as the JSON object it travels as."""
     assert isinstance(result, ScanResult)
-    wire = json.loads(json.dumps(result.to_dict()))
+    wire = json.loads(json.dumps(result.to_wire()))
     assert set(wire) == CONTRACT_FIELDS | EXTRA_FIELDS
     assert all(CAMEL.match(key) for key in wire), sorted(wire)
     assert isinstance(wire["success"], bool)
@@ -68,13 +72,13 @@ def check_shape(result: ScanResult, now=None) -> dict:
 
 def recorded(node, result: ScanResult) -> dict:
     """The committed check-in row of a scan; it must exist and agree with the verdict."""
-    row = node.db.query_one("SELECT * FROM checkins WHERE id = ?", (result.checkinId,))
-    assert row is not None, f"scan {result.checkinId} left no row"
+    row = node.db.query_one("SELECT * FROM checkins WHERE id = ?", (result.checkin_id,))
+    assert row is not None, f"scan {result.checkin_id} left no row"
     assert bool(row["success"]) is result.success
     assert row["reason"] == result.reason
     assert row["direction"] == result.direction
-    assert row["gate"] == result.scannedBy
-    assert row["scanned_at"] == result.checkedInAt
-    assert row["ticket_id"] == result.ticketId
-    assert row["event_id"] == (result.eventId or "")
+    assert row["gate"] == result.scanned_by
+    assert row["scanned_at"] == result.checked_in_at
+    assert row["ticket_id"] == result.ticket_id
+    assert row["event_id"] == (result.event_id or "")
     return dict(row)

@@ -14,6 +14,7 @@ import pytest
 
 from scanner_app.core.atrest import KEY_FILENAME, SealedDataError
 from scanner_app.core.demo_data import build_demo
+from scanner_app.core.door import Door
 from scanner_app.core.node import DB_FILENAME, Node
 from scanner_app.core.privacy import expire_names, forget_names
 from scanner_app.core.timeutil import parse_iso
@@ -122,7 +123,7 @@ def test_a_database_without_its_node_key_says_so(tmp_path):
             node.events.signing_key(event_id)
         # Verifying needs only public keys: the door still works.
         assert node.checkin.scan(
-            node.db.query_one("SELECT qr_payload FROM tickets")[0], event_ids=[event_id]
+            node.db.query_one("SELECT qr_payload FROM tickets")[0], Door.of([event_id])
         ).success
 
 

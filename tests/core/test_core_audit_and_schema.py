@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from scanner_app.core.db import SchemaTooNew
+from scanner_app.core.door import Door
 from scanner_app.core.migrations import MIGRATIONS
 from scanner_app.core.node import DB_FILENAME, Node
 
@@ -18,7 +19,7 @@ def test_wrong_event_attempt_is_in_the_gates_audit_trail(node, issued_event):
         node.events.create({"title": "Other", "tiers": [{"name": "GA", "quantity": 5}]})["id"]
     )
     ticket = node.tickets.issue(other["id"], "GA", "Wanda")[0]
-    result = node.checkin.scan(ticket["qrPayload"], event_ids=[issued_event["id"]])
+    result = node.checkin.scan(ticket["qrPayload"], Door.of([issued_event["id"]]))
     assert result.reason == "wrong_event"
     exported = node.reports.checkins(issued_event["id"])
     assert [row["reason"] for row in exported] == ["wrong_event"]
@@ -34,8 +35,8 @@ def test_non_ascii_names_travel_as_utf8_and_admit(node, issued_event):
     raw = base64.urlsafe_b64decode(payload_segment + "=" * (-len(payload_segment) % 4))
     assert name.encode("utf-8") in raw  # not \\u00e9 escapes, which would grow the QR code
     assert json.loads(raw)["name"] == name
-    result = node.checkin.scan(ticket["qrPayload"], event_ids=[issued_event["id"]])
-    assert result.success and result.attendeeName == name
+    result = node.checkin.scan(ticket["qrPayload"], Door.of([issued_event["id"]]))
+    assert result.success and result.attendee_name == name
 
 
 def test_a_database_from_a_newer_app_is_refused_untouched(tmp_path):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from scan_helpers import check_shape
 
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 
 THREADS = 20
@@ -27,7 +28,9 @@ def scan_together(scanners, token, event_id):
     def work(index, scanner):
         try:
             barrier.wait(timeout=10)
-            results[index] = scanner.scan(token, event_ids=[event_id], gate=f"lane-{index}")
+            results[index] = scanner.scan(
+                token, Door.of(event_ids=[event_id], gate=f"lane-{index}")
+            )
         except BaseException as exc:  # surfaced below, with the thread's index
             errors.append((index, exc))
 
@@ -49,8 +52,8 @@ def assert_one_admission(node, results, ticket_id):
         check_shape(result)
         if result is not winner:
             assert result.reason == "already_checked_in"
-            assert result.firstCheckedInAt == winner.checkedInAt
-            assert result.firstScannedBy == winner.scannedBy
+            assert result.first_checked_in_at == winner.checked_in_at
+            assert result.first_scanned_by == winner.scanned_by
     rows = node.db.query("SELECT success FROM checkins WHERE ticket_id = ?", (ticket_id,))
     assert len(rows) == len(results)
     assert sum(r["success"] for r in rows) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanner_app.core.door import CheckProvider, Door, LocalCheckProvider
+from scanner_app.core.door import ANY_DOOR, CheckProvider, Door, LocalCheckProvider
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.models import DEFAULT_GATE, UndoResult
 from scanner_app.core.timeutil import parse_iso
@@ -17,7 +17,7 @@ def test_a_door_is_a_frozen_hashable_value():
     with pytest.raises(AttributeError):
         door.gate = "other"  # type: ignore[misc]
     assert Door(["evt_1"]).event_ids == ("evt_1",)  # lists become tuples
-    assert Door().event_filter is None and Door().tier_filter is None
+    assert Door().event_filter is None and Door() == ANY_DOOR
     with pytest.raises(ValidationError) as caught:
         Door(direction="sideways")
     assert caught.value.field == "direction"
@@ -29,12 +29,12 @@ def test_scans_manual_check_ins_and_undo_all_go_through_the_provider(node, issue
     assert isinstance(provider, CheckProvider)
     door = Door.of([event_id], "north")
     first = provider.scan(issue()["qrPayload"], door, checkin_id="chk_door_1")
-    assert first.success and first.offline and first.checkinId == "chk_door_1"
-    assert first.scannedBy == "north"
+    assert first.success and first.offline and first.checkin_id == "chk_door_1"
+    assert first.scanned_by == "north"
     manual = provider.check_in_ticket(issue()["id"], door)
     assert manual.success
-    void = provider.undo(first.checkinId, door)
-    assert isinstance(void, UndoResult) and void.voids == first.checkinId
+    void = provider.undo(first.checkin_id, door)
+    assert isinstance(void, UndoResult) and void.voids == first.checkin_id
     assert len(recorded) == 3  # each commit lets the sync engine push at once
     vip_only = provider.scan(issue()["qrPayload"], Door.of([event_id], allowed_tiers=["VIP"]))
     assert vip_only.reason == "tier_not_allowed"
@@ -44,7 +44,7 @@ def test_the_hub_answers_online_and_files_the_gates_device(node, issue, event_id
     provider = LocalCheckProvider(node.checkin, offline=False)
     result = provider.scan(issue()["qrPayload"], Door.of([event_id], "east", device_id="dev_g"))
     assert result.success and not result.offline
-    row = node.db.query_one("SELECT device_id FROM checkins WHERE id = ?", (result.checkinId,))
+    row = node.db.query_one("SELECT device_id FROM checkins WHERE id = ?", (result.checkin_id,))
     assert row["device_id"] == "dev_g"
 
 
@@ -63,8 +63,10 @@ def test_the_clock_offset_is_given_not_patched(node, issue, event_id):
     plain = LocalCheckProvider(node.checkin)
     moved = shifted.scan(issue()["qrPayload"], Door.of([event_id]))
     same = plain.scan(issue()["qrPayload"], Door.of([event_id]))
-    row = node.db.query_one("SELECT clock_offset_ms FROM checkins WHERE id = ?", (moved.checkinId,))
+    row = node.db.query_one(
+        "SELECT clock_offset_ms FROM checkins WHERE id = ?", (moved.checkin_id,)
+    )
     assert row[0] == 90_000
     assert node.checkin.clock_offset_ms() == 0.0  # the node's own service is untouched
-    gap = parse_iso(moved.checkedInAt) - parse_iso(same.checkedInAt)
+    gap = parse_iso(moved.checked_in_at) - parse_iso(same.checked_in_at)
     assert abs(gap.total_seconds() - 90) < 1  # door time = observed + the given offset

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from jwt_forge import b64url, encode_json
 from scan_helpers import check_shape, publish_event
 
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 
 FUZZ = settings(
@@ -32,7 +33,7 @@ def world(tmp_path_factory):
         tokens = []
         for event in events:
             token = node.tickets.issue(event["id"], "GA", "Ada")[0]["qrPayload"]
-            assert node.checkin.scan(token, event_ids=[event["id"]]).success
+            assert node.checkin.scan(token, Door.of([event["id"]])).success
             tokens.append(token)
         kids = [node.events.signing_key(e["id"]).kid for e in events]
         yield node, [e["id"] for e in events], tokens, kids
@@ -41,14 +42,14 @@ def world(tmp_path_factory):
 def scan_and_check(world, payload):
     node, event_ids, tokens, _ = world
     before = node.db.query_one("SELECT COUNT(*) FROM checkins")[0]
-    result = node.checkin.scan(payload, event_ids=event_ids)  # nothing may escape
+    result = node.checkin.scan(payload, Door.of(event_ids))  # nothing may escape
     wire = check_shape(result)
     assert wire["success"] is False, payload
     if wire["reason"] == "already_checked_in":
         # Only the genuine tickets themselves (give or take surrounding whitespace).
         assert payload.strip() in tokens, payload
     row = node.db.query_one(
-        "SELECT success, reason FROM checkins WHERE id = ?", (result.checkinId,)
+        "SELECT success, reason FROM checkins WHERE id = ?", (result.checkin_id,)
     )
     assert (row["success"], row["reason"]) == (0, result.reason)
     assert node.db.query_one("SELECT COUNT(*) FROM checkins")[0] == before + 1

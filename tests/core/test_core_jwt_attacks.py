@@ -25,6 +25,7 @@ from jwt_forge import (
 )
 from scan_helpers import check_shape, publish_event, recorded
 
+from scanner_app.core.door import Door
 from scanner_app.core.keys import public_jwk
 from scanner_app.core.node import Node
 from scanner_app.core.tokens import MAX_TOKEN_LENGTH
@@ -37,7 +38,7 @@ def target(request, node):
     signing = node.events.signing_key(event["id"])
 
     def scan(token, **kwargs):
-        result = node.checkin.scan(token, event_ids=[event["id"]], **kwargs)
+        result = node.checkin.scan(token, Door.of([event["id"]], **kwargs))
         check_shape(result)
         recorded(node, result)
         return result
@@ -253,7 +254,7 @@ def test_wrong_curve_claiming_es256(node):
     }
     for name, signer in forgeries.items():
         token = forge({"alg": "ES256", "kid": kid, "typ": "JWT"}, payload, signer)
-        result = node.checkin.scan(token, event_ids=[event["id"]])
+        result = node.checkin.scan(token, Door.of([event["id"]]))
         assert result.reason == "bad_signature", name
     assert node.db.query("SELECT 1 FROM checkins WHERE success = 1") == []
 
@@ -283,7 +284,7 @@ def test_eddsa_token_under_an_es256_header_and_vice_versa(node):
     ]
     for event, header, signer in cases:
         token = forge(header, ticket_payload(event["id"]), signer)
-        result = node.checkin.scan(token, event_ids=[event["id"]])
+        result = node.checkin.scan(token, Door.of([event["id"]]))
         assert result.reason == "bad_signature", header
     assert node.db.query("SELECT 1 FROM checkins WHERE success = 1") == []
 
@@ -443,7 +444,7 @@ def test_leeway_around_nbf_and_exp(node, event_id, sign, clock):
     def at(offset, **window):
         token = sign(**window)
         clock.now = datetime.fromtimestamp(boundary + offset, UTC)
-        return node.checkin.scan(token, event_ids=[event_id]).reason
+        return node.checkin.scan(token, Door.of([event_id])).reason
 
     # Default leeway: 120 s either side.
     assert at(-121, nbf=boundary) == "not_yet_valid"
@@ -462,11 +463,11 @@ def test_leeway_is_configurable(node, event_id, sign, clock):
     early = sign(nbf=boundary)
     late = sign(exp=boundary)
     clock.now = datetime.fromtimestamp(boundary - 1, UTC)
-    assert strict.checkin.scan(early, event_ids=[event_id]).reason == "not_yet_valid"
-    assert node.checkin.scan(early, event_ids=[event_id]).success  # default 120 s leeway
+    assert strict.checkin.scan(early, Door.of([event_id])).reason == "not_yet_valid"
+    assert node.checkin.scan(early, Door.of([event_id])).success  # default 120 s leeway
     clock.now = datetime.fromtimestamp(boundary, UTC)
-    assert strict.checkin.scan(late, event_ids=[event_id]).reason == "expired"
-    assert node.checkin.scan(late, event_ids=[event_id]).success
+    assert strict.checkin.scan(late, Door.of([event_id])).reason == "expired"
+    assert node.checkin.scan(late, Door.of([event_id])).success
 
 
 # --- parity with PyJWT ---------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 import sqlite_utils
 
 from scanner_app.core.db import Database
+from scanner_app.core.door import Door
 from scanner_app.core.errors import Conflict, NotFound, ValidationError
 from scanner_app.core.keys import generate_signing_key
 from scanner_app.core.migrations import MIGRATIONS
@@ -48,16 +49,16 @@ def rotated(node, event_id):
 
 def test_a_retired_key_is_unknown_key_and_the_new_key_admits(node, event_id, rotated):
     old, new, old_kid, new_kid = rotated
-    admitted = node.checkin.scan(old["qrPayload"], event_ids=[event_id])
+    admitted = node.checkin.scan(old["qrPayload"], Door.of([event_id]))
     assert admitted.success
     before = counts(node)
 
     jwks = node.events.retire_key(event_id, old_kid)
 
     assert kids(jwks) == [new_kid] == kids(node.events.jwks(event_id))
-    again = node.checkin.scan(old["qrPayload"], event_ids=[event_id])
+    again = node.checkin.scan(old["qrPayload"], Door.of([event_id]))
     assert (again.success, again.reason) == (False, "unknown_key")
-    assert node.checkin.scan(new["qrPayload"], event_ids=[event_id]).success
+    assert node.checkin.scan(new["qrPayload"], Door.of([event_id])).success
     assert node.events.signing_key(event_id).kid == new_kid
     # Nothing deleted: the key row, both tickets, the earlier admission (plus 2 new scans).
     assert counts(node) == (before[0], before[1] + 2, before[2])
@@ -71,8 +72,8 @@ def test_retiring_the_newest_key_signs_new_tickets_with_the_older_one(node, even
     assert node.events.signing_key(event_id).kid == old_kid
     fresh = node.tickets.issue(event_id, "GA", "Later")[0]
     assert kid_of(fresh) == old_kid
-    assert node.checkin.scan(new["qrPayload"], event_ids=[event_id]).reason == "unknown_key"
-    assert node.checkin.scan(fresh["qrPayload"], event_ids=[event_id]).success
+    assert node.checkin.scan(new["qrPayload"], Door.of([event_id])).reason == "unknown_key"
+    assert node.checkin.scan(fresh["qrPayload"], Door.of([event_id])).success
 
 
 def test_the_last_signing_key_is_refused_and_nothing_changes(node, event_id):
@@ -84,7 +85,7 @@ def test_the_last_signing_key_is_refused_and_nothing_changes(node, event_id):
     assert [tuple(r) for r in node.db.query("SELECT * FROM event_keys")] == [
         tuple(r) for r in before
     ]
-    assert node.checkin.scan(ticket["qrPayload"], event_ids=[event_id]).success
+    assert node.checkin.scan(ticket["qrPayload"], Door.of([event_id])).success
 
 
 def test_an_unknown_kid_or_event_is_not_found(node, event_id):
@@ -110,7 +111,7 @@ def test_a_gate_may_retire_its_only_imported_key(node, event_id, other_node):
     # A gate signs nothing, so no "last key" rule: the event's tickets are then all refused,
     # as unknown_key (the kid is not in its set), not unknown_event.
     assert other_node.events.retire_key(event_id, kid_of(ticket)) == {"keys": []}
-    result = other_node.checkin.scan(ticket["qrPayload"], event_ids=[event_id])
+    result = other_node.checkin.scan(ticket["qrPayload"], Door.of([event_id]))
     assert result.reason == "unknown_key"
 
 
@@ -119,12 +120,12 @@ def test_a_running_node_stops_admitting_a_key_another_process_retired(
 ):
     old, _, old_kid, _ = rotated
     node.events.key_cache_seconds = 0.05
-    assert node.checkin.scan(old["qrPayload"], event_ids=[event_id]).success  # cache filled
+    assert node.checkin.scan(old["qrPayload"], Door.of([event_id])).success  # cache filled
     # `tickitz-scanner event retire-key` runs in its own process on the same file.
     with Node.open(node.data_dir, clock=clock) as cli_process:
         cli_process.events.retire_key(event_id, old_kid)
     time.sleep(0.1)
-    result = node.checkin.scan(old["qrPayload"], event_ids=[event_id])
+    result = node.checkin.scan(old["qrPayload"], Door.of([event_id]))
     assert result.reason == "unknown_key"
 
 
@@ -142,15 +143,15 @@ def test_a_key_dropped_upstream_is_retired_and_comes_back(node, event_id, gate, 
     changes = gate.events.apply_upstream_jwks(event_id, node.events.jwks(event_id))
     assert (changes.added, changes.retired, changes.restored) == (0, 1, 0)
     assert kids(gate.events.jwks(event_id)) == [new_kid]
-    assert gate.checkin.scan(old["qrPayload"], event_ids=[event_id]).reason == "unknown_key"
-    assert gate.checkin.scan(new["qrPayload"], event_ids=[event_id]).success
+    assert gate.checkin.scan(old["qrPayload"], Door.of([event_id])).reason == "unknown_key"
+    assert gate.checkin.scan(new["qrPayload"], Door.of([event_id])).success
 
     # The upstream lists it again (say the retirement was a mistake made there).
     both = {"keys": [*node.events.jwks(event_id)["keys"], old_key_jwk(gate, old_kid)]}
     changes = gate.events.apply_upstream_jwks(event_id, both)
     assert (changes.added, changes.retired, changes.restored) == (0, 0, 1)
     assert sorted(kids(gate.events.jwks(event_id))) == sorted([old_kid, new_kid])
-    assert gate.checkin.scan(old["qrPayload"], event_ids=[event_id]).success
+    assert gate.checkin.scan(old["qrPayload"], Door.of([event_id])).success
 
 
 def old_key_jwk(node: Node, kid: str) -> dict:
@@ -163,7 +164,7 @@ def test_a_key_retired_by_the_organiser_here_stays_retired(node, event_id, gate,
     gate.events.retire_key(event_id, old_kid)
     changes = gate.events.apply_upstream_jwks(event_id, node.events.jwks(event_id))
     assert changes.restored == 0
-    assert gate.checkin.scan(old["qrPayload"], event_ids=[event_id]).reason == "unknown_key"
+    assert gate.checkin.scan(old["qrPayload"], Door.of([event_id])).reason == "unknown_key"
 
 
 @pytest.mark.parametrize(
@@ -177,7 +178,7 @@ def test_an_empty_or_malformed_upstream_set_retires_nothing(event_id, gate, rota
     with pytest.raises(ValidationError):
         gate.events.apply_upstream_jwks(event_id, bad)
     assert [tuple(r) for r in gate.db.query("SELECT * FROM event_keys ORDER BY kid")] == before
-    assert gate.checkin.scan(old["qrPayload"], event_ids=[event_id]).success
+    assert gate.checkin.scan(old["qrPayload"], Door.of([event_id])).success
 
 
 def test_an_issuer_never_retires_its_own_keys_from_an_upstream_set(node, event_id, rotated):
@@ -216,6 +217,6 @@ def test_a_database_from_the_previous_schema_opens_and_can_retire(tmp_path):
     with Node(Database(path)) as node:
         assert node.db.schema_version == len(MIGRATIONS) >= 5
         assert sorted(kids(node.events.jwks("evt_old"))) == sorted([old.kid, new.kid])
-        assert node.checkin.scan(token, event_ids=["evt_old"]).success
+        assert node.checkin.scan(token, Door.of(["evt_old"])).success
         assert kids(node.events.retire_key("evt_old", old.kid)) == [new.kid]
-        assert node.checkin.scan(token, event_ids=["evt_old"]).reason == "unknown_key"
+        assert node.checkin.scan(token, Door.of(["evt_old"])).reason == "unknown_key"

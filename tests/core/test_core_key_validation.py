@@ -9,6 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from jwt_forge import b64url, forge
 
+from scanner_app.core.door import Door
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.keys import generate_signing_key, parse_jwks
 
@@ -85,7 +86,7 @@ def test_the_forgery_such_a_key_would_admit(node, event_id):
             node.events.get(event_id), {"keys": [*before["keys"], okp(identity, "evil")]}
         )
     assert node.events.jwks(event_id) == before  # nothing changed
-    result = node.checkin.scan(identity_forgery(event_id, "evil"), event_ids=[event_id])
+    result = node.checkin.scan(identity_forgery(event_id, "evil"), Door.of([event_id]))
     assert result.reason == "unknown_key"
 
 
@@ -97,5 +98,5 @@ def test_a_small_order_key_stored_before_the_check_verifies_nothing(node, event_
             " VALUES (?, 'evil', 'EdDSA', ?, '2026-01-01T00:00:00.000Z')",
             (event_id, json.dumps(okp(identity, "evil"))),
         )
-    result = node.checkin.scan(identity_forgery(event_id, "evil"), event_ids=[event_id])
+    result = node.checkin.scan(identity_forgery(event_id, "evil"), Door.of([event_id]))
     assert not result.success and result.reason == "unknown_key"

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from scan_helpers import publish_event
 
+from scanner_app.core.door import Door
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.keys import (
     KID_LENGTH,
@@ -95,7 +96,7 @@ def test_rotation_old_and_new_tickets_both_verify(node, other_node, issued_event
     other_node.events.import_event(node.events.get(event_id), jwks)
     for gate in (node, other_node):
         for ticket in (old, new):
-            result = gate.checkin.scan(ticket["qrPayload"], event_ids=[event_id])
+            result = gate.checkin.scan(ticket["qrPayload"], Door.of([event_id]))
             assert result.success, (gate.device_id, ticket["attendeeName"], result.reason)
     assert other_node.db.query("SELECT private_pem FROM event_keys") and all(
         row["private_pem"] is None for row in other_node.db.query("SELECT * FROM event_keys")
@@ -109,13 +110,13 @@ def test_gate_learns_a_rotated_key_added_by_another_process(node, other_node, tm
     fresh = node.tickets.issue(event["id"], "GA", "Fresh")[0]["qrPayload"]
 
     # The gate's verifier has the old set cached.
-    assert other_node.checkin.scan(fresh, event_ids=[event["id"]]).reason == "unknown_key"
+    assert other_node.checkin.scan(fresh, Door.of([event["id"]])).reason == "unknown_key"
     # A second process (a sync, the CLI) on the same data dir adds the new key ...
     with Node.open(other_node.data_dir, clock=clock) as syncer:
         assert syncer.events.merge_jwks(event["id"], node.events.jwks(event["id"])) == 1
         assert syncer.events.merge_jwks(event["id"], node.events.jwks(event["id"])) == 0
     # ... and the running gate picks it up on the next unknown kid, without a restart.
-    assert other_node.checkin.scan(fresh, event_ids=[event["id"]]).success
+    assert other_node.checkin.scan(fresh, Door.of([event["id"]])).success
 
 
 def test_jwks_with_several_keys_of_both_types():

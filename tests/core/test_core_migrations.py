@@ -11,6 +11,7 @@ import pytest
 import sqlite_utils
 
 from scanner_app.core.db import Database
+from scanner_app.core.door import Door
 from scanner_app.core.keys import generate_signing_key
 from scanner_app.core.migrations import MIGRATIONS
 from scanner_app.core.node import Node
@@ -166,11 +167,14 @@ def test_search_index_covers_rows_from_before_the_fts_migration(v1_file):
 def test_upgraded_node_scans_old_tickets_against_old_checkins(v1_file):
     path, _, tokens = v1_file
     with Node(Database(path)) as node:
-        fresh = node.checkin.scan(tokens["tkt_legacyjose0001"], event_ids=["evt_old"])
-        assert fresh.success and fresh.attendeeName == "José Álvarez"
-        dup = node.checkin.scan(tokens["tkt_legacyada00003"], event_ids=["evt_old"])
+        fresh = node.checkin.scan(tokens["tkt_legacyjose0001"], Door.of(["evt_old"]))
+        assert fresh.success and fresh.attendee_name == "José Álvarez"
+        dup = node.checkin.scan(tokens["tkt_legacyada00003"], Door.of(["evt_old"]))
         assert dup.reason == "already_checked_in"
-        assert (dup.firstCheckedInAt, dup.firstScannedBy) == ("2026-07-01T20:00:00.000Z", "east")
+        assert (dup.first_checked_in_at, dup.first_scanned_by) == (
+            "2026-07-01T20:00:00.000Z",
+            "east",
+        )
 
 
 def test_a_failing_migration_step_is_rolled_back_whole(v1_file):

@@ -10,6 +10,7 @@ import unicodedata
 
 import pytest
 
+from scanner_app.core.door import Door
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.names import TICKET_PREFIX, open_for_ticket, seal_for_ticket
 from scanner_app.core.node import DB_FILENAME, Node
@@ -77,8 +78,8 @@ def test_no_name_in_the_gate_database_or_wal_yet_search_finds_them(tmp_path):
     gate = Node.open(tmp_path / "gate")
     copy_event(hub, gate, event_id)
     gate.ledger.merge([pulled_checkin(event_id, tickets[1]["id"])], source="upstream")
-    scanned = gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id])
-    assert scanned.success and scanned.attendeeName == NAMES[0]
+    scanned = gate.checkin.scan(tickets[0]["qrPayload"], Door.of([event_id]))
+    assert scanned.success and scanned.attendee_name == NAMES[0]
     raw = file_bytes(gate.data_dir)
     assert (gate.data_dir / (DB_FILENAME + "-wal")).stat().st_size > 0  # the WAL is read too
     assert tickets[2]["id"].encode() in raw  # what is not personal is there to be found
@@ -92,7 +93,7 @@ def test_no_name_in_the_gate_database_or_wal_yet_search_finds_them(tmp_path):
     assert gate.tickets.search(tickets[2]["bookingId"])[0]["id"] == tickets[2]["id"]
     # What leaves the gate for the hub carries the name in the clear (over the link only).
     assert {c["attendeeName"] for c in gate.ledger.outbox()} == {NAMES[0]}
-    assert gate.checkin.last_checkin()["attendee_name"] == NAMES[0]
+    assert gate.checkin.records.last_checkin()["attendee_name"] == NAMES[0]
     gate.close()
     assert all(form not in file_bytes(gate.data_dir) for form in spellings(NAMES[0]))
     with Node.open(tmp_path / "gate") as again:  # the next start opens them again
@@ -165,8 +166,8 @@ def test_private_gate_shows_a_name_only_for_the_ticket_presented(tmp_path):
     assert gate.tickets.search("quaxley") == []  # search shows no names
     assert [t["attendeeName"] for t in gate.tickets.search(tickets[1]["id"])] == [None]
     gate.ledger.merge([pulled_checkin(event_id, tickets[1]["id"])], source="upstream")
-    result = gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id])
-    assert result.success and result.attendeeName == "Wilhelmina Quaxley-Hart"
+    result = gate.checkin.scan(tickets[0]["qrPayload"], Door.of([event_id]))
+    assert result.success and result.attendee_name == "Wilhelmina Quaxley-Hart"
     names_kept = gate.db.query_one("SELECT COUNT(*) FROM checkins WHERE attendee_name IS NOT NULL")[
         0
     ]

@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from jwt_forge import eddsa_signer, forge, ticket_payload
 from scan_helpers import check_shape, publish_event, recorded
 
+from scanner_app.core.door import Door
 from scanner_app.core.keys import public_jwk
 from scanner_app.core.models import REASONS
 
@@ -81,7 +82,7 @@ def _tier_not_allowed(c):
 
 def _already_checked_in(c):
     token = c.issue()["qrPayload"]
-    first = c.node.checkin.scan(token, event_ids=[c.event_id], gate="north")
+    first = c.node.checkin.scan(token, Door.of(event_ids=[c.event_id], gate="north"))
     assert first.success
     c.clock.advance(90)
     return token, {}
@@ -119,7 +120,7 @@ def test_each_reason_comes_from_a_real_scan_and_is_recorded(ctx, reason):
     kwargs.setdefault("event_ids", [ctx.event_id])
     before = ctx.node.db.query_one("SELECT COUNT(*) FROM checkins")[0]
 
-    result = ctx.node.checkin.scan(payload, gate="south", **kwargs)
+    result = ctx.node.checkin.scan(payload, Door.of(gate="south", **kwargs))
 
     wire = check_shape(result, now=ctx.clock())
     assert wire["success"] is False
@@ -133,24 +134,26 @@ def test_each_reason_comes_from_a_real_scan_and_is_recorded(ctx, reason):
 def test_rejections_that_verified_say_whose_ticket_it_was(ctx):
     ticket = ctx.issue("GA", "Grace Hopper")
     ctx.node.tickets.cancel(ticket["id"])
-    result = ctx.node.checkin.scan(ticket["qrPayload"], event_ids=[ctx.event_id])
-    assert (result.reason, result.ticketId, result.attendeeName, result.tierName) == (
+    result = ctx.node.checkin.scan(ticket["qrPayload"], Door.of([ctx.event_id]))
+    assert (result.reason, result.ticket_id, result.attendee_name, result.tier_name) == (
         "revoked",
         ticket["id"],
         "Grace Hopper",
         "GA",
     )
-    forged = ctx.node.checkin.scan(_bad_signature(ctx)[0], event_ids=[ctx.event_id])
+    forged = ctx.node.checkin.scan(_bad_signature(ctx)[0], Door.of([ctx.event_id]))
     # An unverified token names nobody: its claims are attacker-controlled.
     assert forged.reason == "bad_signature"
-    assert (forged.ticketId, forged.attendeeName, forged.tierName) == (None, None, None)
-    assert forged.eventId == ctx.event_id
+    assert (forged.ticket_id, forged.attendee_name, forged.tier_name) == (None, None, None)
+    assert forged.event_id == ctx.event_id
 
 
 def test_admission_shape_and_duplicate_points_at_the_first_admission(ctx):
     ticket = ctx.issue("VIP", "Ada Lovelace")
     first_time = ctx.clock()
-    first = ctx.node.checkin.scan(ticket["qrPayload"], event_ids=[ctx.event_id], gate="north")
+    first = ctx.node.checkin.scan(
+        ticket["qrPayload"], Door.of(event_ids=[ctx.event_id], gate="north")
+    )
     wire = check_shape(first, now=first_time)
     assert wire == {
         **wire,
@@ -164,10 +167,12 @@ def test_admission_shape_and_duplicate_points_at_the_first_admission(ctx):
         "offline": True,
         "scannedBy": "north",
     }
-    assert first.checkedInAt == "2026-07-15T19:00:00.000Z"
+    assert first.checked_in_at == "2026-07-15T19:00:00.000Z"
 
     ctx.clock.advance(61.25)
-    again = ctx.node.checkin.scan(ticket["qrPayload"], event_ids=[ctx.event_id], gate="south")
+    again = ctx.node.checkin.scan(
+        ticket["qrPayload"], Door.of(event_ids=[ctx.event_id], gate="south")
+    )
     wire = check_shape(again, now=ctx.clock())
     assert wire["checkedInAt"] == "2026-07-15T19:01:01.250Z"
     assert (wire["success"], wire["alreadyCheckedIn"], wire["reason"]) == (
@@ -175,9 +180,9 @@ def test_admission_shape_and_duplicate_points_at_the_first_admission(ctx):
         True,
         "already_checked_in",
     )
-    assert wire["firstCheckedInAt"] == first.checkedInAt
+    assert wire["firstCheckedInAt"] == first.checked_in_at
     assert wire["firstScannedBy"] == "north"
-    assert recorded(ctx.node, again)["first_checked_in_at"] == first.checkedInAt
+    assert recorded(ctx.node, again)["first_checked_in_at"] == first.checked_in_at
 
 
 def test_reentry_event_alternates_entry_and_exit(ctx):
@@ -186,7 +191,7 @@ def test_reentry_event_alternates_entry_and_exit(ctx):
 
     def scan(direction):
         ctx.clock.advance(10)
-        result = ctx.node.checkin.scan(token, event_ids=[event["id"]], direction=direction)
+        result = ctx.node.checkin.scan(token, Door.of(event_ids=[event["id"]], direction=direction))
         check_shape(result, now=ctx.clock())
         recorded(ctx.node, result)
         return result
@@ -196,40 +201,40 @@ def test_reentry_event_alternates_entry_and_exit(ctx):
     assert entry.success and entry.direction == "in"
     inside_again = scan("in")
     assert inside_again.reason == "already_checked_in"
-    assert inside_again.firstCheckedInAt == entry.checkedInAt
+    assert inside_again.first_checked_in_at == entry.checked_in_at
     leave = scan("out")
     assert leave.success and leave.direction == "out" and leave.reason is None
     assert scan("out").reason == "not_checked_in"
     back = scan("in")
     assert back.success
     # While inside, a duplicate points at the current entry, not the first of the day.
-    assert scan("in").firstCheckedInAt == back.checkedInAt
+    assert scan("in").first_checked_in_at == back.checked_in_at
     assert ctx.node.reports.stats(event["id"])["inside"] == 1
 
 
 def test_event_without_reentry_admits_once_even_after_an_exit(ctx):
     token = ctx.issue()["qrPayload"]
-    first = ctx.node.checkin.scan(token, event_ids=[ctx.event_id])
+    first = ctx.node.checkin.scan(token, Door.of([ctx.event_id]))
     assert first.success
-    leave = ctx.node.checkin.scan(token, event_ids=[ctx.event_id], direction="out")
+    leave = ctx.node.checkin.scan(token, Door.of(event_ids=[ctx.event_id], direction="out"))
     assert leave.success and leave.direction == "out"
-    again = ctx.node.checkin.scan(token, event_ids=[ctx.event_id])
+    again = ctx.node.checkin.scan(token, Door.of([ctx.event_id]))
     assert again.reason == "already_checked_in"
-    assert again.firstCheckedInAt == first.checkedInAt
+    assert again.first_checked_in_at == first.checked_in_at
 
 
 def test_gate_scanning_for_any_event_with_keys_here(ctx):
     token = ctx.issue()["qrPayload"]
-    result = ctx.node.checkin.scan(token, event_ids=None)
-    assert result.success and result.eventId == ctx.event_id
-    junk = ctx.node.checkin.scan("\x00\x01 not a token", event_ids=None)
+    result = ctx.node.checkin.scan(token, Door.of(None))
+    assert result.success and result.event_id == ctx.event_id
+    junk = ctx.node.checkin.scan("\x00\x01 not a token", Door.of(None))
     # Filed under the node's one event: a row with no event could never be uploaded.
-    assert junk.reason == "malformed" and junk.eventId == ctx.event_id
+    assert junk.reason == "malformed" and junk.event_id == ctx.event_id
     recorded(ctx.node, junk)
     other = ctx.node.events.create({"title": "B", "tiers": [{"name": "GA", "quantity": 5}]})
     ctx.node.events.publish(other["id"])
-    unfiled = ctx.node.checkin.scan("still not a token", event_ids=None)
-    assert unfiled.eventId is None  # two events here: which one is not for us to guess
+    unfiled = ctx.node.checkin.scan("still not a token", Door.of(None))
+    assert unfiled.event_id is None  # two events here: which one is not for us to guess
 
 
 def test_every_scan_is_in_the_audit_trail(ctx):
@@ -238,28 +243,28 @@ def test_every_scan_is_in_the_audit_trail(ctx):
     for reason in sorted(REASONS, key=lambda r: r == "event_cancelled"):
         payload, kwargs = SCENES[reason](ctx)
         kwargs.setdefault("event_ids", [ctx.event_id])
-        results.append(ctx.node.checkin.scan(payload, **kwargs))
+        results.append(ctx.node.checkin.scan(payload, Door.of(**kwargs)))
     # The already_checked_in scene admits once on the way; the rest are single rejections.
     rows = ctx.node.db.query("SELECT id, success, reason FROM checkins ORDER BY seq")
     by_id = {r["id"]: r for r in rows}
     assert len(rows) == len(REASONS) + 1
     for result in results:
-        assert by_id[result.checkinId]["reason"] == result.reason
+        assert by_id[result.checkin_id]["reason"] == result.reason
     assert {r["reason"] for r in rows if not r["success"]} == set(REASONS)
 
 
 def test_token_with_surrounding_whitespace_is_the_same_ticket(ctx):
     # USB wedge scanners append CR/LF; the payload is trimmed, not rejected.
     ticket = ctx.issue()
-    result = ctx.node.checkin.scan(f"  {ticket['qrPayload']}\r\n", event_ids=[ctx.event_id])
-    assert result.success and result.ticketId == ticket["id"]
+    result = ctx.node.checkin.scan(f"  {ticket['qrPayload']}\r\n", Door.of([ctx.event_id]))
+    assert result.success and result.ticket_id == ticket["id"]
 
 
 def test_signed_claims_reach_the_result_when_the_manifest_lacks_the_ticket(ctx):
     token = ctx.sign(jti="tkt_notinmanifest01", tier="VIP", name="Off Manifest")
-    result = ctx.node.checkin.scan(token, event_ids=[ctx.event_id])
+    result = ctx.node.checkin.scan(token, Door.of([ctx.event_id]))
     assert result.success
-    assert (result.ticketId, result.tierName, result.attendeeName) == (
+    assert (result.ticket_id, result.tier_name, result.attendee_name) == (
         "tkt_notinmanifest01",
         "VIP",
         "Off Manifest",

@@ -10,6 +10,7 @@ import json
 import pytest
 from scan_helpers import check_shape, publish_event, recorded
 
+from scanner_app.core.door import Door
 from scanner_app.core.errors import Conflict, NotFound, ValidationError
 from scanner_app.core.node import Node
 from scanner_app.core.tickets import parse_manifest_text
@@ -129,7 +130,7 @@ def test_manifest_import_with_cancellations(node, gate, event_id, form):
         "feed page": json.dumps({"data": entries, "nextCursor": "3", "hasMore": False}),
     }[form]
     assert gate.tickets.import_manifest(event_id, parse_manifest_text(text)) == 3
-    verdicts = [gate.checkin.scan(t["qrPayload"], event_ids=[event_id]) for t in tickets]
+    verdicts = [gate.checkin.scan(t["qrPayload"], Door.of([event_id])) for t in tickets]
     assert [v.reason for v in verdicts] == [None, "revoked", None]
     assert (
         gate.db.query_one("SELECT COUNT(*) FROM event_keys WHERE private_pem IS NOT NULL")[0] == 0
@@ -139,18 +140,18 @@ def test_manifest_import_with_cancellations(node, gate, event_id, form):
 def test_signed_ticket_missing_from_the_manifest_is_still_admitted(node, gate, event_id):
     listed, unlisted = node.tickets.issue(event_id, "VIP", "Listed", quantity=2)
     gate.tickets.import_manifest(event_id, manifest_of([listed]))
-    result = gate.checkin.scan(unlisted["qrPayload"], event_ids=[event_id])
+    result = gate.checkin.scan(unlisted["qrPayload"], Door.of([event_id]))
     assert result.success
     # Name and tier come from the signed claims when the manifest has no row.
-    assert (result.attendeeName, result.tierName) == ("Listed", "VIP")
+    assert (result.attendee_name, result.tier_name) == ("Listed", "VIP")
 
 
 def test_later_manifest_entries_win(node, gate, event_id):
     ticket = node.tickets.issue(event_id, "GA", "Flip Flop")[0]
     gate.tickets.import_manifest(event_id, manifest_of([ticket], **{ticket["id"]: "cancelled"}))
-    assert gate.checkin.scan(ticket["qrPayload"], event_ids=[event_id]).reason == "revoked"
+    assert gate.checkin.scan(ticket["qrPayload"], Door.of([event_id])).reason == "revoked"
     gate.tickets.import_manifest(event_id, manifest_of([ticket]))  # reinstated
-    assert gate.checkin.scan(ticket["qrPayload"], event_ids=[event_id]).success
+    assert gate.checkin.scan(ticket["qrPayload"], Door.of([event_id])).success
 
 
 @pytest.mark.parametrize(
@@ -183,48 +184,48 @@ def test_manifest_text_that_is_not_json_names_the_line():
 
 def test_undo_is_a_void_entry_and_the_ticket_can_be_admitted_again(node, issue, event_id, clock):
     ticket = issue()
-    first = node.checkin.scan(ticket["qrPayload"], event_ids=[event_id])
-    assert node.checkin.last_checkin()["id"] == first.checkinId
+    first = node.checkin.scan(ticket["qrPayload"], Door.of([event_id]))
+    assert node.checkin.records.last_checkin()["id"] == first.checkin_id
     clock.advance(30)
-    void = node.checkin.undo(first.checkinId, gate="supervisor")
-    assert void.voids == first.checkinId and void.ticketId == ticket["id"]
+    void = node.checkin.records.undo(first.checkin_id, gate="supervisor")
+    assert void.voids == first.checkin_id and void.ticket_id == ticket["id"]
 
     original = recorded(node, first)
     assert original["voided_by"] == void.id and original["success"] == 1  # kept, marked
     row = node.db.query_one("SELECT * FROM checkins WHERE id = ?", (void.id,))
     assert (row["kind"], row["voids_id"], row["ticket_id"], row["gate"]) == (
         "void",
-        first.checkinId,
+        first.checkin_id,
         ticket["id"],
         "supervisor",
     )
     assert node.reports.stats(event_id)["checkedIn"] == 0
-    assert node.checkin.last_checkin() is None
+    assert node.checkin.records.last_checkin() is None
 
     clock.advance(30)
-    again = node.checkin.scan(ticket["qrPayload"], event_ids=[event_id])
+    again = node.checkin.scan(ticket["qrPayload"], Door.of([event_id]))
     assert again.success, again.reason
     assert node.db.query_one("SELECT COUNT(*) FROM checkins")[0] == 3  # nothing deleted
 
     with pytest.raises(Conflict):
-        node.checkin.undo(first.checkinId)
+        node.checkin.records.undo(first.checkin_id)
     with pytest.raises(ValidationError):
-        node.checkin.undo(void.id)
-    rejected = node.checkin.scan("garbage", event_ids=[event_id])
+        node.checkin.records.undo(void.id)
+    rejected = node.checkin.scan("garbage", Door.of([event_id]))
     with pytest.raises(ValidationError):
-        node.checkin.undo(rejected.checkinId)
+        node.checkin.records.undo(rejected.checkin_id)
     with pytest.raises(NotFound):
-        node.checkin.undo("chk_nope")
+        node.checkin.records.undo("chk_nope")
 
 
 def test_manual_checkin_by_ticket_id(node, issue, event_id):
     ticket = issue("VIP", "Walk Up")
-    manual = node.checkin.checkin_ticket(ticket["id"], event_ids=[event_id], gate="desk")
+    manual = node.checkin.checkin_ticket(ticket["id"], Door.of(event_ids=[event_id], gate="desk"))
     check_shape(manual)
-    assert manual.success and (manual.attendeeName, manual.tierName) == ("Walk Up", "VIP")
+    assert manual.success and (manual.attendee_name, manual.tier_name) == ("Walk Up", "VIP")
     assert recorded(node, manual)["kind"] == "manual"
     # Manual and scanned check-ins share the one-admission rule, both ways.
-    assert node.checkin.scan(ticket["qrPayload"], event_ids=[event_id]).reason == (
+    assert node.checkin.scan(ticket["qrPayload"], Door.of([event_id])).reason == (
         "already_checked_in"
     )
     assert node.checkin.checkin_ticket(ticket["id"]).reason == "already_checked_in"
@@ -234,25 +235,25 @@ def test_manual_checkin_by_ticket_id(node, issue, event_id):
     assert node.checkin.checkin_ticket(cancelled["id"]).reason == "revoked"
     other = publish_event(node, "Elsewhere")
     stranger = node.tickets.issue(other["id"], "GA", "Stranger")[0]
-    wrong = node.checkin.checkin_ticket(stranger["id"], event_ids=[event_id])
+    wrong = node.checkin.checkin_ticket(stranger["id"], Door.of([event_id]))
     assert wrong.reason == "wrong_event"
-    assert node.checkin.checkin_ticket(issue("GA")["id"], allowed_tiers=["VIP"]).reason == (
-        "tier_not_allowed"
-    )
+    assert node.checkin.checkin_ticket(
+        issue("GA")["id"], Door.of(allowed_tiers=["VIP"])
+    ).reason == ("tier_not_allowed")
     with pytest.raises(NotFound):
         node.checkin.checkin_ticket("tkt_doesnotexist")
 
 
 def test_bad_direction_is_refused_before_anything_is_written(node, issue, event_id):
     with pytest.raises(ValidationError):
-        node.checkin.scan(issue()["qrPayload"], event_ids=[event_id], direction="sideways")
+        node.checkin.scan(issue()["qrPayload"], Door.of(event_ids=[event_id], direction="sideways"))
     assert node.db.query_one("SELECT COUNT(*) FROM checkins")[0] == 0
 
 
 def test_reusing_a_checkin_id_is_refused(node, issue, event_id):
-    node.checkin.scan(issue()["qrPayload"], event_ids=[event_id], checkin_id="chk_fixed")
+    node.checkin.scan(issue()["qrPayload"], Door.of([event_id]), checkin_id="chk_fixed")
     with pytest.raises(Conflict):
-        node.checkin.scan(issue()["qrPayload"], event_ids=[event_id], checkin_id="chk_fixed")
+        node.checkin.scan(issue()["qrPayload"], Door.of([event_id]), checkin_id="chk_fixed")
     assert node.db.query_one("SELECT COUNT(*) FROM checkins")[0] == 1
 
 
@@ -263,9 +264,9 @@ def test_reusing_a_checkin_id_is_refused(node, issue, event_id):
 def two_doors(node, gate, event_id, clock):
     """The same ticket admitted at the gate (19:00:00) and at the issuer (19:00:05)."""
     ticket = node.tickets.issue(event_id, "GA", "Screenshot Sharer")[0]
-    at_gate = gate.checkin.scan(ticket["qrPayload"], event_ids=[event_id], gate="west")
+    at_gate = gate.checkin.scan(ticket["qrPayload"], Door.of(event_ids=[event_id], gate="west"))
     clock.advance(5)
-    at_hub = node.checkin.scan(ticket["qrPayload"], event_ids=[event_id], gate="east")
+    at_hub = node.checkin.scan(ticket["qrPayload"], Door.of(event_ids=[event_id], gate="east"))
     assert at_gate.success and at_hub.success
     return ticket, at_gate, at_hub
 
@@ -288,15 +289,15 @@ def test_the_later_admission_elsewhere_is_a_conflict_nothing_deleted(node, gate,
     # The hub's later admission reaches the gate: flagged, kept.
     (answer,) = gate.ledger.merge(node.ledger.outbox(), source="upstream")
     assert answer == {
-        "id": at_hub.checkinId,
+        "id": at_hub.checkin_id,
         "status": "conflict",
-        "firstCheckedInAt": at_gate.checkedInAt,
+        "firstCheckedInAt": at_gate.checked_in_at,
         "firstScannedBy": "west",
         "reason": None,
     }
     assert counts(gate) == (2, 2)
     (conflict,) = gate.reports.conflicts(gate.events.list()[0]["id"])
-    assert conflict["checkinId"] == at_hub.checkinId and conflict["ticketId"] == ticket["id"]
+    assert conflict["checkinId"] == at_hub.checkin_id and conflict["ticketId"] == ticket["id"]
 
 
 def test_an_earlier_admission_arriving_later_becomes_canonical(node, gate, two_doors):
@@ -305,26 +306,26 @@ def test_an_earlier_admission_arriving_later_becomes_canonical(node, gate, two_d
     assert node.reports.conflicts(event_id) == []
     # The gate's earlier admission (19:00:00) reaches the hub, which admitted at 19:00:05.
     (answer,) = node.ledger.merge(gate.ledger.outbox(), source="downstream")
-    assert answer["status"] == "recorded" and answer["id"] == at_gate.checkinId
-    local = node.db.query_one("SELECT * FROM checkins WHERE id = ?", (at_hub.checkinId,))
+    assert answer["status"] == "recorded" and answer["id"] == at_gate.checkin_id
+    local = node.db.query_one("SELECT * FROM checkins WHERE id = ?", (at_hub.checkin_id,))
     assert (local["conflict"], local["first_checked_in_at"], local["first_scanned_by"]) == (
         1,
-        at_gate.checkedInAt,
+        at_gate.checked_in_at,
         "west",
     )
-    assert [c["checkinId"] for c in node.reports.conflicts(event_id)] == [at_hub.checkinId]
+    assert [c["checkinId"] for c in node.reports.conflicts(event_id)] == [at_hub.checkin_id]
     assert counts(node) == (2, 2)
     assert node.reports.stats(event_id)["checkedIn"] == 1
     # Another scan now points at the canonical (earliest) admission.
-    dup = node.checkin.scan(ticket["qrPayload"], event_ids=[event_id])
-    assert (dup.firstCheckedInAt, dup.firstScannedBy) == (at_gate.checkedInAt, "west")
+    dup = node.checkin.scan(ticket["qrPayload"], Door.of([event_id]))
+    assert (dup.first_checked_in_at, dup.first_scanned_by) == (at_gate.checked_in_at, "west")
 
 
 def test_voiding_the_canonical_admission_promotes_the_next(node, gate, two_doors):
     ticket, at_gate, at_hub = two_doors
     node.ledger.merge(gate.ledger.outbox(), source="downstream")
-    node.checkin.undo(at_gate.checkinId)
-    local = node.db.query_one("SELECT conflict FROM checkins WHERE id = ?", (at_hub.checkinId,))
+    node.checkin.records.undo(at_gate.checkin_id)
+    local = node.db.query_one("SELECT conflict FROM checkins WHERE id = ?", (at_hub.checkin_id,))
     assert local["conflict"] == 0
 
 
@@ -371,10 +372,10 @@ def test_feed_pages_by_cursor_and_refuses_a_bad_one(node, gate, two_doors):
 
 def test_clock_offset_corrects_door_time_of_scans_and_voids(node, issue, event_id, clock):
     skewed = Node(node.db, clock=clock, clock_offset_ms=lambda: 1500.0)  # this clock is slow
-    scan = skewed.checkin.scan(issue()["qrPayload"], event_ids=[event_id])
-    assert scan.checkedInAt == "2026-07-15T19:00:01.500Z"
-    void = skewed.checkin.undo(scan.checkinId)
-    for checkin_id in (scan.checkinId, void.id):
+    scan = skewed.checkin.scan(issue()["qrPayload"], Door.of([event_id]))
+    assert scan.checked_in_at == "2026-07-15T19:00:01.500Z"
+    void = skewed.checkin.records.undo(scan.checkin_id)
+    for checkin_id in (scan.checkin_id, void.id):
         row = node.db.query_one(
             "SELECT scanned_at, observed_at, clock_offset_ms FROM checkins WHERE id = ?",
             (checkin_id,),
@@ -389,7 +390,7 @@ def test_csv_export_defuses_spreadsheet_formulas(node, event_id):
             node.tickets.issue(event_id, "GA", sneaky)
     for name in hostile:
         ticket = node.tickets.issue(event_id, "GA", name)[0]
-        node.checkin.scan(ticket["qrPayload"], event_ids=[event_id])
+        node.checkin.scan(ticket["qrPayload"], Door.of([event_id]))
     text = node.reports.export_csv(event_id)
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert len(rows) == len(hostile)  # a CR inside a name does not start a new row

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from scanner_app.camera import decode_image_file
 from scanner_app.core.demo_data import build_demo
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 from scanner_app.gui.demo import demo_settings, write_qr_pngs
 
@@ -16,7 +17,7 @@ def test_qr_pngs_decode_back_to_the_tickets(tmp_path):
         for path, sample in zip(paths, scenario.samples, strict=False):
             assert decode_image_file(path) == [sample.payload], path.name
         settings = demo_settings(scenario)
-        first = node.checkin.scan(decode_image_file(paths[0])[0], event_ids=[settings.event_id])
+        first = node.checkin.scan(decode_image_file(paths[0])[0], Door.of([settings.event_id]))
         assert first.success
 
 
@@ -37,8 +38,8 @@ def test_the_demo_reel_admits_someone_new_on_every_loop(tmp_path):
                 shown = reel.payloads
                 for index in (0, 1, 2, 8):  # the frames of admitted tickets really carry them
                     assert decode_image_file(reel.frame_of(index)) == [shown[index]]
-                verdicts = [node.checkin.scan(p, event_ids=[scenario.event_id]) for p in shown]
-                admitted = [v.attendeeName for v in verdicts if v.success]
+                verdicts = [node.checkin.scan(p, Door.of([scenario.event_id])) for p in shown]
+                admitted = [v.attendee_name for v in verdicts if v.success]
                 assert len(admitted) == 3, (loop, [v.reason for v in verdicts])
                 assert [v.reason for v in verdicts][2] == "already_checked_in"  # the sample
                 for _ in range(per_loop + 1):  # play the loop through: the next one starts

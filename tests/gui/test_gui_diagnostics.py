@@ -56,7 +56,7 @@ def test_copy_diagnostics_puts_the_gate_state_on_the_clipboard(make_app, qtbot, 
     assert f"Log file: {tmp_path / 'logs' / applog.LOG_FILENAME}" in text
     assert "upload refused for key tk_***, token <token>" in text
     # Never a key, a password, the PIN hash, a ticket token or an attendee's name.
-    for secret in (SECRET_KEY, "hunter2", "scrypt$abc", sample.payload, shown[0].attendeeName):
+    for secret in (SECRET_KEY, "hunter2", "scrypt$abc", sample.payload, shown[0].attendee_name):
         assert secret not in text
     assert scanner.window.verdict.title_label.text() == "Diagnostics copied"
     # The once-only lines the log keeps (and the bundle's smoke test waits for).

@@ -12,6 +12,7 @@ from stamped_keys import scanner_burst
 
 from scanner_app.camera import WedgeParser
 from scanner_app.core.demo_data import build_demo
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 from scanner_app.gui.controllers.wedge_filter import WedgeFilter
 from scanner_app.gui.settings import Settings
@@ -98,7 +99,7 @@ def test_search_and_manual_checkin(qtbot, window):
     with qtbot.waitSignal(window.scan_displayed, timeout=3000) as blocker:
         qtbot.mouseClick(window.search.checkin_button, Qt.MouseButton.LeftButton)
     result, source, _ = blocker.args
-    assert (source, result.success, result.attendeeName) == ("manual", True, "Grace Hopper")
+    assert (source, result.success, result.attendee_name) == ("manual", True, "Grace Hopper")
     assert window.verdict.name_label.text() == "Grace Hopper"
     # Staff see who is in before checking someone in by hand (the list said nothing).
     qtbot.waitUntil(lambda: "IN since" in window.search.results.item(0).text(), timeout=3000)
@@ -232,7 +233,7 @@ def test_counters_follow_checkins_made_elsewhere(qtbot, window, scenario, node):
     # This laptop serving the venue: gates' uploads land in the node, not via this window.
     window._refresh.setInterval(100)
     before = window.status.snapshot.checked_in
-    node.checkin.scan(scenario.ticket_payloads[5], gate="North door")
+    node.checkin.scan(scenario.ticket_payloads[5], Door.of(gate="North door"))
     qtbot.waitUntil(lambda: window.status.snapshot.checked_in == before + 1, timeout=3000)
 
 

@@ -21,15 +21,15 @@ HOSTILE = (
 )
 REJECTED = {
     "success": False,
-    "alreadyCheckedIn": True,
-    "attendeeName": HOSTILE,
-    "tierName": "<b style='background:#00ff00'>VIP</b>",
-    "checkedInAt": None,
-    "firstCheckedInAt": "2026-07-15T19:32:04.120Z",
-    "firstScannedBy": "<i>Gate</i>",
+    "already_checked_in": True,
+    "attendee_name": HOSTILE,
+    "tier_name": "<b style='background:#00ff00'>VIP</b>",
+    "checked_in_at": None,
+    "first_checked_in_at": "2026-07-15T19:32:04.120Z",
+    "first_scanned_by": "<i>Gate</i>",
     "reason": "already_checked_in",
-    "ticketId": "tkt_1",
-    "eventId": "evt_1",
+    "ticket_id": "tkt_1",
+    "event_id": "evt_1",
     "direction": "in",
     "offline": True,
 }
@@ -104,7 +104,7 @@ def test_a_markup_name_never_paints_a_green_admit_in_a_red_verdict(qtbot):
     qtbot.waitExposed(panel)
     panel.show_result(ScanResult(**REJECTED))
     assert panel.name_label.text() == HOSTILE  # shown literally, tags and all
-    assert panel.tier_label.text() == REJECTED["tierName"]
+    assert panel.tier_label.text() == REJECTED["tier_name"]
     assert green_pixels(panel) == 0
 
 

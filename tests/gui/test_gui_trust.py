@@ -72,6 +72,16 @@ def connected_settings(node, server, scenario, made) -> Settings:
     )
 
 
+def connected_app(make_app, qtbot, node, tmp_path, venue, source_factory):
+    """The app of a gate already connected to the venue's hub: (app, its settings)."""
+    server, scenario, made = venue
+    settings = connected_settings(node, server, scenario, made)
+    scanner = make_app(
+        qtbot, node, settings, tmp_path, source_factory=source_factory, sync_options=SYNC
+    )
+    return scanner, settings
+
+
 def test_first_run_joins_from_the_camera_in_one_step_over_pinned_https(
     make_app, qtbot, node, tmp_path, venue
 ):
@@ -104,17 +114,11 @@ def test_first_run_joins_from_the_camera_in_one_step_over_pinned_https(
 def test_a_connected_kiosk_ignores_setup_codes_its_camera_sees(
     make_app, qtbot, node, tmp_path, venue, attacker
 ):
-    server, scenario, made = venue
+    server = venue[0]
     evil_server, evil = attacker
-    settings = connected_settings(node, server, scenario, made)
     reel = write_reel([evil["setupPayload"]], tmp_path / "evil.avi", fps=10, gap_seconds=0.3)
-    scanner = make_app(
-        qtbot,
-        node,
-        settings,
-        tmp_path,
-        source_factory=lambda _s: FileSource(reel),
-        sync_options=SYNC,
+    scanner, settings = connected_app(
+        make_app, qtbot, node, tmp_path, venue, lambda _s: FileSource(reel)
     )
     seen: list[tuple[str, str]] = []
     scanner.window.setup_scanned.connect(lambda text, source: seen.append((text, source)))
@@ -136,12 +140,9 @@ def test_a_connected_kiosk_ignores_setup_codes_its_camera_sees(
 def test_a_connected_gate_asks_a_person_and_a_kiosk_its_pin(
     make_app, qtbot, node, tmp_path, venue, attacker
 ):
-    server, scenario, made = venue
+    server = venue[0]
     evil_server, evil = attacker
-    settings = connected_settings(node, server, scenario, made)
-    scanner = make_app(
-        qtbot, node, settings, tmp_path, source_factory=lambda _s: None, sync_options=SYNC
-    )
+    scanner, settings = connected_app(make_app, qtbot, node, tmp_path, venue, lambda _s: None)
     questions: list[tuple[str, str]] = []
     pins: list[str] = []
     scanner.upstream.confirm_switch = lambda current, new: questions.append((current, new)) or False

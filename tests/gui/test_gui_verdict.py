@@ -13,15 +13,15 @@ from scanner_app.gui.verdict import READY, REASON_TEXT, STYLES, Kind, clock, ver
 def result(**fields):
     base = {
         "success": False,
-        "alreadyCheckedIn": False,
-        "attendeeName": None,
-        "tierName": None,
-        "checkedInAt": None,
-        "firstCheckedInAt": None,
-        "firstScannedBy": None,
+        "already_checked_in": False,
+        "attendee_name": None,
+        "tier_name": None,
+        "checked_in_at": None,
+        "first_checked_in_at": None,
+        "first_scanned_by": None,
         "reason": None,
-        "ticketId": "tkt_1",
-        "eventId": "evt_1",
+        "ticket_id": "tkt_1",
+        "event_id": "evt_1",
         "direction": "in",
         "offline": True,
     }
@@ -43,9 +43,9 @@ def test_admit():
     v = verdict_for(
         result(
             success=True,
-            attendeeName="Ada L.",
-            tierName="VIP",
-            checkedInAt="2026-07-15T19:32:04.120Z",
+            attendee_name="Ada L.",
+            tier_name="VIP",
+            checked_in_at="2026-07-15T19:32:04.120Z",
         ),
         tz=UTC,
     )
@@ -58,11 +58,11 @@ def test_admit():
 def test_already_in_says_when_and_where_in_local_time():
     v = verdict_for(
         result(
-            alreadyCheckedIn=True,
+            already_checked_in=True,
             reason="already_checked_in",
-            attendeeName="Ada L.",
-            firstCheckedInAt="2026-07-15T19:32:04.120Z",
-            firstScannedBy="Gate 2",
+            attendee_name="Ada L.",
+            first_checked_in_at="2026-07-15T19:32:04.120Z",
+            first_scanned_by="Gate 2",
         ),
         tz=timezone(timedelta(hours=2)),
     )
@@ -94,7 +94,7 @@ def test_unknown_reason_is_shown_not_hidden():
 def test_exit_is_blue_and_distinct():
     v = verdict_for(
         result(
-            success=True, direction="out", attendeeName="Bo", checkedInAt="2026-07-15T22:05:00Z"
+            success=True, direction="out", attendee_name="Bo", checked_in_at="2026-07-15T22:05:00Z"
         ),
         tz=UTC,
     )

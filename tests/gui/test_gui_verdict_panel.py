@@ -13,27 +13,27 @@ from scanner_app.gui.widgets.verdict_panel import VerdictPanel
 
 ADMIT = {
     "success": True,
-    "alreadyCheckedIn": False,
-    "attendeeName": "Ada L.",
-    "tierName": "VIP",
-    "checkedInAt": "2026-07-15T19:32:04.120Z",
-    "firstCheckedInAt": None,
+    "already_checked_in": False,
+    "attendee_name": "Ada L.",
+    "tier_name": "VIP",
+    "checked_in_at": "2026-07-15T19:32:04.120Z",
+    "first_checked_in_at": None,
     "reason": None,
-    "ticketId": "tkt_1",
-    "eventId": "evt_1",
+    "ticket_id": "tkt_1",
+    "event_id": "evt_1",
     "direction": "in",
     "offline": True,
 }
 ALREADY = ADMIT | {
     "success": False,
-    "alreadyCheckedIn": True,
+    "already_checked_in": True,
     "reason": "already_checked_in",
-    "checkedInAt": None,
-    "firstCheckedInAt": "2026-07-15T19:32:04.120Z",
-    "firstScannedBy": "Gate 2",
+    "checked_in_at": None,
+    "first_checked_in_at": "2026-07-15T19:32:04.120Z",
+    "first_scanned_by": "Gate 2",
 }
-REVOKED = ADMIT | {"success": False, "reason": "revoked", "attendeeName": None, "tierName": None}
-EXIT = ADMIT | {"direction": "out", "checkedInAt": "2026-07-15T22:05:00.000Z"}
+REVOKED = ADMIT | {"success": False, "reason": "revoked", "attendee_name": None, "tier_name": None}
+EXIT = ADMIT | {"direction": "out", "checked_in_at": "2026-07-15T22:05:00.000Z"}
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from harness import (
 
 from scanner_app.cli import cli
 from scanner_app.core.apikeys import SCOPES, ApiKeyStore
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 from scanner_app.sync.door import check_provider, door_for
 from scanner_app.sync.engine import SyncEngine
@@ -83,7 +84,9 @@ def test_gate_hub_central_chain_end_to_end(tmp_path):
                 engine.start()
                 wait_for(lambda: engine.status().last_pull_at, timeout=10)
                 admitted = [provider.scan(t["qrPayload"], door) for t in tickets[:5]]
-                box_office = central.checkin.scan(tickets[6]["qrPayload"], gate="box-office")
+                box_office = central.checkin.scan(
+                    tickets[6]["qrPayload"], Door.of(gate="box-office")
+                )
                 central.tickets.cancel(tickets[9]["id"])
                 # Up: the gate's admissions reach central with their original identity.
                 wait_for(
@@ -104,18 +107,18 @@ def test_gate_hub_central_chain_end_to_end(tmp_path):
             http.close()
         finally:
             stop_hub(process)
-    assert all(a.success and a.scannedBy == "north" for a in admitted)
+    assert all(a.success and a.scanned_by == "north" for a in admitted)
     on_central = {r["id"]: r for r in rows(central, event_id)}
     for result in admitted:
-        row = on_central[result.checkinId]
-        assert row["device_id"] == gate.device_id and row["scanned_at"] == result.checkedInAt
+        row = on_central[result.checkin_id]
+        assert row["device_id"] == gate.device_id and row["scanned_at"] == result.checked_in_at
     assert box_office.success
-    assert again.reason == "already_checked_in" and again.firstScannedBy == "box-office"
+    assert again.reason == "already_checked_in" and again.first_scanned_by == "box-office"
     assert revoked.reason == "revoked"
     assert status.state == "online" and status.upstream == f"{hub_url}/v1"
     with Node.open(hub_dir) as hub:
         hub_rows = {r["id"] for r in rows(hub, event_id)}
-        assert {a.checkinId for a in admitted} | {box_office.checkinId} <= hub_rows
+        assert {a.checkin_id for a in admitted} | {box_office.checkin_id} <= hub_rows
     gate.close()
 
 

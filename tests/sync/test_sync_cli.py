@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from harness import HubServer, gate_key, issuer_with_event
 
 from scanner_app.cli import cli
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 from scanner_app.sync.config import SyncConfig
 
@@ -30,6 +31,15 @@ def run(data_dir, *args, env=None):
 def setup_code(server, event_id: str, gate: str = "north") -> str:
     """A v2 setup code from the hub, as the dashboard's Add gate makes it."""
     return server.app.state.hub.create_gate(gate, event_id, gate, server.url)["setupPayload"]
+
+
+def connected_gate(gate, server, event_id: str):
+    """A gate data dir connected to the hub with a setup code and synced once."""
+    connected = run(gate, "connect", "--setup", setup_code(server, event_id))
+    assert connected.exit_code == 0, connected.output
+    synced = run(gate, "sync", "--once")
+    assert synced.exit_code == 0, synced.output
+    return gate
 
 
 def last_json(result):
@@ -145,8 +155,7 @@ def test_rows_the_hub_refuses_are_set_aside_and_push_only_finishes(hub, tmp_path
     gate = tmp_path / "gate"
     own, other_event, other_tickets = issuer_with_event(gate, tickets=1)  # not the hub's
     own.close()
-    assert run(gate, "connect", "--setup", setup_code(server, event_id)).exit_code == 0
-    assert run(gate, "sync", "--once").exit_code == 0
+    connected_gate(gate, server, event_id)
     assert last_json(run(gate, "scan", tickets[0]["qrPayload"]))["success"]
     assert last_json(run(gate, "scan", "--event", other_event, other_tickets[0]["qrPayload"]))[
         "success"
@@ -166,10 +175,7 @@ def test_rows_the_hub_refuses_are_set_aside_and_push_only_finishes(hub, tmp_path
 
 def test_push_only_json_and_exit_code_agree_when_it_gives_up(hub, tmp_path):
     node, server, event_id, tickets = hub
-    gate = tmp_path / "gate"
-    setup = setup_code(server, event_id)
-    assert run(gate, "connect", "--setup", setup).exit_code == 0
-    assert run(gate, "sync", "--once").exit_code == 0
+    gate = connected_gate(tmp_path / "gate", server, event_id)
     assert last_json(run(gate, "scan", tickets[0]["qrPayload"]))["success"]
     server.__exit__(None, None, None)  # the hub goes away
     pushed = run(gate, "sync", "--push-only", "--give-up-after", "0")
@@ -179,14 +185,11 @@ def test_push_only_json_and_exit_code_agree_when_it_gives_up(hub, tmp_path):
 
 def test_junk_at_an_any_event_gate_is_filed_under_its_event_and_the_hub_takes_it(hub, tmp_path):
     node, server, event_id, tickets = hub
-    gate = tmp_path / "gate"
-    setup = setup_code(server, event_id)
-    assert run(gate, "connect", "--setup", setup).exit_code == 0
-    assert run(gate, "sync", "--once").exit_code == 0
+    gate = connected_gate(tmp_path / "gate", server, event_id)
     with Node.open(gate) as gate_node:  # the app's "Any event" gate: no event given
-        junk = gate_node.checkin.scan("not a ticket", gate="north")
-    assert (junk.eventId, junk.reason) == (event_id, "malformed")
+        junk = gate_node.checkin.scan("not a ticket", Door.of(gate="north"))
+    assert (junk.event_id, junk.reason) == (event_id, "malformed")
     pushed = run(gate, "sync", "--push-only", "--give-up-after", "10")
     assert pushed.exit_code == 0 and last_json(pushed)["setAside"] == 0, pushed.output
-    on_hub = [r for r in node.reports.checkins(event_id) if r["checkinId"] == junk.checkinId]
+    on_hub = [r for r in node.reports.checkins(event_id) if r["checkinId"] == junk.checkin_id]
     assert [r["reason"] for r in on_hub] == ["malformed"]  # the hub's audit trail has it

@@ -16,6 +16,7 @@ from harness import (
     wait_for,
 )
 
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 from scanner_app.core.timeutil import parse_iso
 from scanner_app.sync.door import check_provider, door_for
@@ -36,9 +37,9 @@ def test_two_offline_gates_admit_one_ticket_and_every_node_agrees_on_the_canonic
             )
             assert gates[name].run_once().ok
         # The LAN is down: both doors admit the same (shared screenshot) ticket.
-        first = g1.checkin.scan(ticket["qrPayload"], event_ids=[event_id], gate="north")
+        first = g1.checkin.scan(ticket["qrPayload"], Door.of(event_ids=[event_id], gate="north"))
         time.sleep(0.005)
-        second = g2.checkin.scan(ticket["qrPayload"], event_ids=[event_id], gate="south")
+        second = g2.checkin.scan(ticket["qrPayload"], Door.of(event_ids=[event_id], gate="south"))
         assert first.success and second.success and first.offline and second.offline
         # The later door reaches the hub first: arrival order must not decide.
         report = gates["south"].run_once()
@@ -49,11 +50,11 @@ def test_two_offline_gates_admit_one_ticket_and_every_node_agrees_on_the_canonic
             assert engine.run_once().ok  # and the gates hear about each other
         for node in (central, hub, g1, g2):
             found = admissions(node, event_id, ticket["id"])
-            assert [r["id"] for r in found] == [first.checkinId, second.checkinId]
+            assert [r["id"] for r in found] == [first.checkin_id, second.checkin_id]
             canonical, clash = found
             assert canonical["conflict"] == 0 and canonical["gate"] == "north"
             assert clash["conflict"] == 1
-            assert clash["first_checked_in_at"] == first.checkedInAt
+            assert clash["first_checked_in_at"] == first.checked_in_at
             assert clash["first_scanned_by"] == "north"
             stats = node.reports.stats(event_id)
             assert (stats["checkedIn"], stats["conflicts"]) == (1, 1)
@@ -61,7 +62,7 @@ def test_two_offline_gates_admit_one_ticket_and_every_node_agrees_on_the_canonic
         with httpx.Client(base_url=central_srv.url) as http:
             headers = {"Authorization": f"Bearer {organiser_key(central)}"}
             conflicts = http.get(f"/v1/events/{event_id}/conflicts", headers=headers).json()
-        assert [c["checkinId"] for c in conflicts["data"]] == [second.checkinId]
+        assert [c["checkinId"] for c in conflicts["data"]] == [second.checkin_id]
         for engine in (*gates.values(), hub_sync):
             engine.stop()
 
@@ -85,8 +86,8 @@ def test_an_admission_at_one_gate_is_already_checked_in_at_another_within_a_pull
             assert time.monotonic() - started < 0.5 + 0.5  # one pull interval, plus slack
             again = p2.scan(tickets[0]["qrPayload"], door_for(e2.config))
         assert admitted.success
-        assert again.reason == "already_checked_in" and again.firstScannedBy == "a"
-        assert again.firstCheckedInAt == admitted.checkedInAt
+        assert again.reason == "already_checked_in" and again.first_scanned_by == "a"
+        assert again.first_checked_in_at == admitted.checked_in_at
 
 
 def test_a_ticket_cancelled_on_the_hub_is_revoked_at_an_offline_gate(tmp_path):
@@ -104,8 +105,8 @@ def test_a_ticket_cancelled_on_the_hub_is_revoked_at_an_offline_gate(tmp_path):
     # The hub is gone; the gate decides alone.
     status = engine.status()
     assert status.revocation_age_s is not None and status.revocation_age_s < 5
-    refused = gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id])
-    admitted = gate.checkin.scan(tickets[1]["qrPayload"], event_ids=[event_id])
+    refused = gate.checkin.scan(tickets[0]["qrPayload"], Door.of([event_id]))
+    admitted = gate.checkin.scan(tickets[1]["qrPayload"], Door.of([event_id]))
     assert refused.reason == "revoked" and not refused.success
     assert admitted.success
     assert engine.run_once().error and engine.status().state == "offline"
@@ -120,13 +121,13 @@ def test_a_rotated_key_is_picked_up_on_the_next_pull(tmp_path):
         assert engine.run_once().ok
         hub.events.rotate_key(event_id)
         fresh = hub.tickets.issue(event_id, "GA", "Grace H.")[0]
-        before = gate.checkin.scan(fresh["qrPayload"], event_ids=[event_id])
+        before = gate.checkin.scan(fresh["qrPayload"], Door.of([event_id]))
         report = engine.run_once()
-        after = gate.checkin.scan(fresh["qrPayload"], event_ids=[event_id])
+        after = gate.checkin.scan(fresh["qrPayload"], Door.of([event_id]))
         engine.stop()
     assert before.reason == "unknown_key"
     assert report.keys_added == 1
-    assert after.success and after.attendeeName == "Grace H."
+    assert after.success and after.attendee_name == "Grace H."
 
 
 def test_door_times_are_corrected_by_the_upstream_clock_and_a_large_skew_is_reported(tmp_path):
@@ -143,7 +144,7 @@ def test_door_times_are_corrected_by_the_upstream_clock_and_a_large_skew_is_repo
     assert abs(status.clock_offset_ms - skew * 1000) < 1500
     assert status.clock_skew_large and any("clock" in w for w in status.warnings)
     assert status.state == "online"  # a skew is reported, not treated as an outage
-    door = parse_iso(result.checkedInAt).timestamp()
+    door = parse_iso(result.checked_in_at).timestamp()
     assert abs(door - time.time()) < 1.5
     # ... and the offset survives a restart, so an offline gate keeps correcting.
     restarted = engine_for(gate, server.url, "tk_live_x", event_id)
@@ -213,7 +214,7 @@ def test_admissions_at_the_same_millisecond_still_get_one_canonical_everywhere(t
         for engine in engines:
             assert engine.run_once().ok
         # Both doors admit at the very same door time; the second gate uploads first.
-        results = [g.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id]) for g in gates]
+        results = [g.checkin.scan(tickets[0]["qrPayload"], Door.of([event_id])) for g in gates]
         for engine in reversed(engines):
             assert engine.run_once().ok
         for engine in engines:
@@ -250,11 +251,11 @@ def test_a_duplicates_first_admission_is_the_same_in_every_nodes_export(tmp_path
             assert engine.run_once().ok
         # The LAN is down. B admits first; A admits later and turns a second scan away.
         at["b"] = base + timedelta(seconds=1)
-        assert gates["b"].checkin.scan(payload, event_ids=[event_id], gate="b").success
+        assert gates["b"].checkin.scan(payload, Door.of(event_ids=[event_id], gate="b")).success
         at["a"] = base + timedelta(seconds=2)
-        assert gates["a"].checkin.scan(payload, event_ids=[event_id], gate="a").success
+        assert gates["a"].checkin.scan(payload, Door.of(event_ids=[event_id], gate="a")).success
         at["a"] = base + timedelta(seconds=3)
-        again = gates["a"].checkin.scan(payload, event_ids=[event_id], gate="a")
+        again = gates["a"].checkin.scan(payload, Door.of(event_ids=[event_id], gate="a"))
         assert again.reason == "already_checked_in"
         for _ in range(2):  # up, then down: everyone holds every row
             for name in ("a", "b"):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from harness import engine_for, gate_key, issuer_with_event, start_hub, stop_hub, wait_for
 
+from scanner_app.core.door import Door
 from scanner_app.core.node import DB_FILENAME, Node
 
 
@@ -43,7 +44,7 @@ def test_hub_killed_mid_batch_and_restarted_gets_every_checkin_exactly_once(tmp_
     try:
         assert engine.run_once().ok
         ids = [
-            gate.checkin.scan(tickets[i % 200]["qrPayload"], event_ids=[event_id]).checkinId
+            gate.checkin.scan(tickets[i % 200]["qrPayload"], Door.of([event_id])).checkin_id
             for i in range(600)
         ]
         engine.start()

@@ -7,6 +7,7 @@ import httpx
 from harness import HubServer, engine_for, gate_key, issuer_with_event, organiser_key, wait_for
 
 from scanner_app import __version__
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 
 
@@ -17,7 +18,7 @@ def test_a_gate_reports_what_it_still_holds_on_each_upload(tmp_path):
         engine = engine_for(gate, server.url, key, event_id, gate="north", batch_size=2)
         assert engine.run_once().ok  # pulls the event, keys and manifest
         for ticket in tickets:
-            assert gate.checkin.scan(ticket["qrPayload"], gate="north").admitted
+            assert gate.checkin.scan(ticket["qrPayload"], Door.of(gate="north")).admitted
         report = engine.run_once(pull=False)
         assert report.ok and report.pushed == 3
         device = hub.db.query_one("SELECT pending, app_version FROM devices")
@@ -38,7 +39,7 @@ def test_sync_to_central_from_the_dashboard_pushes_and_says_what_is_left(tmp_pat
             hub_node, central_server.url, gate_key(central, event_id, "hub"), event_id
         )
         assert upstream.run_once().ok
-        hub_node.checkin.scan(tickets[0]["qrPayload"], gate="door")
+        hub_node.checkin.scan(tickets[0]["qrPayload"], Door.of(gate="door"))
         assert hub_node.ledger.pending_count() == 1
         with HubServer(hub_node, upstream=upstream) as hub_server:
             headers = {"Authorization": f"Bearer {organiser_key(hub_node)}"}

@@ -71,7 +71,7 @@ def test_a_late_strict_scan_ends_as_one_row_per_id_and_the_same_conflicts_everyw
         shown = provider.scan(ticket, door_for(strict.config))
     assert shown.success and shown.offline
     late = wait_for(
-        lambda: hub.db.query_one("SELECT * FROM checkins WHERE id = ?", (shown.checkinId,))
+        lambda: hub.db.query_one("SELECT * FROM checkins WHERE id = ?", (shown.checkin_id,))
     )
     assert late["reason"] == "already_checked_in"  # the hub decided the late request afresh
     for _ in range(2):  # upload north's version, then everyone pulls everyone's
@@ -81,10 +81,10 @@ def test_a_late_strict_scan_ends_as_one_row_per_id_and_the_same_conflicts_everyw
     exports = [_export(node, event_id) for node in (hub, north, south)]
     assert exports[0] == exports[1] == exports[2]
     by_id = {row["checkinId"]: row for row in exports[0]}
-    assert set(by_id) == {shown.checkinId, other.checkinId}
-    north_row, south_row = by_id[shown.checkinId], by_id[other.checkinId]
+    assert set(by_id) == {shown.checkin_id, other.checkin_id}
+    north_row, south_row = by_id[shown.checkin_id], by_id[other.checkin_id]
     # What north showed is what every node keeps: an admission, flagged as the later one.
-    assert north_row["success"] and north_row["scannedAt"] == shown.checkedInAt
+    assert north_row["success"] and north_row["scannedAt"] == shown.checked_in_at
     assert north_row["conflict"] and north_row["firstScannedBy"] == "south"
     assert south_row["success"] and not south_row["conflict"]
     for node in (hub, north, south):
@@ -92,7 +92,7 @@ def test_a_late_strict_scan_ends_as_one_row_per_id_and_the_same_conflicts_everyw
     # A resend changes nothing and answers the same.
     rows_before = hub.db.query_one("SELECT COUNT(*), MAX(seq) FROM checkins")
     again = hub.ledger.merge(
-        [r for r in north.ledger.feed(event_id)["data"] if r["id"] == shown.checkinId],
+        [r for r in north.ledger.feed(event_id)["data"] if r["id"] == shown.checkin_id],
         source="downstream",
         device_id=north.device_id,
     )
@@ -111,7 +111,7 @@ def test_another_device_cannot_replace_a_gates_online_verdict(venue):
     engine.stop()
     assert first.success and not first.offline and again.reason == "already_checked_in"
     forged = {
-        "id": again.checkinId,
+        "id": again.checkin_id,
         "ticketId": tickets[1]["id"],
         "eventId": event_id,
         "scannedAt": "2026-01-01T00:00:00.000Z",
@@ -121,7 +121,7 @@ def test_another_device_cannot_replace_a_gates_online_verdict(venue):
     }
     answer = hub.ledger.merge([forged], source="downstream", device_id=south.device_id)
     assert answer[0]["status"] == "duplicate"  # the stored verdict stands
-    row = hub.db.query_one("SELECT success, gate FROM checkins WHERE id = ?", (again.checkinId,))
+    row = hub.db.query_one("SELECT success, gate FROM checkins WHERE id = ?", (again.checkin_id,))
     assert tuple(row) == (0, "north")
 
 
@@ -139,16 +139,16 @@ def test_an_answer_naming_another_ticket_is_not_used(venue):
     provider, door, engine = _strict_door(venue)
     proxy.rewrite = lambda answer: {**answer, "ticketId": tickets[4]["id"], "success": True}
     with closing(provider), _stopping(engine):
-        hub.checkin.scan(tickets[2]["qrPayload"], event_ids=[event_id], gate="box-office")
+        hub.checkin.scan(tickets[2]["qrPayload"], Door.of(event_ids=[event_id], gate="box-office"))
         proxy.fail("rewrite", match="/checkin/scan")
         result = provider.scan(tickets[2]["qrPayload"], door)
         # Not the hub's (rewritten) answer: the gate's own verdict, under the same id.
-        assert result.success and result.offline and result.ticketId == tickets[2]["id"]
+        assert result.success and result.offline and result.ticket_id == tickets[2]["id"]
         assert north.ledger.pending_count() == 1  # to upload: the hub never saw this verdict
         proxy.rewrite = lambda answer: {**answer, "eventId": "evt_other"}
         proxy.fail("rewrite", match="/checkin/scan")
         other_event = provider.scan(tickets[3]["qrPayload"], door)
-        assert other_event.offline and other_event.eventId == event_id
+        assert other_event.offline and other_event.event_id == event_id
 
 
 def test_over_plain_http_the_local_verdict_stands_when_they_disagree(venue):
@@ -161,7 +161,8 @@ def test_over_plain_http_the_local_verdict_stands_when_they_disagree(venue):
         assert kept.success and kept.offline  # a valid token the gate verified: admitted
         agreed = provider.scan(tickets[1]["qrPayload"], door)  # nobody rewrote this one
         assert agreed.success and not agreed.offline
-    assert north.db.query_one("SELECT pushed_at FROM checkins WHERE id = ?", (agreed.checkinId,))[0]
+    pushed = north.db.query_one("SELECT pushed_at FROM checkins WHERE id = ?", (agreed.checkin_id,))
+    assert pushed[0]
 
 
 @pytest.mark.parametrize(

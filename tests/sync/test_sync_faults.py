@@ -12,6 +12,7 @@ import pytest
 from faultproxy import FaultProxy
 from harness import HubServer, engine_for, gate_key, issuer_with_event, wait_for
 
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 from scanner_app.sync.door import OnlineCheckProvider, check_provider, door_for
 
@@ -31,7 +32,7 @@ def venue(tmp_path):
 def scan_many(node, event_id, tickets, count):
     """`count` scans cycling over the tickets: admissions, then already_checked_in."""
     return [
-        node.checkin.scan(tickets[i % len(tickets)]["qrPayload"], event_ids=[event_id]).checkinId
+        node.checkin.scan(tickets[i % len(tickets)]["qrPayload"], Door.of([event_id])).checkin_id
         for i in range(count)
     ]
 
@@ -154,7 +155,7 @@ def test_strict_mode_asks_the_hub_and_falls_back_under_the_same_id(venue):
         proxy.fail("drop_after", match="/checkin/scan")
         fallback = scan(tickets[1])
         assert fallback.success and fallback.offline
-        assert fallback.checkinId in hub_ids(hub, event_id)
+        assert fallback.checkin_id in hub_ids(hub, event_id)
         # A stalled hub costs at most the strict deadline, then the door decides alone.
         proxy.fail("stall:3", match="/checkin/scan")
         started = time.monotonic()
@@ -171,7 +172,7 @@ def test_strict_mode_asks_the_hub_and_falls_back_under_the_same_id(venue):
     assert report.ok and report.pending == 0
     on_hub = hub_ids(hub, event_id)
     assert len(on_hub) == len(set(on_hub)) == 5
-    assert {online.checkinId, fallback.checkinId, slow.checkinId} <= set(on_hub)
+    assert {online.checkin_id, fallback.checkin_id, slow.checkin_id} <= set(on_hub)
     assert hub.reports.stats(event_id)["checkedIn"] == 5
 
 
@@ -180,7 +181,7 @@ def test_a_row_no_hub_takes_is_set_aside_with_its_reason_and_the_rest_still_flow
     engine = engine_for(gate, proxy.url, key, event_id)
     # A scan with no event context (a junk QR at a gate with no event yet) has no eventId,
     # which no hub's batch validation takes: it used to stay "pending" forever.
-    junk = gate.checkin.scan("not a ticket").checkinId
+    junk = gate.checkin.scan("not a ticket").checkin_id
     good = scan_many(gate, event_id, tickets, 3)
     report = engine.run_once()
     status = engine.status()

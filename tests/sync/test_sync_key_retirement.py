@@ -11,6 +11,7 @@ import httpx
 import jwt
 from harness import HubServer, engine_for, gate_key, issuer_with_event, organiser_key
 
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 
 
@@ -51,12 +52,12 @@ def test_a_retired_key_is_refused_by_the_hub_and_by_gates_after_their_next_pull(
     assert (at_hub["success"], at_hub["reason"]) == (False, "unknown_key")
     assert report.ok and report.keys_retired == 1 and report.to_dict()["keysRetired"] == 1
 
-    refused = synced.checkin.scan(old_tickets[1]["qrPayload"], event_ids=[event_id])
-    admitted = synced.checkin.scan(new_ticket["qrPayload"], event_ids=[event_id])
+    refused = synced.checkin.scan(old_tickets[1]["qrPayload"], Door.of([event_id]))
+    admitted = synced.checkin.scan(new_ticket["qrPayload"], Door.of([event_id]))
     assert (refused.success, refused.reason) == (False, "unknown_key")
     assert admitted.success
     # Gate B has not pulled since: it still decides on the old set.
-    assert offline.checkin.scan(old_tickets[2]["qrPayload"], event_ids=[event_id]).success
+    assert offline.checkin.scan(old_tickets[2]["qrPayload"], Door.of([event_id])).success
     assert [k["kid"] for k in synced.events.jwks(event_id)["keys"]] == [kid_of(new_ticket)]
 
 
@@ -77,5 +78,5 @@ def test_an_empty_key_set_upstream_retires_nothing_and_warns(tmp_path):
     assert any("key set was refused" in w for w in report.warnings), report.warnings
     assert any("key set was refused" in w for w in again.warnings)  # said every round
     assert len(gate.events.jwks(event_id)["keys"]) == 1
-    assert gate.checkin.scan(tickets[1]["qrPayload"], event_ids=[event_id]).success
-    assert hub.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id]).reason == "unknown_key"
+    assert gate.checkin.scan(tickets[1]["qrPayload"], Door.of([event_id])).success
+    assert hub.checkin.scan(tickets[0]["qrPayload"], Door.of([event_id])).reason == "unknown_key"

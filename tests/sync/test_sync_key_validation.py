@@ -8,6 +8,7 @@ import json
 
 from harness import HubServer, engine_for, gate_key, issuer_with_event
 
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 
 
@@ -33,5 +34,5 @@ def test_a_small_order_key_upstream_is_refused_and_the_gate_keeps_its_keys(tmp_p
         for w in report.warnings
     ), report.warnings
     assert gate.events.jwks(event_id) == held
-    assert gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id]).success
+    assert gate.checkin.scan(tickets[0]["qrPayload"], Door.of([event_id])).success
     gate.close()

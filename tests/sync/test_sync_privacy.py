@@ -6,6 +6,7 @@ from __future__ import annotations
 from harness import HubServer, engine_for, issuer_with_event
 
 from scanner_app.core.apikeys import ApiKeyStore, DeviceStore
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 
 
@@ -34,6 +35,6 @@ def test_a_revoked_gate_erases_its_attendee_names(tmp_path):
     assert not gate.tickets.search("Ada")  # nobody can look attendees up any more
     # The door still verifies tickets (keys are public); a name shows only from the token
     # the attendee holds up, as a private gate does.
-    result = gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id])
-    assert result.success and result.attendeeName == "Ada L."
+    result = gate.checkin.scan(tickets[0]["qrPayload"], Door.of([event_id]))
+    assert result.success and result.attendee_name == "Ada L."
     gate.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from harness import HubServer, engine_for, issuer_with_event
 
 from scanner_app.core.apikeys import ApiKeyStore, DeviceStore
+from scanner_app.core.door import Door
 from scanner_app.core.names import TICKET_PREFIX
 from scanner_app.core.node import DB_FILENAME, Node
 from scanner_app.core.node_config import NodeConfig
@@ -42,11 +43,13 @@ def test_a_kiosk_pulls_names_sealed_per_ticket_and_shows_one_only_when_presented
         engine = engine_for(gate, server.url, key, event_id)
         assert engine.run_once().ok
         # Another gate admits ticket 1: the check-ins feed names that attendee.
-        assert hub.checkin.scan(tickets[1]["qrPayload"], event_ids=[event_id], gate="south").success
-        result = gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id])
+        assert hub.checkin.scan(
+            tickets[1]["qrPayload"], Door.of(event_ids=[event_id], gate="south")
+        ).success
+        result = gate.checkin.scan(tickets[0]["qrPayload"], Door.of([event_id]))
         assert engine.run_once().ok
         engine.stop()
-    assert result.success and result.attendeeName == NAMES[0]
+    assert result.success and result.attendee_name == NAMES[0]
     assert len(stored_names(gate)) == 3
     assert all(value.startswith(TICKET_PREFIX) for value in stored_names(gate))
     assert gate.db.query_one("SELECT COUNT(*) FROM tickets WHERE qr_payload IS NOT NULL")[0] == 0
@@ -78,7 +81,7 @@ def test_switching_a_gate_to_private_erases_the_names_it_had(tmp_path):
     assert len(stored_names(gate)) == 3
     assert all(value.startswith(TICKET_PREFIX) for value in stored_names(gate))
     assert gate.tickets.search("fennimore") == []
-    result = gate.checkin.scan(tickets[2]["qrPayload"], event_ids=[event_id])
-    assert result.attendeeName == NAMES[2]
+    result = gate.checkin.scan(tickets[2]["qrPayload"], Door.of([event_id]))
+    assert result.attendee_name == NAMES[2]
     gate.close()
     hub.close()

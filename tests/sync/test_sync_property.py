@@ -12,6 +12,7 @@ from harness import HubServer, engine_for, gate_key, rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 
 GATES, TICKETS = 3, 3
@@ -62,7 +63,7 @@ def test_any_schedule_converges_on_one_canonical_admission(hub, ops):
         for kind, gate, ticket, step in ops:
             if kind == "scan":
                 now[0] += timedelta(milliseconds=step)
-                gates[gate].checkin.scan(tickets[ticket]["qrPayload"], event_ids=[event_id])
+                gates[gate].checkin.scan(tickets[ticket]["qrPayload"], Door.of([event_id]))
             else:
                 assert engines[gate].run_once().ok
         for _ in range(2):  # everyone uploads, then everyone hears everything

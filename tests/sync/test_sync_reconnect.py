@@ -10,6 +10,7 @@ import time
 
 from harness import HubServer, gate_key, issuer_with_event, wait_for
 
+from scanner_app.core.door import Door
 from scanner_app.core.node import Node
 from scanner_app.sync import SyncConfig, SyncEngine
 
@@ -31,7 +32,7 @@ def test_a_gate_reconnects_within_3_s_of_the_hub_coming_back(tmp_path):
         # A long outage: failures pile up (with exponential back-off that meant ~60 s waits).
         wait_for(lambda: engine._failures >= 8, timeout=30)
         assert (engine.status().next_attempt_in_s or 0) <= engine.probe_s
-        gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id], gate="north")
+        gate.checkin.scan(tickets[0]["qrPayload"], Door.of(event_ids=[event_id], gate="north"))
         with HubServer(hub, port=port):
             back = time.monotonic()
             wait_for(lambda: engine.status().state == "online" and not engine.status().pending)

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from harness import FAST, issuer_with_event
 
+from scanner_app.core.door import Door
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.node import Node
 from scanner_app.server import HubServer
@@ -56,7 +57,7 @@ def test_a_gate_enrols_over_pinned_https_and_syncs(venue, tmp_path):
             assert report.ok, report.to_dict()
             assert report.tickets == len(tickets)
             assert engine.status().link == "pinned"
-            verdict = gate.checkin.scan(tickets[0]["qrPayload"], event_ids=[event_id])
+            verdict = gate.checkin.scan(tickets[0]["qrPayload"], Door.of([event_id]))
             assert verdict.success
             assert engine.run_once(pull=False).answers == {"recorded": 1}
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from harness import HubServer, admissions, engine_for, gate_key, hub_key, issuer_with_event, rows
 
+from scanner_app.core.door import Door
 from scanner_app.core.models import NODE_HEADER
 from scanner_app.core.node import Node
 
@@ -22,7 +23,7 @@ def test_a_reset_hub_gets_the_gates_checkins_again_and_the_gate_rereads_it(tmp_p
         engine = engine_for(gate, old_srv.url, gate_key(old_hub, event_id, "north"), event_id)
         assert engine.run_once().ok
         admitted = [
-            gate.checkin.scan(t["qrPayload"], event_ids=[event_id], gate="north")
+            gate.checkin.scan(t["qrPayload"], Door.of(event_ids=[event_id], gate="north"))
             for t in tickets[:3]
         ]
         assert all(result.success for result in admitted)
@@ -31,7 +32,9 @@ def test_a_reset_hub_gets_the_gates_checkins_again_and_the_gate_rereads_it(tmp_p
         engine.stop()
     # The organiser starts over on a fresh database at the same address; another door
     # admits the fourth ticket there before this gate reconnects.
-    other_door = new_hub.checkin.scan(tickets[3]["qrPayload"], event_ids=[event_id], gate="east")
+    other_door = new_hub.checkin.scan(
+        tickets[3]["qrPayload"], Door.of(event_ids=[event_id], gate="east")
+    )
     assert other_door.success
     with HubServer(new_hub, port=port) as new_srv:
         assert new_srv.url == old_srv.url
@@ -43,11 +46,11 @@ def test_a_reset_hub_gets_the_gates_checkins_again_and_the_gate_rereads_it(tmp_p
         assert report.pending == 0
         for result, ticket in zip(admitted, tickets[:3], strict=True):
             assert [r["id"] for r in admissions(new_hub, event_id, ticket["id"])] == [
-                result.checkinId
+                result.checkin_id
             ]
         # The east door's admission sits below the old cursor; it arrives all the same.
         assert [r["id"] for r in admissions(gate, event_id, tickets[3]["id"])] == [
-            other_door.checkinId
+            other_door.checkin_id
         ]
         assert len(rows(gate, event_id)) == 4
         assert engine.run_once().notes == []  # the new database is the known one now

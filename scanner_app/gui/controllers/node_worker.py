@@ -123,7 +123,7 @@ class NodeWorker(QObject):
 
     @Slot()
     def find_last_checkin(self) -> None:
-        self.last_checkin.emit(self.node.checkin.last_checkin(self.config.door.gate))
+        self.last_checkin.emit(self.node.checkin.records.last_checkin(self.config.door.gate))
 
     @Slot(str)
     def undo(self, checkin_id: str) -> None:

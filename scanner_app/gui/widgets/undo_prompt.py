@@ -57,5 +57,5 @@ class UndoFlow(QObject):
             self.client.undo(pending["id"])
 
     def _done(self, answer: UndoResult) -> None:
-        who = answer.attendeeName or answer.ticketId or ""
+        who = answer.attendee_name or answer.ticket_id or ""
         self.verdict.show_message("Check-in undone", who, icon="exit")
