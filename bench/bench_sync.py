@@ -7,16 +7,21 @@ subprocess) with real SQLite files, each beside a baseline measured in the same 
 - upload with proofs (DESIGN.md §10): every admission carries its scanned token, which the
   hub checks (budget <= 2 s end to end): tokens the hub issued (compared with the stored
   token) and tokens it did not (verified by signature), each beside the no-proof path in the
-  same run (the same rows without `qrPayload`, which the hub refuses as `missing_proof`);
+  same run (the same rows without `qrPayload`, which the hub refuses as `missing_proof`),
+  with the CPU seconds of the hub (and its proof workers) and of the gate;
 - manifest: a 100,000-ticket manifest pulled by a fresh gate and indexed for attendee
-  search (FTS) (budget <= 10 s); baseline: the same pages fetched without importing;
+  search (budget <= 10 s); baseline: the same pages fetched without importing;
 - search: p95 of attendee searches on that gate, by kind of query (budget <= 20 ms);
-  baseline: 3-letter surname prefixes ranked by bm25 over every hit.
+  baseline: 6-character ticket id prefixes matched by SQL LIKE over the tickets table
+  (bench_names.py compares the in-memory index with the full-text index it replaced);
+- TLS (DESIGN.md §10): the hub's flat-out scans/s over plain HTTP and over pinned HTTPS,
+  one hub after the other (bench_hub's load, shorter), and their ratio.
 
 The queued check-ins are synthetic rows in the gate's outbox (scanning 10,000 signed
-tickets first would only time the scanner). Exit status 1 when a budget is missed.
+tickets first would only time the scanner). Figures carry the load average (the machine
+is shared). Exit status 1 when a budget is missed.
 
-    .venv/bin/python bench/bench_sync.py [--checkins 10000] [--tickets 100000]
+    .venv/bin/python bench/bench_sync.py [--checkins 10000] [--tickets 100000] [--parts ...]
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ MANIFEST_BUDGET_S = 10.0
 SEARCH_P95_BUDGET_MS = 20.0
 BASELINE_SAMPLE = 1_000
 SEARCHES = 1_000
-PARTS = ("proofs", "upload", "manifest")
+PARTS = ("proofs", "upload", "manifest", "tls")
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 HUB_LINE = re.compile(r"Tickitz hub on http://127\.0\.0\.1:(\d+)")
 FIRST = "Ada Alan Grace Edsger Barbara Donald Margaret Ken Radia Tim Linus Guido Anita Frances"
@@ -217,21 +222,42 @@ def queue_proofs(node: Node, event_id: str, tickets: list, prefix: str, proofs: 
     node.ledger.merge(rows, source="downstream")
 
 
-def bench_proof_upload(url: str, root: Path, made: dict) -> dict[str, tuple[float, dict]]:
-    """Seconds to push each kind of outbox, and the answers the hub gave."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its waited-for children so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def hub_cpu(pid: int) -> float:
+    """CPU of the hub and of its proof workers (live children, from their own /proc)."""
+    total = cpu_seconds(pid)
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):  # spawned by any thread
+        for child in children.read_text().split():
+            try:
+                total += cpu_seconds(int(child))
+            except (FileNotFoundError, ProcessLookupError):
+                pass  # it ended meanwhile
+    return total
+
+
+def bench_proof_upload(url: str, root: Path, made: dict, hub_pid: int) -> dict[str, tuple]:
+    """Seconds to push each kind of outbox, the answers the hub gave, and the CPU seconds
+    the hub (with its proof workers) and the gate spent."""
     timings = {}
     for kind, proofs in (("bare", False), ("held", True), ("signed", True)):
         event_id, gate_key, tickets = made[kind]
         gate = Node.open(root / f"gate-proof-{kind}")
         queue_proofs(gate, event_id, tickets, kind, proofs)
         engine = SyncEngine(gate, SyncConfig(url, (event_id,), "north"), gate_key)
+        hub_before, gate_before = hub_cpu(hub_pid), time.process_time()
         started = time.perf_counter()
         report = engine.run_once(pull=False)
         elapsed = time.perf_counter() - started
+        cpu = (hub_cpu(hub_pid) - hub_before, time.process_time() - gate_before)
         engine.stop()
         gate.close()
         assert report.ok and report.pending == 0, report.to_dict()
-        timings[kind] = (elapsed, dict(report.answers))
+        timings[kind] = (elapsed, dict(report.answers), cpu, os.getloadavg()[0])
     return timings
 
 
@@ -348,19 +374,25 @@ def print_upload(up: dict) -> bool:
 
 def print_proofs(proofs: dict, count: int, signatures_s: float) -> bool:
     ok = True
-    bare_s, bare_answers = proofs["bare"]
+    bare_s = proofs["bare"][0]
     print(
         f"upload {count:,} admissions with proofs of presentation (end to end)"
         f"  budget <= {PROOF_UPLOAD_BUDGET_S:.0f} s"
     )
-    print(f"  baseline, no proofs (answered refused): {bare_s:.2f} s {bare_answers}")
-    for kind, label in (("held", "tokens the hub issued"), ("signed", "verified by signature")):
-        seconds, answers = proofs[kind]
+    for kind, label in (
+        ("bare", "baseline, no proofs"),
+        ("held", "tokens the hub issued"),
+        ("signed", "verified by signature"),
+    ):
+        seconds, answers, (hub_s, gate_s), load = proofs[kind]
+        ratio = "" if kind == "bare" else f"  ratio to the no-proof path {seconds / bare_s:.2f}"
         print(
-            f"  {label:24} {seconds:.2f} s ({count / seconds:,.0f}/s) {answers}"
-            f"  ratio to the no-proof path {seconds / bare_s:.2f}"
+            f"  {label:24} {seconds:.2f} s ({count / seconds:,.0f}/s) {answers}{ratio}"
+            f"\n  {'':24} CPU: hub + proof workers {hub_s:.2f} s, gate {gate_s:.2f} s;"
+            f" load average {load:.2f}"
         )
-        ok &= seconds <= PROOF_UPLOAD_BUDGET_S and answers == {"recorded": count}
+        if kind != "bare":
+            ok &= seconds <= PROOF_UPLOAD_BUDGET_S and answers == {"recorded": count}
     print(
         f"  the signatures alone ({count:,} verified in this process, no HTTP, no"
         f" database): {signatures_s:.2f} s ({signatures_s / count * 1e6:.0f} us each)"
@@ -402,6 +434,8 @@ def main() -> int:
     parser.add_argument(
         "--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}"
     )
+    parser.add_argument("--tls-seconds", type=float, default=5.0, help="each hub, flat out")
+    parser.add_argument("--tls-gates", type=int, default=100)
     parser.add_argument(
         "--py-spy", metavar="SVG", help="record the hub under py-spy during the proof uploads"
     )
@@ -421,7 +455,7 @@ def main() -> int:
         try:
             if "proofs" in parts:
                 spy = _py_spy(process.pid, args.py_spy) if args.py_spy else None
-                proofs = bench_proof_upload(url, root, made)
+                proofs = bench_proof_upload(url, root, made, process.pid)
                 if spy is not None:
                     spy.send_signal(2)  # SIGINT: py-spy writes its file and exits
                     spy.wait(60)
@@ -433,8 +467,31 @@ def main() -> int:
         finally:
             process.terminate()
             process.wait(15)
+    if "tls" in parts:
+        print_tls(args)
     print("all budgets met" if ok else "BUDGET MISSED")
     return 0 if ok else 1
+
+
+def print_tls(args: argparse.Namespace) -> None:
+    """The hub's scans/s over plain HTTP and over pinned HTTPS (`serve --tls`), same run:
+    bench_hub's flat-out load, shorter."""
+    import bench_hub  # noqa: PLC0415  (bench/ is on the path: this script's directory)
+
+    load = argparse.Namespace(
+        gates=args.tls_gates,
+        tickets=10_000,
+        tls_seconds=args.tls_seconds,
+        rate=0.0,
+        batch_every=0.0,
+        batch_size=0,
+    )
+    plain, tls, errors = bench_hub.bench_tls(load)
+    print(
+        f"hub TLS cost, {args.tls_gates} gates flat out for {args.tls_seconds:g} s each:"
+        f" plain HTTP {plain:.0f} scans/s, HTTPS (pinned) {tls:.0f} scans/s"
+        f" (ratio {tls / plain:.2f}), errors {errors}; load average {os.getloadavg()[0]:.2f}"
+    )
 
 
 def _py_spy(pid: int, out: str) -> subprocess.Popen:
