@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from scanner_app.core.db import PRIVATE_FILE, private_file
 from scanner_app.core.errors import TickitzError
+from scanner_app.core.storage import secure_delete
 
 PREFIX = "enc1:"
 KEY_FILENAME = "rest.key"
@@ -127,31 +128,28 @@ def seal_existing(conn: sqlite3.Connection, cipher: RestCipher) -> int:
     """Convert plain private keys and webhook secrets in place (inside the caller's
     transaction); returns how many were sealed. Running it again changes nothing."""
     sealed = 0
-    # Overwrite what the plain values leave behind (freed cells, overflow pages).
-    before = conn.execute("PRAGMA secure_delete").fetchone()[0]
-    conn.execute("PRAGMA secure_delete = ON")
-    rows = conn.execute(
-        "SELECT event_id, kid, private_pem FROM event_keys"
-        " WHERE private_pem IS NOT NULL AND private_pem NOT LIKE 'enc1:%'"
-    ).fetchall()
-    for row in rows:
-        conn.execute(
-            "UPDATE event_keys SET private_pem = ? WHERE event_id = ? AND kid = ?",
-            (
-                cipher.seal(row["private_pem"], key_context(row["event_id"], row["kid"])),
-                row["event_id"],
-                row["kid"],
-            ),
-        )
-        sealed += 1
-    hooks = conn.execute(
-        "SELECT id, secret FROM webhooks WHERE secret NOT LIKE 'enc1:%'"
-    ).fetchall()
-    for row in hooks:
-        conn.execute(
-            "UPDATE webhooks SET secret = ? WHERE id = ?",
-            (cipher.seal(row["secret"], webhook_context(row["id"])), row["id"]),
-        )
-        sealed += 1
-    conn.execute(f"PRAGMA secure_delete = {int(before)}")
+    with secure_delete(conn):  # no plain copy left in freed cells
+        rows = conn.execute(
+            "SELECT event_id, kid, private_pem FROM event_keys"
+            " WHERE private_pem IS NOT NULL AND private_pem NOT LIKE 'enc1:%'"
+        ).fetchall()
+        for row in rows:
+            conn.execute(
+                "UPDATE event_keys SET private_pem = ? WHERE event_id = ? AND kid = ?",
+                (
+                    cipher.seal(row["private_pem"], key_context(row["event_id"], row["kid"])),
+                    row["event_id"],
+                    row["kid"],
+                ),
+            )
+            sealed += 1
+        hooks = conn.execute(
+            "SELECT id, secret FROM webhooks WHERE secret NOT LIKE 'enc1:%'"
+        ).fetchall()
+        for row in hooks:
+            conn.execute(
+                "UPDATE webhooks SET secret = ? WHERE id = ?",
+                (cipher.seal(row["secret"], webhook_context(row["id"])), row["id"]),
+            )
+            sealed += 1
     return sealed

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from scanner_app.core.atrest import PREFIX, RestCipher, SealedDataError
+from scanner_app.core.storage import secure_delete
 
 log = logging.getLogger(__name__)
 TICKET_PREFIX = "tkt1:"
@@ -130,10 +131,8 @@ def seal_existing_names(conn: sqlite3.Connection, names: NameCipher) -> int:
     only while the schema step's mark is there. Returns how many were sealed."""
     if not conn.execute("SELECT 1 FROM node_settings WHERE key = ?", (SEAL_PENDING,)).fetchone():
         return 0
-    before = conn.execute("PRAGMA secure_delete").fetchone()[0]
-    conn.execute("PRAGMA secure_delete = ON")  # overwrite what the plain values leave behind
     sealed = 0
-    try:
+    with secure_delete(conn):  # overwrite what the plain values leave behind
         for table, key in (("tickets", "id"), ("checkins", "ticket_id")):
             rows = conn.execute(
                 f"SELECT rowid AS rid, {key} AS ticket_id, attendee_name FROM {table}"
@@ -146,8 +145,6 @@ def seal_existing_names(conn: sqlite3.Connection, names: NameCipher) -> int:
             )
             sealed += len(rows)
         conn.execute("DELETE FROM node_settings WHERE key = ?", (SEAL_PENDING,))
-    finally:
-        conn.execute(f"PRAGMA secure_delete = {int(before)}")
     return sealed
 
 

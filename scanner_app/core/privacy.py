@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from scanner_app.core.db import Database
 from scanner_app.core.names import bump_generation
+from scanner_app.core.storage import secure_delete
 from scanner_app.core.timeutil import iso_ms
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,7 @@ def forget_names(db: Database, event_ids: list[str] | None = None) -> int:
         where = f" AND event_id IN ({','.join('?' * len(event_ids))})"
         params = tuple(event_ids)
     with db.write() as conn:
-        before = conn.execute("PRAGMA secure_delete").fetchone()[0]
-        conn.execute("PRAGMA secure_delete = ON")
-        try:
+        with secure_delete(conn):
             changed = conn.execute(
                 "UPDATE tickets SET attendee_name = NULL WHERE attendee_name IS NOT NULL" + where,
                 params,
@@ -44,8 +43,6 @@ def forget_names(db: Database, event_ids: list[str] | None = None) -> int:
             ).rowcount
             if changed:  # the search indexes in memory (this and other processes) reload
                 bump_generation(conn)
-        finally:
-            conn.execute(f"PRAGMA secure_delete = {int(before)}")
     if changed:
         log.info("Erased %d attendee names (%s)", changed, ", ".join(event_ids or ["all events"]))
     return changed

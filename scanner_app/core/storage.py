@@ -9,6 +9,8 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from scanner_app.core.errors import TickitzError
@@ -118,3 +120,16 @@ def _sqlite_cause(path: Path, code: int, exc: BaseException) -> str:
     if code in (_IOERR, _NOLFS):
         return f"the disk failed to read or write the database ({exc}); is it full or removed?"
     return f"{exc} (permission or storage problem)"
+
+
+@contextmanager
+def secure_delete(conn: sqlite3.Connection) -> Iterator[None]:
+    """Inside: what deleted or replaced values leave behind (freed cells, overflow pages)
+    is overwritten, so sealed or erased data leaves no plain copy in the file. The
+    connection's own setting comes back after."""
+    before = conn.execute("PRAGMA secure_delete").fetchone()[0]
+    conn.execute("PRAGMA secure_delete = ON")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA secure_delete = {int(before)}")
