@@ -83,6 +83,9 @@ def start_hub(data_dir: Path, code: str | None = None) -> tuple[subprocess.Popen
             stdout=subprocess.DEVNULL,
             stderr=log,
             env=env,
+            # `python -m` puts the working directory ahead of PYTHONPATH on sys.path: from
+            # this checkout, `--before` would time this checkout's hub twice.
+            cwd=code or Path(__file__).resolve().parents[1],
         )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and process.poll() is None:
