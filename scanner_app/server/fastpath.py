@@ -94,7 +94,6 @@ class FastRoutes:
         body = BatchRequest.model_validate_json(raw)
         items = [item.model_dump(exclude_none=True) for item in body.checkins]
         check_batch(bound, items)
-        answers = await self.hub.batch_async(body.deviceId, items, key)
         agent = next((v for k, v in scope["headers"] if k == b"user-agent"), b"")
-        await self.hub.report_async(key, body.pending, agent.decode("latin-1"))
-        return {"data": answers}
+        report = (body.pending, agent.decode("latin-1"))
+        return {"data": await self.hub.batch_async(body.deviceId, items, key, report)}

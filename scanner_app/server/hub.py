@@ -180,15 +180,16 @@ class Hub:
             DeviceStore.count_received(conn, key.device_id, 1, self.now())
         return result.to_wire()
 
-    def batch(
-        self, device_id: str | None, items: list[dict[str, Any]], key: ApiKey
-    ) -> list[dict[str, Any]]:
-        return self.writer.run(partial(self._batch, device_id, items, key))
-
     async def batch_async(
-        self, device_id: str | None, items: list[dict[str, Any]], key: ApiKey
+        self,
+        device_id: str | None,
+        items: list[dict[str, Any]],
+        key: ApiKey,
+        report: tuple[int | None, str | None] | None = None,
     ) -> list[dict[str, Any]]:
-        work = partial(self._batch, device_id, items, key)
+        """`report`: what the uploading gate says about itself (pending, User-Agent), kept
+        in the batch's own transaction (a unit of its own cost a second commit a batch)."""
+        work = partial(self._batch, device_id, items, key, report)
         return await asyncio.wrap_future(self.writer.submit(work))
 
     def _batch(
@@ -196,9 +197,11 @@ class Hub:
         device_id: str | None,
         items: list[dict[str, Any]],
         key: ApiKey,
+        report: tuple[int | None, str | None] | None,
         conn: sqlite3.Connection,
     ) -> list[dict[str, Any]]:
-        """Merge uploaded check-ins (idempotent by id); new admissions fire ticket.used."""
+        """Merge uploaded check-ins (idempotent by id; items as schemas.CheckinIn dumps
+        them); new admissions fire ticket.used."""
         hooked = self.webhooks.subscribed("ticket.used")
         if key.device_id:  # a gate speaks for itself only: see _attribution
             first = device_id or (items[0].get("deviceId") if items else None)
@@ -214,6 +217,7 @@ class Hub:
             device_id=device_id,
             proofs=self.proofs,
             enrolled_at=enrolled_at,
+            schema_checked=True,  # both batch routes validate with schemas.BatchRequest
         )
         for data in (
             conflict_hook.new_conflicts(conn, items, clashes, self.node.names) if watch else ()
@@ -233,6 +237,8 @@ class Hub:
                 self._poke |= bool(self.webhooks.enqueue(conn, "ticket.used", data))
         if key.device_id and fresh:
             DeviceStore.count_received(conn, key.device_id, len(fresh), self.now())
+        if report is not None:  # after the merge: a refused batch reports nothing
+            self._report(key, *report, conn)
         return answers
 
     def _attribution(
@@ -292,8 +298,11 @@ class Hub:
         door = Door(gate=gate)
         return self.writer.run(lambda _conn: self.provider.undo(checkin_id, door).to_wire())
 
-    async def report_async(self, key: ApiKey, pending: int | None, agent: str | None) -> None:
-        """Keep what a gate says about itself on a sync: its pending count and app version."""
+    def _report(
+        self, key: ApiKey, pending: int | None, agent: str | None, conn: sqlite3.Connection
+    ) -> None:
+        """Keep what a gate says about itself on a sync: its pending count and app version
+        (writer thread only: it alone touches `_reported`)."""
         if key.device_id is None:
             return
         match = _AGENT_VERSION.search(agent or "")
@@ -301,13 +310,7 @@ class Hub:
         if report == (None, None) or self._reported.get(key.device_id) == report:
             return  # unchanged: no write
         self._reported[key.device_id] = report
-        work = partial(self._report, key.device_id, *report)
-        await asyncio.wrap_future(self.writer.submit(work))
-
-    def _report(
-        self, device_id: str, pending: int | None, version: str | None, conn: sqlite3.Connection
-    ) -> None:
-        DeviceStore.record_report(conn, device_id, pending, version, self.now())
+        DeviceStore.record_report(conn, key.device_id, *report, self.now())
 
     def _after_commit(self) -> None:
         self.changes.notify()

@@ -62,9 +62,8 @@ async def batch(
     app version in its User-Agent it is shown per gate on the dashboard."""
     items = [item.model_dump(exclude_none=True) for item in body.checkins]
     check_batch(bound, items)
-    answers = await hub.batch_async(body.deviceId, items, key)
-    await hub.report_async(key, body.pending, request.headers.get("user-agent"))
-    return {"data": answers}
+    report = (body.pending, request.headers.get("user-agent"))
+    return {"data": await hub.batch_async(body.deviceId, items, key, report)}
 
 
 @router.get("/v1/events/{event_id}/checkins", response_model=CheckinPage, summary="Check-ins feed")
