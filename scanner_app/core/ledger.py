@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from scanner_app.core.checkin_rows import TicketState, insert_checkin, ticket_state
+from scanner_app.core.checkin_rows import TicketState, insert_checkins, ticket_state
 from scanner_app.core.db import Database
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.ledger_reads import answers_for, batch_tickets, existing_ids, recompute_many
@@ -103,17 +103,21 @@ class Ledger:
         device_id: str | None = None,
         proofs: ProofChecker | None = None,
         enrolled_at: str | None = None,
+        schema_checked: bool = False,
     ) -> list[dict[str, Any]]:
         """Store remote check-ins idempotently by id. `source` is 'downstream' (to forward
-        upstream later) or 'upstream' (already there). All validated before anything is written.
+        upstream later) or 'upstream' (already there). All validated before anything is
+        written (`schema_checked`: see ledger_wire.parse_remote_checkin).
 
         The whole batch is applied before any answer is made, so two admissions of one
         ticket in one batch (in any order) get the answers a resend gets: the earlier door
-        time `recorded`, the later `conflict`. With `proofs` (a hub taking a gate's upload)
-        each new admission must prove its presentation (proofs.py); one that cannot is
-        stored as audit, `refused`, is not forwarded upstream, and admits nobody.
+        time `recorded`, the later `conflict`; a void applies to its check-in wherever in
+        the batch that is. With `proofs` (a hub taking a gate's upload) each new admission
+        must prove its presentation (proofs.py); one that cannot is stored as audit,
+        `refused`, is not forwarded upstream, and admits nobody.
         """
-        rows = [parse_remote_checkin(item, device_id) for item in items]
+        rows = [parse_remote_checkin(item, device_id, schema_checked=schema_checked)
+                for item in items]  # fmt: skip
         now = iso_ms(self.clock())
         pushed_at = now if source == "upstream" else None
         received = self.clock()
@@ -127,8 +131,9 @@ class Ledger:
             )
             touched: set[tuple[str, str]] = set()
             seen: set[str] = set()
+            new_rows: list[dict[str, Any]] = []
+            carried: list[tuple[str, str]] = []  # (voided_by, id) of replaced versions
             for row in rows:
-                replaced = None
                 if row["id"] in seen:
                     continue  # a repeat inside the batch changes nothing
                 seen.add(row["id"])
@@ -138,30 +143,30 @@ class Ledger:
                     ).fetchone()
                     if not _supersedes(existing, row, source, self.local_device):
                         continue  # idempotent: a resend changes nothing
-                    replaced = existing
                     # Delete + insert: a new seq, so the feed carries the new version again.
                     conn.execute("DELETE FROM checkins WHERE id = ?", (row["id"],))
                     if existing["ticket_id"] and existing["ticket_id"] != row["ticket_id"]:
                         touched.add((existing["event_id"], existing["ticket_id"]))
-                stored = {"source": source, "received_at": now, "pushed_at": pushed_at}
+                    if existing["voided_by"]:
+                        carried.append((existing["voided_by"], row["id"]))
+                row.update(source=source, received_at=now, pushed_at=pushed_at)
                 ticket = tickets.get((row["event_id"], row["ticket_id"]))
                 refusal = proofs.refusal(row, ticket, received, enrolled_at) if proofs else None
                 if refusal is not None:  # kept as audit, admits nobody, never forwarded
-                    row.update(success=0, refused=refusal)
-                    stored.update(pushed_at=now, upstream_status="refused")
+                    row.update(success=0, refused=refusal, pushed_at=now)
+                    row["upstream_status"] = "refused"
                 if row["ticket_id"] and (row["tier_name"] is None or row["attendee_name"] is None):
                     _fill_from_manifest(row, ticket, self.names)
-                name = self.names.seal(row.pop("attendee_name"), row["ticket_id"])
-                insert_checkin(conn, **row, attendee_name=name if keep_names else None, **stored)
-                if replaced is not None and replaced["voided_by"]:
-                    conn.execute(
-                        "UPDATE checkins SET voided_by = ? WHERE id = ?",
-                        (replaced["voided_by"], row["id"]),
-                    )
-                if row["voids_id"]:
-                    _apply_void(conn, row)
+                name = self.names.seal(row["attendee_name"], row["ticket_id"])
+                row["attendee_name"] = name if keep_names else None
+                new_rows.append(row)
                 if row["ticket_id"] and row["success"]:
                     touched.add((row["event_id"], row["ticket_id"]))
+            insert_checkins(conn, new_rows)
+            conn.executemany("UPDATE checkins SET voided_by = ? WHERE id = ?", carried)
+            for row in new_rows:
+                if row["voids_id"]:
+                    _apply_void(conn, row)
             recompute_many(conn, touched)
             return answers_for(conn, [row["id"] for row in rows])
 
