@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,15 +28,26 @@ SKEW = timedelta(minutes=5)
 _WINDOW = frozenset({"not_yet_valid", "expired"})
 
 
+# `iat` in a token's claims as this node's own signer writes them (compact JSON). A token
+# this node issued is trusted, so its claims need no JSON parser (~9 us a row on upload).
+_IAT = re.compile(rb'"iat":(\d{1,12})[,}]')
+
+
 def _issued_at(token: str) -> int | None:
     """`iat` of a token this node already holds (so already trusts): no signature check."""
     try:
         segment = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-        iat = claims.get("iat")
-        return int(iat) if isinstance(iat, int | float) else None
-    except (IndexError, ValueError, TypeError):
+        claims = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (IndexError, ValueError):
         return None
+    found = _IAT.search(claims)
+    if found is not None:
+        return int(found.group(1))
+    try:  # written some other way (another signer's spacing): parse it
+        iat = json.loads(claims).get("iat")
+    except (ValueError, AttributeError):
+        return None
+    return int(iat) if isinstance(iat, int | float) and not isinstance(iat, bool) else None
 
 
 class ProofChecker:
