@@ -12,9 +12,9 @@ import hashlib
 import json
 import logging
 import re
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -27,6 +27,7 @@ from scanner_app.sync.errors import ApiError, BadRequest, BadResponse
 from scanner_app.sync.state import SyncState
 
 log = logging.getLogger(__name__)
+IN_FLIGHT = 2  # batches sent and not yet answered
 Progress = Callable[[dict[str, Any] | None], None]
 Fetch = Callable[[str, str | None, int], dict[str, Any]]
 
@@ -98,28 +99,45 @@ class Pusher:
         self.refused: dict[str, str] = {}
 
     def push(self, report: RoundReport) -> None:
-        """One batch in flight at a time; while the upstream takes it, this node reads and
-        encodes the next batch and records the previous answers (so the two sides' work
-        overlaps: about a third of a 10,000-row upload's time was the gate's own). A batch
-        is sent only after the one before it was answered: the upstream sees outbox order."""
+        """Two batches in flight: while the upstream applies one, the next is already on its
+        way, and this node reads, encodes and records around them (one at a time left the
+        hub's request side idle while its writer worked, and its writer idle in between).
+
+        The upstream applies each batch whole, so only rows whose effect depends on another
+        batch being there first care about order: a void of a check-in still in flight, or
+        a second movement of one of its tickets. A batch holding one waits for the answers
+        of the batches it depends on.
+        """
         batch, after = self._next_batch(0)
         if not batch:
             return
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tickitz-push") as pool:
-            flight = pool.submit(self._send, batch, *self._encode(batch, len(batch)))
-            while True:
+        flights: deque[tuple[list[dict[str, Any]], Future[list[dict[str, Any]]]]] = deque()
+        unrecorded = 0  # sent (or about to be) and not recorded: still in the pending count
+        with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="tickitz-push") as pool:
+            while batch:
+                unrecorded += len(batch)
+                left, body = self._encode(batch, unrecorded)
+                while flights and (
+                    len(flights) >= IN_FLIGHT or any(_depends(batch, sent) for sent, _ in flights)
+                ):
+                    unrecorded -= self._land(flights.popleft(), report)
+                flights.append((batch, pool.submit(self._send, batch, left, body)))
                 following: list[dict[str, Any]] = []
                 if len(batch) >= self.batch_size:
                     following, after = self._next_batch(after)
-                if following:  # `batch` is not recorded yet: it is still in the pending count
-                    ahead = self._encode(following, len(batch) + len(following))
-                answers = flight.result()
-                if following:
-                    flight = pool.submit(self._send, following, *ahead)
-                self._record(batch, answers, report)
-                if not following:
-                    return
                 batch = following
+            while flights:
+                self._land(flights.popleft(), report)
+
+    def _land(
+        self,
+        flight: tuple[list[dict[str, Any]], Future[list[dict[str, Any]]]],
+        report: RoundReport,
+    ) -> int:
+        """Wait for a batch's answers and record them; how many rows it held."""
+        batch, answers = flight
+        self._record(batch, answers.result(), report)
+        return len(batch)
 
     def _encode(self, batch: list[dict[str, Any]], unrecorded: int) -> tuple[int, bytes]:
         """(what is left after the batches sent and not yet recorded, as the hub's dashboard
@@ -201,6 +219,14 @@ def _refused_rows(batch: list[dict[str, Any]], field: str | None) -> list[dict[s
     if match.group(2) == "eventId":
         return [other for other in batch if other.get("eventId") == row.get("eventId")]
     return [row]
+
+
+def _depends(batch: list[dict[str, Any]], earlier: list[dict[str, Any]]) -> bool:
+    """Whether `batch` must reach the upstream after `earlier` has: it voids a check-in of
+    `earlier`, or moves one of its tickets again (the answers say which came first)."""
+    ids = {c["id"] for c in earlier}
+    tickets = {c["ticketId"] for c in earlier if c.get("ticketId")}
+    return any(c.get("voids") in ids or c.get("ticketId") in tickets for c in batch)
 
 
 def _wire(checkin: dict[str, Any]) -> dict[str, Any]:
