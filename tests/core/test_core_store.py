@@ -284,6 +284,18 @@ def test_merge_is_idempotent(node, gate, two_doors):
     assert counts(node) == after_first == (2, 2)
 
 
+def test_a_void_applies_wherever_its_checkin_stands_in_the_batch(node, gate, event_id):
+    ticket = node.tickets.issue(event_id, "GA", "Changed Mind")[0]
+    door = Door.of(event_ids=[event_id], gate="west")
+    admitted = gate.checkin.scan(ticket["qrPayload"], door)
+    void = gate.checkin.records.undo(admitted.checkin_id, gate="west")
+    admission, undo = gate.ledger.outbox()
+    node.ledger.merge([undo, admission], source="downstream")  # the void first
+    (row,) = node.db.query("SELECT voided_by FROM checkins WHERE id = ?", (admitted.checkin_id,))
+    assert row["voided_by"] == void.id
+    assert node.reports.stats(event_id)["checkedIn"] == 0
+
+
 def test_the_later_admission_elsewhere_is_a_conflict_nothing_deleted(node, gate, two_doors):
     ticket, at_gate, at_hub = two_doors
     # The hub's later admission reaches the gate: flagged, kept.

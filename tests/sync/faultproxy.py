@@ -9,6 +9,7 @@ planned fault whose path filter matches:
   429:N       answer 429 with `Retry-After: N`
   stall:S     hold the request S seconds without answering, then close
   late:S      hold the request S seconds, then forward it (the client has given up by then)
+  slow:S      hold the request S seconds, then forward it and answer (a busy upstream)
   rewrite     forward, then answer the upstream's JSON as `rewrite(answer)` (a MITM)
 
 The proxy runs its own asyncio loop in a thread, so tests stay synchronous.
@@ -127,6 +128,8 @@ class FaultProxy:
                 fault = self._next_fault(f"{method} {path}")
                 if fault == "drop":
                     return
+                if fault.startswith("slow"):
+                    await asyncio.sleep(float(fault.split(":")[1]))
                 if fault.startswith("late"):
                     await asyncio.sleep(float(fault.split(":")[1]))
                     await self._forward(lines, body)
