@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from scanner_app.core.ledger_reads import conflict_updates
@@ -40,11 +41,14 @@ _INSERT = (
 )
 
 
+_IN_ORDER = itemgetter(*_INSERT_COLUMNS)
+
+
 def _values(row: dict[str, Any]) -> tuple[Any, ...]:
     values = {**_ROW_DEFAULTS, **row}
     if values["observed_at"] is None:
         values["observed_at"] = values["scanned_at"]
-    return tuple(values[name] for name in _INSERT_COLUMNS)
+    return _IN_ORDER(values)
 
 
 def insert_checkin(conn: sqlite3.Connection, **row: Any) -> None:

@@ -14,7 +14,8 @@ import hmac
 import json
 import re
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from scanner_app.core.timeutil import parse_iso
@@ -25,6 +26,7 @@ REFUSALS = ("missing_proof", "bad_proof", "implausible_time", "unknown_ticket", 
 # the upload arrived: gates correct their clocks from the upstream's Date header, so minutes
 # of drift are a broken clock, not a real scan.
 SKEW = timedelta(minutes=5)
+SKEW_S = SKEW.total_seconds()
 _WINDOW = frozenset({"not_yet_valid", "expired"})
 
 
@@ -50,6 +52,13 @@ def _issued_at(token: str) -> int | None:
     return int(iat) if isinstance(iat, int | float) and not isinstance(iat, bool) else None
 
 
+@lru_cache(maxsize=1024)
+def _epoch(timestamp: str) -> float:
+    """Seconds since the epoch of a stored timestamp (a gate's enrolment, a cancellation:
+    one per batch or a few, so cached)."""
+    return parse_iso(timestamp).timestamp()
+
+
 class ProofChecker:
     """Decides whether an uploaded check-in row is refused, and why."""
 
@@ -72,7 +81,7 @@ class ProofChecker:
         manual = row["kind"] == "manual"
         if not token and not manual:
             return "missing_proof"
-        scanned = parse_iso(row["scanned_at"])
+        moment = parse_iso(row["scanned_at"])
         stored = ticket["qr_payload"] if ticket is not None else None
         if not token:
             # Staff admitted this ticket by hand (no phone, no QR): there is nothing to
@@ -84,7 +93,7 @@ class ProofChecker:
             iat = _issued_at(stored)
         else:
             try:
-                claims = self.verifier.verify(token, [row["event_id"]], scanned)
+                claims = self.verifier.verify(token, [row["event_id"]], moment)
             except TokenRejected as rejection:
                 return "implausible_time" if rejection.reason in _WINDOW else "bad_proof"
             if claims.jti != row["ticket_id"]:
@@ -92,12 +101,14 @@ class ProofChecker:
             iat = claims.iat
         if ticket is None:
             return "unknown_ticket"
-        earliest = [parse_iso(enrolled_at)] if enrolled_at else []
+        # In epoch seconds: every admission of an upload passes here.
+        scanned = moment.timestamp()
+        earliest = [_epoch(enrolled_at)] if enrolled_at else []
         if iat is not None:
-            earliest.append(datetime.fromtimestamp(iat, UTC))
-        too_early = bool(earliest) and scanned < max(earliest) - SKEW
-        if too_early or scanned > received + SKEW:
+            earliest.append(iat)
+        too_early = bool(earliest) and scanned < max(earliest) - SKEW_S
+        if too_early or scanned > received.timestamp() + SKEW_S:
             return "implausible_time"
-        if ticket["status"] == "cancelled" and parse_iso(ticket["updated_at"]) <= scanned:
+        if ticket["status"] == "cancelled" and _epoch(ticket["updated_at"]) <= scanned:
             return "revoked"  # cancelled before the door time (a later cancel leaves it be)
         return None
