@@ -104,6 +104,7 @@ def serve(
         upstream=upstream,
         bind_host=host,
         fingerprint=certificate.fingerprint if certificate else None,
+        warm_proof_workers=True,  # a venue hub takes gates' uploads of proofs (DESIGN.md §10)
     )
     limits = SocketLimits(per_client=max_client_connections)
     config = uvicorn_config(app, host, port, access_log, limits, certificate)

@@ -14,12 +14,14 @@ import hmac
 import json
 import re
 import sqlite3
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from scanner_app.core.proof_signatures import SignatureChecks
 from scanner_app.core.timeutil import parse_iso
-from scanner_app.core.tokens import TicketVerifier, TokenRejected
+from scanner_app.core.tokens import TicketClaims, TicketVerifier, TokenRejected
 
 REFUSALS = ("missing_proof", "bad_proof", "implausible_time", "unknown_ticket", "revoked")
 # How far a door time may sit before the token was made / the gate was enrolled, or after
@@ -60,10 +62,44 @@ def _epoch(timestamp: str) -> float:
 
 
 class ProofChecker:
-    """Decides whether an uploaded check-in row is refused, and why."""
+    """Decides whether an uploaded check-in row is refused, and why. With `signatures`,
+    the signature checks can be made ahead of the writer (`prepare`, proof_signatures.py);
+    `refusal` makes any that were not."""
 
-    def __init__(self, verifier: TicketVerifier) -> None:
+    def __init__(self, verifier: TicketVerifier, signatures: SignatureChecks | None = None) -> None:
         self.verifier = verifier
+        self.signatures = signatures
+
+    def warm(self) -> None:
+        """Start the signature workers now rather than on the first big upload."""
+        if self.signatures is not None:
+            self.signatures.warm()
+
+    def close(self) -> None:
+        if self.signatures is not None:
+            self.signatures.close()
+
+    def prepare(
+        self, items: Iterable[Mapping[str, Any]], held: Mapping[tuple[str, str], str | None]
+    ) -> None:
+        """Verify the signatures of a batch's admissions (wire form, DESIGN.md §6) before
+        the batch goes to the writer. `held`: the token this node holds for (event id,
+        ticket id), where it holds one (those are compared, not verified)."""
+        if self.signatures is None:
+            return
+        proofs = []
+        for item in items:
+            token = item.get("qrPayload")
+            if not item.get("success") or item.get("voids") or not isinstance(token, str):
+                continue
+            stored = held.get((item.get("eventId"), item.get("ticketId")))  # type: ignore[arg-type]
+            if stored and hmac.compare_digest(stored.encode(), token.strip().encode()):
+                continue
+            try:
+                proofs.append((token, item["eventId"], parse_iso(item["scannedAt"])))
+            except (KeyError, TypeError, ValueError):
+                continue  # refused by the ledger's own checks
+        self.signatures.prepare(proofs)
 
     def refusal(
         self,
@@ -92,13 +128,12 @@ class ProofChecker:
             # so the costly signature check is skipped (the common case on a venue hub).
             iat = _issued_at(stored)
         else:
-            try:
-                claims = self.verifier.verify(token, [row["event_id"]], moment)
-            except TokenRejected as rejection:
-                return "implausible_time" if rejection.reason in _WINDOW else "bad_proof"
-            if claims.jti != row["ticket_id"]:
+            checked = self._signed(token, row["event_id"], moment)
+            if isinstance(checked, str):
+                return checked
+            if checked.jti != row["ticket_id"]:
                 return "bad_proof"
-            iat = claims.iat
+            iat = checked.iat
         if ticket is None:
             return "unknown_ticket"
         # In epoch seconds: every admission of an upload passes here.
@@ -112,3 +147,21 @@ class ProofChecker:
         if ticket["status"] == "cancelled" and _epoch(ticket["updated_at"]) <= scanned:
             return "revoked"  # cancelled before the door time (a later cancel leaves it be)
         return None
+
+    def _signed(self, token: str, event_id: str, scanned: datetime) -> TicketClaims | str:
+        """The claims of a token verified for `event_id` at door time `scanned`, else the
+        refusal: what TicketVerifier.verify(token, [event_id], scanned) decides, from the
+        prepared signature check when there is one."""
+        hit = self.signatures.verified(token) if self.signatures else None
+        if hit is None:
+            if self.signatures is not None and self.signatures.failed(token):
+                return "bad_proof"
+            try:
+                return self.verifier.verify(token, [event_id], scanned)
+            except TokenRejected as rejection:
+                return "implausible_time" if rejection.reason in _WINDOW else "bad_proof"
+        try:  # in verify's order: the window, then the event
+            self.verifier.check_window(hit.claims, scanned)
+        except TokenRejected:
+            return "implausible_time"
+        return hit.claims if hit.claims.evt == event_id else "bad_proof"

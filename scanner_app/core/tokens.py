@@ -203,12 +203,13 @@ class TicketVerifier:
             if name in payload and not isinstance(payload[name], str):
                 raise TokenRejected("malformed", f"claim {name} must be a string")
         claims = claims_from_payload(payload)
-        self._check_window(claims, now)
+        self.check_window(claims, now)
         if event_ids is not None and claims.evt not in event_ids:
             raise TokenRejected("wrong_event", f"ticket is for {claims.evt}", claims)
         return claims
 
-    def _check_window(self, claims: TicketClaims, now: datetime) -> None:
+    def check_window(self, claims: TicketClaims, now: datetime) -> None:
+        """TokenRejected (not_yet_valid / expired) when `now` is outside the claims' window."""
         stamp = now.timestamp()
         if claims.nbf is not None and stamp < claims.nbf - self.leeway_seconds:
             raise TokenRejected("not_yet_valid", "ticket is not valid yet", claims)

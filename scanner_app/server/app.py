@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -61,12 +62,15 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         worker.start()
+        if hub.config.warm_proof_workers:
+            await asyncio.to_thread(hub.proofs.warm)
         try:
             yield
         finally:
             hub.changes.close()
             hub.writer.stop()  # requests have finished; commit whatever is still queued
             worker.stop()
+            await asyncio.to_thread(hub.proofs.close)
 
     app = FastAPI(
         title="Tickitz Scanner hub",
