@@ -146,6 +146,8 @@ class SignatureChecks:
         outcomes = [outcome for future in futures for outcome in future.result()]
         with self._lock:
             self.verified_in_pool += len(outcomes)
+            total = self.verified_in_pool
+        log.debug("%d proofs verified in workers (%d since start)", len(outcomes), total)
         for (key, _item), outcome in zip(items, outcomes, strict=True):
             if isinstance(outcome, str):
                 self._keep(key, outcome)
