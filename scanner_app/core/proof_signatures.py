@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
 import time
@@ -193,15 +194,21 @@ class SignatureChecks:
                 # spawn, not fork: the hub has threads (a forked child could inherit a lock
                 # another thread held), and the workers only need this module.
                 context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+                self._pool = ProcessPoolExecutor(
+                    self.workers, mp_context=context, initializer=_end_with_parent
+                )
             return self._pool
 
     def warm(self) -> None:
         """Start the workers now (a hub's start), not on the first big upload."""
-        if self.workers > 1:
+        if self.workers <= 1:
+            return
+        try:
             pool = self._ensure_pool()
             for future in [pool.submit(_verify_chunk, [], {}) for _ in range(self.workers)]:
                 future.result()
+        except (BrokenProcessPool, OSError, RuntimeError) as exc:  # closed meanwhile, or none
+            log.warning("proof workers did not start: %s", exc)
 
     def _drop_pool(self) -> None:
         with self._pool_lock:
@@ -218,6 +225,20 @@ class SignatureChecks:
 
 # --- in the worker processes -------------------------------------------------------------
 _PARSED: dict[str, dict[str, VerifyKey]] = {}
+
+
+def _end_with_parent() -> None:
+    """A worker outlives a killed hub otherwise (it holds its own queue's write end, so it
+    never reads an end of file): it exits when the parent's sentinel says the hub is gone."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _worker_keys(jwks: dict[str, list[dict[str, Any]]]) -> KeyLookup:

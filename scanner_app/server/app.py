@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -62,8 +63,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         worker.start()
-        if hub.config.warm_proof_workers:
-            await asyncio.to_thread(hub.proofs.warm)
+        if hub.config.warm_proof_workers:  # in the background: listen at once
+            threading.Thread(target=hub.proofs.warm, name="proof-workers", daemon=True).start()
         try:
             yield
         finally:
