@@ -142,3 +142,18 @@ def test_a_cached_verification_ends_with_its_key(hub, hub_node, api, venue):
         # A token signed with the new key verifies: a second admission of the ticket.
         assert upload("chk_k3", resigned(hub_node, ticket)) == ("conflict", None)
     assert checked_in(api, event_id) == 1
+
+
+def test_a_mixed_batch_sends_only_the_tokens_the_hub_does_not_hold(hub, hub_node, api, venue):
+    tickets = venue["tickets"]
+    held = [admission(t, f"chk_h{i:02d}", t["qrPayload"]) for i, t in enumerate(tickets[:4])]
+    signed = [
+        admission(t, f"chk_s{i:02d}", resigned(hub_node, t)) for i, t in enumerate(tickets[4:])
+    ]
+    checks = hub.app.state.hub.proofs.signatures
+    with client_for(hub, venue["key"]) as gate:
+        batch = {"checkins": held + signed}
+        answers = gate.post("/v1/checkin/batch", json=batch).json()["data"]
+    assert [a["status"] for a in answers] == ["recorded"] * TICKETS
+    assert checks.verified_in_pool == len(signed)  # the held ones were compared, not verified
+    assert checked_in(api, venue["a"]["id"]) == TICKETS
