@@ -106,7 +106,8 @@ class Pusher:
         The upstream applies each batch whole, so only rows whose effect depends on another
         batch being there first care about order: a void of a check-in still in flight, or
         a second movement of one of its tickets. A batch holding one waits for the answers
-        of the batches it depends on.
+        of the batches it depends on; so does the last one, whose `pending` count (what the
+        gate still holds) must be the one the upstream keeps.
         """
         batch, after = self._next_batch(0)
         if not batch:
@@ -115,16 +116,19 @@ class Pusher:
         unrecorded = 0  # sent (or about to be) and not recorded: still in the pending count
         with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="tickitz-push") as pool:
             while batch:
-                unrecorded += len(batch)
-                left, body = self._encode(batch, unrecorded)
-                while flights and (
-                    len(flights) >= IN_FLIGHT or any(_depends(batch, sent) for sent, _ in flights)
-                ):
-                    unrecorded -= self._land(flights.popleft(), report)
-                flights.append((batch, pool.submit(self._send, batch, left, body)))
                 following: list[dict[str, Any]] = []
                 if len(batch) >= self.batch_size:
                     following, after = self._next_batch(after)
+                unrecorded += len(batch)
+                left, body = self._encode(batch, unrecorded)
+                # The last batch goes alone: its `pending` is what the upstream keeps.
+                while flights and (
+                    len(flights) >= IN_FLIGHT
+                    or not following
+                    or any(_depends(batch, sent) for sent, _ in flights)
+                ):
+                    unrecorded -= self._land(flights.popleft(), report)
+                flights.append((batch, pool.submit(self._send, batch, left, body)))
                 batch = following
             while flights:
                 self._land(flights.popleft(), report)
