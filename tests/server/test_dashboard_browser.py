@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import cv2
 import httpx
@@ -15,6 +16,7 @@ from browserkit import DESKTOP, PHONE, horizontal_overflow, launch, sign_in
 from hubkit import FAST_WEBHOOKS, client_for, create_event, enrolled, issue, make_key
 
 from scanner_app.core.node import Node
+from scanner_app.core.timeutil import iso_ms
 from scanner_app.server import HubServer
 from scanner_app.sync.config import parse_setup
 
@@ -132,6 +134,42 @@ def test_a_scan_shows_without_reload_and_sign_out_clears_the_page(
     assert page.context.cookies() == []
     status = page.evaluate("fetch('/dashboard/session').then((r) => r.status)")
     assert status == 401
+
+
+def test_a_refused_upload_says_why_and_its_old_door_time_stays_in_its_column(
+    page, hub, org_key, api, event, gate
+):
+    """An admission the hub would not take (a door time two days before the gate was
+    enrolled) is audit only: the latest scans name the refusal, never "null", and the date of
+    another day goes under the time instead of running into the attendee column."""
+    ticket = issue(api, event["id"], name="Grace Hopper")[0]
+    two_days_ago = iso_ms(datetime.now(UTC) - timedelta(days=2))
+    body = {
+        "checkins": [
+            {
+                "id": "chk_backdated",
+                "ticketId": ticket["id"],
+                "eventId": event["id"],
+                "scannedAt": two_days_ago,
+                "scannedBy": "north-1",
+                "success": True,
+                "qrPayload": ticket["qrPayload"],
+            }
+        ]
+    }
+    with client_for(hub, gate["key"]) as gate_client:
+        answers = gate_client.post("/v1/checkin/batch", json=body).json()["data"]
+    assert [(a["status"], a["reason"]) for a in answers] == [("refused", "implausible_time")]
+
+    sign_in(page, hub.url, org_key, event["id"])
+    row = page.locator("#recent tr").first
+    expect(row).to_contain_text("Impossible door time (not counted)")
+    assert "null" not in row.text_content()
+    time_cell = row.locator("td").first
+    assert time_cell.locator(".sub").text_content().strip()  # the day, on its own line
+    fits = time_cell.evaluate("(td) => td.scrollWidth <= td.clientWidth")
+    assert fits, time_cell.text_content()
+    assert page.text_content("#checkedIn") == "0"
 
 
 def test_the_session_cookie_is_refused_without_csrf_and_after_sign_out(hub, org_key, event):
