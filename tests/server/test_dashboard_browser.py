@@ -321,3 +321,34 @@ def test_a_hub_that_goes_away_shows_a_banner_with_the_age_of_the_figures(browser
         finally:
             context.close()
             server.stop()
+
+
+def test_an_https_hub_tells_the_organiser_https_addresses_for_gates(browser, tmp_path):
+    """Gates pin an HTTPS hub's certificate: the loopback warning's restart line and an
+    address typed without a scheme must both say https://, or the setup codes send gates in
+    plain HTTP to a TLS port where nothing answers."""
+    with Node.open(tmp_path / "hub") as node:
+        server = HubServer(node, port=0, tls=True).start()
+        key = make_key(server)
+        context = browser.new_context(viewport=DESKTOP, ignore_https_errors=True)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        try:
+            event = node.events.create({"title": "Secure Nights", "tiers": [{"name": "GA"}]})
+            node.events.publish(event["id"])
+            sign_in(page, server.url, key, event["id"])
+            page.click("nav button[data-view=gates]")
+            warning = page.text_content("#loopbackWarning")
+            port = server.url.rsplit(":", 1)[1]
+            assert f"--port {port} --public-url https://" in warning, warning
+            assert "http://" not in warning
+            page.fill("#gateName", "North laptop")
+            page.fill("#gateGate", "north-1")
+            page.fill("#gateUrl", f"127.0.0.1:{port}")  # as an organiser types it
+            page.click("#gateButton")
+            expect(page.locator("#setup")).to_contain_text(
+                f"Gates will connect to https://127.0.0.1:{port}"
+            )
+        finally:
+            context.close()
+            server.stop()
