@@ -13,8 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from harness import FAST, issuer_with_event
 
+from scanner_app.cli import cli
 from scanner_app.core.door import Door
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.node import Node
@@ -25,6 +27,7 @@ from scanner_app.sync.config import SyncConfig, make_setup, parse_setup
 from scanner_app.sync.engine import SyncEngine
 from scanner_app.sync.enrolment import EnrolmentFailed, enrol
 from scanner_app.sync.errors import Untrusted
+from scanner_app.sync.probe import ProbeOutcome, probe_upstream
 from scanner_app.sync.tls import pinned_context
 
 
@@ -228,3 +231,25 @@ def test_an_https_hub_makes_no_setup_code_for_a_plain_http_address(venue, tmp_pa
         parse_setup(mixed)
     with Node.open(tmp_path / "gate") as gate:  # the real code still enrols: nothing was spent
         assert enrol(gate, setup).key.startswith("tk_live_")
+
+
+def test_plain_http_to_an_https_hub_is_refused_saying_so_and_connect_saves_nothing(venue, tmp_path):
+    """`connect http://HUB:PORT` to a hub that speaks HTTPS: the hub hangs up on plain HTTP,
+    which used to read "Server disconnected" and was saved as merely unreachable (offline
+    for ever). Now one line says the address speaks HTTPS, and nothing is saved."""
+    server, event_id, _ = venue
+    with Node.open(tmp_path / "enrolled") as gate:
+        key = enrol(gate, parse_setup(offer(server, event_id)["setupPayload"])).key
+    plain = server.url.replace("https://", "http://")
+    probe = probe_upstream(SyncConfig(plain, (event_id,), "north"), key)
+    assert probe.outcome is ProbeOutcome.REFUSED
+    assert "speaks HTTPS, not plain HTTP" in probe.message
+    data = tmp_path / "gate"
+    result = CliRunner().invoke(
+        cli, ["--data-dir", str(data), "connect", plain, "--key", key, "--event", event_id]
+    )
+    assert result.exit_code == 2 and "speaks HTTPS, not plain HTTP" in result.stderr
+    assert key not in result.output
+    with Node.open(data) as node:
+        assert SyncConfig.load(node) is None  # no upstream saved ...
+    assert not (data / "upstream.key").exists()  # ... and no key stored
