@@ -12,7 +12,7 @@ import httpx
 import numpy as np
 import pytest
 import zxingcpp
-from browserkit import DESKTOP, PHONE, horizontal_overflow, launch, sign_in
+from browserkit import DESKTOP, PHONE, broken_words, horizontal_overflow, launch, sign_in
 from hubkit import FAST_WEBHOOKS, client_for, create_event, enrolled, issue, make_key
 
 from scanner_app.core.node import Node
@@ -298,6 +298,7 @@ def test_every_view_fits_without_sideways_scroll(browser, hub, org_key, api, eve
         for view in ("event", "gates", "tickets", "export"):
             page.click(f"nav button[data-view={view}]")
             assert horizontal_overflow(page) <= 0, view
+            assert broken_words(page) == [], view
     finally:
         context.close()
 
