@@ -79,17 +79,27 @@ def serve(
     from scanner_app.server.runner import HubUvicorn, bind_problem, uvicorn_config  # noqa: PLC0415
     from scanner_app.server.sockets import SocketLimits  # noqa: PLC0415
 
+    # Options are checked before the first key is made: a key shown beside a usage error is
+    # easily lost, and it is shown only once.
+    loopback = host in LOOPBACK
+    if tls and insecure_http:
+        raise click.UsageError("--tls and --insecure-http contradict each other")
+    https = tls or not (loopback or insecure_http)
+    scheme = "https" if https else "http"
+    if public_url and not public_url.lower().startswith(f"{scheme}://"):
+        # Gates would speak the other protocol to this port and never get an answer.
+        spoken = "HTTPS (gates pin its certificate)" if https else "plain HTTP"
+        raise click.UsageError(
+            f"--public-url must start with {scheme}://: this hub speaks {spoken}"
+        )
     node = open_node(ctx)
     secret = first_organiser_key(node)
     if secret:
         say("No API keys yet: created an organiser key with every scope. It is shown only now;")
         say("keep it somewhere safe (it opens the dashboard and creates gate keys):")
         click.echo(secret)
-    loopback = host in LOOPBACK
-    if tls and insecure_http:
-        raise click.UsageError("--tls and --insecure-http contradict each other")
     certificate = None
-    if tls or not (loopback or insecure_http):
+    if https:
         from scanner_app.server.tls import ensure_certificate  # noqa: PLC0415
 
         certificate = ensure_certificate(node.data_dir, (host,))
@@ -126,7 +136,6 @@ def serve(
     # still stops the hub, and the signal uvicorn re-raises at the end becomes a plain exit 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda number, frame: server.handle_exit(number, frame))
-    scheme = "https" if certificate else "http"
     if not loopback:
         say(f"Listening on {host}: gates on the network can reach this hub.")
         lan = lan_address() if host in ("0.0.0.0", "::") else host

@@ -13,7 +13,8 @@ from scanner_app.core.timeutil import iso_ms
 _STANDING_IN = "success = 1 AND kind != 'void' AND voided_by IS NULL AND direction = 'in'"
 _SCAN_COLUMNS = (
     "id, ticket_id, attendee_name, tier_name, gate, device_id, scanned_at, success, reason,"
-    " kind, direction, voided_by, voids_id, conflict, first_checked_in_at, first_scanned_by"
+    " kind, direction, voided_by, voids_id, conflict, first_checked_in_at, first_scanned_by,"
+    " refused"
 )
 
 
@@ -35,6 +36,9 @@ def scan_json(row: Any, names: NameCipher) -> dict[str, Any]:
         "conflict": bool(row["conflict"]),
         "firstCheckedInAt": row["first_checked_in_at"],
         "firstScannedBy": row["first_scanned_by"],
+        # Why an uploaded admission was not taken (DESIGN.md §10), else None: such a row is
+        # audit only, and without this the page could only call it a failed scan.
+        "refused": row["refused"],
     }
 
 

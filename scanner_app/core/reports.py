@@ -32,6 +32,7 @@ EXPORT_COLUMNS = (
     "firstCheckedInAt",
     "firstScannedBy",
     "setAsideReason",
+    "refused",
 )
 
 
@@ -63,7 +64,7 @@ class Reports:
         )
         rejected = self.db.query(
             "SELECT reason, COUNT(*) AS n FROM checkins WHERE event_id = ? AND success = 0"
-            " AND refused IS NULL GROUP BY reason ORDER BY n DESC",
+            " AND kind != 'void' AND refused IS NULL GROUP BY reason ORDER BY n DESC",
             (event_id,),
         )
         conflicts = self.db.query_one(
@@ -133,6 +134,9 @@ class Reports:
                 "firstCheckedInAt": firsts.get(r["id"], _stored_first(r))[0],
                 "firstScannedBy": firsts.get(r["id"], _stored_first(r))[1],
                 "setAsideReason": r["set_aside_reason"],
+                # An uploaded admission this node would not take (DESIGN.md §10) is kept as
+                # audit with success false and no scan reason: this says why.
+                "refused": r["refused"],
             }
             for r in rows
         ]

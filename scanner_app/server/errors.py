@@ -168,6 +168,10 @@ def install_error_handlers(app: FastAPI) -> None:
             return refused  # a body found bad before the key was checked: 401/403 first
         # 400 naming the field, not FastAPI's default 422 (the seed's contract).
         field, message = describe_validation(exc.errors())
+        sent = request.headers.get("content-type", "")
+        if field == "body" and sent and "json" not in sent.lower():
+            # FastAPI reads only JSON bodies: a form or text body fails as "not a dictionary".
+            message = f"body must be JSON: send Content-Type: application/json, not {sent[:60]}"
         return _respond(request, 400, "validation_error", message, field)
 
     @app.exception_handler(StarletteHTTPException)

@@ -33,7 +33,7 @@ from scanner_app.sync.errors import (
     Untrusted,
     api_error,
 )
-from scanner_app.sync.tls import explain_failure, fingerprint_of, pinned_context
+from scanner_app.sync.tls import explain_failure, fingerprint_of, pinned_context, speaks_tls
 
 log = logging.getLogger(__name__)
 
@@ -312,6 +312,18 @@ class TickitzClient:
                 # Not the pinned certificate: say whose it is (nothing was sent).
                 message = explain_failure(self.base_url, self.fingerprint or "")
                 raise Untrusted(message or f"{self.base_url}: {exc}") from exc
+            raise Unreachable(
+                f"{method} {self.base_url}{path}: {type(exc).__name__} {exc}"
+            ) from exc
+        except httpx.RemoteProtocolError as exc:
+            if self.base_url.startswith("http://") and speaks_tls(self.base_url):
+                # An HTTPS hub hangs up on plain HTTP: say so instead of "disconnected", and
+                # refuse like a wrong pin (connect saves nothing, as it cannot ever work).
+                raise Untrusted(
+                    f"{self.base_url} speaks HTTPS, not plain HTTP: connect with the hub's setup"
+                    " code, or its https:// address and certificate fingerprint (serve prints"
+                    " both)"
+                ) from exc
             raise Unreachable(
                 f"{method} {self.base_url}{path}: {type(exc).__name__} {exc}"
             ) from exc

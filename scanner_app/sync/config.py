@@ -174,6 +174,14 @@ def parse_setup(text: str) -> SetupPayload:
         raise ValidationError(str(exc), field="setup") from exc
     if base.startswith("https://") and fp is None:
         raise ValidationError("an https setup code must carry the hub's fingerprint (fp)", "setup")
+    if base.startswith("http://") and fp is not None:
+        # A pinned certificate on a plain-HTTP address: the hub speaks HTTPS, and a gate
+        # speaking HTTP to its port never gets an answer (a hub address typed without https).
+        raise ValidationError(
+            "this setup code pins the hub's certificate but names a plain http:// address:"
+            " ask for a new code whose address starts with https://",
+            "setup",
+        )
     exp = data.get("exp")
     event_id, gate = data.get("eventId"), data.get("gate")
     return SetupPayload(

@@ -385,7 +385,9 @@ def _describe(exc: SyncError) -> str:
     if isinstance(exc, RateLimited):
         return f"rate limited by upstream; retry after {exc.retry_after or 0:.0f} s"
     if isinstance(exc, Unauthorized | Forbidden):
-        return f"API key rejected by upstream ({exc.status} {exc.code})"
+        # With the upstream's words: "revoked" (ask for a new setup code) and "invalid"
+        # (a mistyped or replaced key) need different fixes at the door.
+        return f"API key rejected by upstream ({exc.status} {exc.code}): {exc.message}"
     if isinstance(exc, ApiError):
         return f"upstream error {exc.status} {exc.code}: {exc.message}"
     if isinstance(exc, BadResponse):

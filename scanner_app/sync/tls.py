@@ -54,6 +54,25 @@ def presented_certificate(url: str, timeout: float = 5.0) -> bytes:
     return der
 
 
+def speaks_tls(url: str, timeout: float = 2.0) -> bool:
+    """Whether the server at `url` completes a TLS handshake on the port the address names:
+    an HTTPS hub behind an http:// address answers plain HTTP by hanging up."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # asks only whether it is TLS: nothing is sent or trusted
+    try:
+        with (
+            socket.create_connection((host, port), timeout=timeout) as raw,
+            context.wrap_socket(raw, server_hostname=host),
+        ):
+            return True
+    except (OSError, ValueError):  # ssl.SSLError is an OSError
+        return False
+
+
 def fetch_pinned(url: str, fp: str, timeout: float = 5.0) -> str:
     """The hub's certificate as PEM, if its fingerprint is `fp`; else PinMismatch."""
     expected = normalise_fp(fp)

@@ -53,6 +53,9 @@ def test_hub_mode_serves_and_makes_gate_setup_qrs(make_app, qtbot, node, tmp_pat
         # key; on loopback (this laptop only) plain HTTP, so no certificate to pin.
         assert setup.url.startswith("http://127.0.0.1:") and setup.enrol.startswith("tk_enrol_")
         assert setup.fp is None and setup.exp
+        # ... and the dialog does not claim one: nothing is pinned over plain HTTP.
+        assert "holds no key." in dialog.setup_hint.text()
+        assert "certificate" not in dialog.setup_hint.text()
         # The QR as the dialog shows it scans back to that text (it was clipped before).
         qtbot.waitUntil(lambda: scanner_reads(dialog) == [dialog.setup_text.text()])
         qtbot.mouseClick(dialog.serve_button, Qt.MouseButton.LeftButton)
@@ -66,14 +69,17 @@ def test_a_hub_other_laptops_reach_serves_https_and_its_codes_pin_it(node, tmp_p
     # Any address but this laptop's loopback names is served over HTTPS with the node's own
     # certificate (127.0.0.2 stands in for the venue LAN: still this machine).
     from scanner_app.gui.controllers.hub_controller import HubController  # noqa: PLC0415
+    from scanner_app.gui.widgets.hub_dialog import setup_hint, text_pins  # noqa: PLC0415
 
     event_id = build_demo(node, tickets=3).event_id
     hub = HubController(node)
     url = hub.start(host="127.0.0.2", port=0)
     try:
-        setup = parse_setup(hub.new_gate("North door", event_id))
+        code = hub.new_gate("North door", event_id)
+        setup = parse_setup(code)
         assert url.startswith("https://127.0.0.2:") and setup.url == url
         assert setup.fp == hub.server.certificate.fingerprint and setup.exp
+        assert "pins this hub's certificate" in setup_hint(pinned=text_pins(code))
     finally:
         hub.stop()
 

@@ -37,3 +37,21 @@ def sign_in(page, url: str, key: str, event_id: str | None = None) -> None:
 def horizontal_overflow(page) -> int:
     """How far the page is wider than the window (0: no sideways scroll)."""
     return page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
+
+
+# Headers and badges are words: one laid out on more lines than it has words was broken
+# inside a word ("Recei|ved", "offlin|e"), or spills out of its cell.
+_BROKEN_WORDS = """() => [...document.querySelectorAll('th, .badge')]
+  .filter((e) => e.offsetParent && e.textContent.trim())
+  .filter((e) => {
+    const range = document.createRange();
+    range.selectNodeContents(e);
+    const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+    return lines > e.textContent.trim().split(/\\s+/).length || e.scrollWidth > e.clientWidth;
+  })
+  .map((e) => e.textContent.trim())"""
+
+
+def broken_words(page) -> list[str]:
+    """The visible table headers and badges that wrap inside a word or overflow."""
+    return page.evaluate(_BROKEN_WORDS)

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import cv2
 import httpx
 import numpy as np
 import pytest
 import zxingcpp
-from browserkit import DESKTOP, PHONE, horizontal_overflow, launch, sign_in
+from browserkit import DESKTOP, PHONE, broken_words, horizontal_overflow, launch, sign_in
 from hubkit import FAST_WEBHOOKS, client_for, create_event, enrolled, issue, make_key
 
 from scanner_app.core.node import Node
+from scanner_app.core.timeutil import iso_ms
 from scanner_app.server import HubServer
 from scanner_app.sync.config import parse_setup
 
@@ -132,6 +134,42 @@ def test_a_scan_shows_without_reload_and_sign_out_clears_the_page(
     assert page.context.cookies() == []
     status = page.evaluate("fetch('/dashboard/session').then((r) => r.status)")
     assert status == 401
+
+
+def test_a_refused_upload_says_why_and_its_old_door_time_stays_in_its_column(
+    page, hub, org_key, api, event, gate
+):
+    """An admission the hub would not take (a door time two days before the gate was
+    enrolled) is audit only: the latest scans name the refusal, never "null", and the date of
+    another day goes under the time instead of running into the attendee column."""
+    ticket = issue(api, event["id"], name="Grace Hopper")[0]
+    two_days_ago = iso_ms(datetime.now(UTC) - timedelta(days=2))
+    body = {
+        "checkins": [
+            {
+                "id": "chk_backdated",
+                "ticketId": ticket["id"],
+                "eventId": event["id"],
+                "scannedAt": two_days_ago,
+                "scannedBy": "north-1",
+                "success": True,
+                "qrPayload": ticket["qrPayload"],
+            }
+        ]
+    }
+    with client_for(hub, gate["key"]) as gate_client:
+        answers = gate_client.post("/v1/checkin/batch", json=body).json()["data"]
+    assert [(a["status"], a["reason"]) for a in answers] == [("refused", "implausible_time")]
+
+    sign_in(page, hub.url, org_key, event["id"])
+    row = page.locator("#recent tr").first
+    expect(row).to_contain_text("Impossible door time (not counted)")
+    assert "null" not in row.text_content()
+    time_cell = row.locator("td").first
+    assert time_cell.locator(".sub").text_content().strip()  # the day, on its own line
+    fits = time_cell.evaluate("(td) => td.scrollWidth <= td.clientWidth")
+    assert fits, time_cell.text_content()
+    assert page.text_content("#checkedIn") == "0"
 
 
 def test_the_session_cookie_is_refused_without_csrf_and_after_sign_out(hub, org_key, event):
@@ -260,6 +298,7 @@ def test_every_view_fits_without_sideways_scroll(browser, hub, org_key, api, eve
         for view in ("event", "gates", "tickets", "export"):
             page.click(f"nav button[data-view={view}]")
             assert horizontal_overflow(page) <= 0, view
+            assert broken_words(page) == [], view
     finally:
         context.close()
 
@@ -280,6 +319,37 @@ def test_a_hub_that_goes_away_shows_a_banner_with_the_age_of_the_figures(browser
             expect(page.locator("#banner")).to_contain_text("cannot be reached", timeout=5000)
             assert " ago)" in page.text_content("#banner")
             assert page.text_content("#checkedIn") == "0"  # the last figures stay, marked old
+        finally:
+            context.close()
+            server.stop()
+
+
+def test_an_https_hub_tells_the_organiser_https_addresses_for_gates(browser, tmp_path):
+    """Gates pin an HTTPS hub's certificate: the loopback warning's restart line and an
+    address typed without a scheme must both say https://, or the setup codes send gates in
+    plain HTTP to a TLS port where nothing answers."""
+    with Node.open(tmp_path / "hub") as node:
+        server = HubServer(node, port=0, tls=True).start()
+        key = make_key(server)
+        context = browser.new_context(viewport=DESKTOP, ignore_https_errors=True)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        try:
+            event = node.events.create({"title": "Secure Nights", "tiers": [{"name": "GA"}]})
+            node.events.publish(event["id"])
+            sign_in(page, server.url, key, event["id"])
+            page.click("nav button[data-view=gates]")
+            warning = page.text_content("#loopbackWarning")
+            port = server.url.rsplit(":", 1)[1]
+            assert f"--port {port} --public-url https://" in warning, warning
+            assert "http://" not in warning
+            page.fill("#gateName", "North laptop")
+            page.fill("#gateGate", "north-1")
+            page.fill("#gateUrl", f"127.0.0.1:{port}")  # as an organiser types it
+            page.click("#gateButton")
+            expect(page.locator("#setup")).to_contain_text(
+                f"Gates will connect to https://127.0.0.1:{port}"
+            )
         finally:
             context.close()
             server.stop()

@@ -180,3 +180,29 @@ def test_sigterm_during_startup_still_stops_the_hub(tmp_path):
         assert process.poll() is None
     code, err = stop(process, signal.SIGTERM)
     assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        (["--tls", "--public-url", "http://192.168.1.20:8765"], "must start with https://"),
+        (["--public-url", "https://192.168.1.20:8765"], "must start with http://"),
+        (["--tls", "--insecure-http"], "contradict"),
+    ],
+    ids=["https-hub-http-url", "http-hub-https-url", "tls-and-insecure"],
+)
+def test_serve_refuses_contradicting_options_before_making_the_first_key(tmp_path, options, words):
+    """A setup code with the wrong scheme sends gates to a port that never answers them; and
+    the first organiser key is shown once only, so it is not made beside a usage error."""
+    # A real process with a deadline: were the options taken, serve would run until killed.
+    result = subprocess.run(
+        [sys.executable, "-m", "scanner_app", "--data-dir", str(tmp_path), "serve"]
+        + ["--port", "0", *options],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and words in result.stderr, result.stderr
+    assert result.stdout == ""  # no key printed ...
+    with Node.open(tmp_path) as node:  # ... and none made: the next start shows the first one
+        assert node.db.query_one("SELECT COUNT(*) FROM api_keys")[0] == 0

@@ -55,6 +55,19 @@ def test_bad_json_and_wrong_types(api):
     assert_envelope(api.post("/v1/events", json=[1, 2]), 400, "validation_error")
 
 
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]
+)
+def test_a_body_that_is_not_json_says_which_content_type_to_send(api, hub_node, content_type):
+    before = _counts(hub_node)
+    body = b'{"title": "x", "tiers": [{"name": "GA"}]}'
+    response = api.post("/v1/events", content=body, headers={"Content-Type": content_type})
+    error = assert_envelope(response, 400, "validation_error")
+    assert error["field"] == "body"
+    assert "Content-Type: application/json" in error["message"] and content_type in error["message"]
+    assert _counts(hub_node) == before
+
+
 def test_query_parameters_are_validated(api, event):
     error = assert_envelope(
         api.get(f"/v1/events/{event['id']}/tickets", params={"limit": 0}), 400, "validation_error"

@@ -227,3 +227,29 @@ def test_a_proof_the_hub_did_not_issue_is_checked_by_signature(gates, venue, api
     assert stats(api, one["eventId"])["checkedIn"] == 1
     stored = hub_node.db.query_one("SELECT proof FROM checkins WHERE id = 'chk_sig'")
     assert stored["proof"] == other_token
+
+
+def test_the_export_says_why_a_refused_upload_does_not_count(gates, venue, api):
+    """Refused rows are the audit trail (DESIGN.md §10): in the export they read as failed
+    scans with no reason unless the refusal itself is there."""
+    gate_a, _ = gates
+    event_id = venue["a"]["id"]
+    one, two, _ = venue["a_tickets"]
+    batch = {
+        "checkins": [
+            admission(one, "chk_backdated", "2020-01-01T10:00:00.000Z"),
+            admission(two, "chk_real"),
+            # an undo sent with success false is not a refusal of anyone at the door
+            {**admission(two, "chk_undo", success=False, kind="void"), "voids": "chk_none"},
+        ]
+    }
+    answers = gate_a.post("/v1/checkin/batch", json=batch).json()["data"]
+    assert [a["status"] for a in answers] == ["refused", "recorded", "recorded"]
+    rows = {r["checkinId"]: r for r in api.get(f"/v1/events/{event_id}/export.json").json()}
+    assert rows["chk_backdated"]["refused"] == "implausible_time"
+    assert rows["chk_backdated"]["success"] is False
+    assert rows["chk_real"]["refused"] is None and rows["chk_real"]["success"] is True
+    header, *lines = api.get(f"/v1/events/{event_id}/export.csv").text.splitlines()
+    assert header.split(",")[-1] == "refused"
+    assert [line for line in lines if "chk_backdated" in line][0].endswith(",implausible_time")
+    assert stats(api, event_id)["rejected"] == {}  # neither counts as a refused scan

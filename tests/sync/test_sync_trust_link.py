@@ -13,18 +13,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from harness import FAST, issuer_with_event
 
+from scanner_app.cli import cli
 from scanner_app.core.door import Door
 from scanner_app.core.errors import ValidationError
 from scanner_app.core.node import Node
 from scanner_app.server import HubServer
 from scanner_app.server.tls import ensure_certificate
 from scanner_app.sync.client import TickitzClient
-from scanner_app.sync.config import SyncConfig, parse_setup
+from scanner_app.sync.config import SyncConfig, make_setup, parse_setup
 from scanner_app.sync.engine import SyncEngine
 from scanner_app.sync.enrolment import EnrolmentFailed, enrol
 from scanner_app.sync.errors import Untrusted
+from scanner_app.sync.probe import ProbeOutcome, probe_upstream
+from scanner_app.sync.tls import pinned_context
 
 
 @pytest.fixture
@@ -199,3 +203,53 @@ def test_central_over_https_is_checked_against_the_system_cas(venue):
         assert client.link == "tls"
         with pytest.raises(Exception, match="CERTIFICATE_VERIFY_FAILED"):
             client.get_event(event_id)
+
+
+def test_an_https_hub_makes_no_setup_code_for_a_plain_http_address(venue, tmp_path):
+    """The organiser types the hub's LAN address without https (the dashboard's "Hub address
+    for gates"): the code would pin the certificate on http://, and the gate would speak plain
+    HTTP to the TLS port and only ever hear "Server disconnected". Refused at both ends."""
+    server, event_id, _ = venue
+    _, key = server.hub.keys.create("organiser", ("events:read", "events:write"))
+    pem = server.certificate.cert_path.read_text()
+    plain = server.url.replace("https://", "http://")
+    with httpx.Client(
+        base_url=server.url, verify=pinned_context(pem), headers={"Authorization": f"Bearer {key}"}
+    ) as organiser:
+        body = {"name": "north door", "eventId": event_id, "gate": "north"}
+        refused = organiser.post("/v1/devices", json={**body, "url": plain})
+        assert refused.status_code == 400, refused.text
+        error = refused.json()["error"]
+        assert error["field"] == "url" and "must start with https://" in error["message"]
+        assert organiser.get("/v1/devices").json()["data"] == []  # no device was made
+        made = organiser.post("/v1/devices", json={**body, "url": server.url})
+        assert made.status_code == 201, made.text
+    # A code like that from elsewhere (an older hub): the gate refuses it before enrolling.
+    setup = parse_setup(made.json()["setupPayload"])
+    mixed = make_setup(plain, setup.enrol, event_id, "north", setup.fp, setup.exp)
+    with pytest.raises(ValidationError, match="plain http:// address"):
+        parse_setup(mixed)
+    with Node.open(tmp_path / "gate") as gate:  # the real code still enrols: nothing was spent
+        assert enrol(gate, setup).key.startswith("tk_live_")
+
+
+def test_plain_http_to_an_https_hub_is_refused_saying_so_and_connect_saves_nothing(venue, tmp_path):
+    """`connect http://HUB:PORT` to a hub that speaks HTTPS: the hub hangs up on plain HTTP,
+    which used to read "Server disconnected" and was saved as merely unreachable (offline
+    for ever). Now one line says the address speaks HTTPS, and nothing is saved."""
+    server, event_id, _ = venue
+    with Node.open(tmp_path / "enrolled") as gate:
+        key = enrol(gate, parse_setup(offer(server, event_id)["setupPayload"])).key
+    plain = server.url.replace("https://", "http://")
+    probe = probe_upstream(SyncConfig(plain, (event_id,), "north"), key)
+    assert probe.outcome is ProbeOutcome.REFUSED
+    assert "speaks HTTPS, not plain HTTP" in probe.message
+    data = tmp_path / "gate"
+    result = CliRunner().invoke(
+        cli, ["--data-dir", str(data), "connect", plain, "--key", key, "--event", event_id]
+    )
+    assert result.exit_code == 2 and "speaks HTTPS, not plain HTTP" in result.stderr
+    assert key not in result.output
+    with Node.open(data) as node:
+        assert SyncConfig.load(node) is None  # no upstream saved ...
+    assert not (data / "upstream.key").exists()  # ... and no key stored

@@ -22,8 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from scanner_app.core.errors import ValidationError
 from scanner_app.gui.controllers.hub_controller import LOOPBACK, HubController, lan_address
 from scanner_app.gui.widgets.plain import PlainLabel, make_plain
+from scanner_app.sync import parse_setup
 
 QR_SCALE = 5  # pixels per module: a phone or webcam reads it from a laptop screen
 
@@ -35,6 +37,21 @@ def qr_pixmap(text: str, scale: int = QR_SCALE) -> QPixmap:
     pixmap = QPixmap()
     pixmap.loadFromData(buffer.getvalue(), "PNG")
     return pixmap
+
+
+def setup_hint(*, pinned: bool) -> str:
+    return (
+        "On the new gate: Welcome → Scan at a gate → hold this QR up to its camera (or copy"
+        " the setup text into it). The code works once, for one gate, for 15 minutes; it holds"
+        " no key" + (" and pins this hub's certificate." if pinned else ".")
+    )
+
+
+def text_pins(text: str) -> bool:
+    try:
+        return parse_setup(text).fp is not None
+    except ValidationError:
+        return False
 
 
 def _readonly(text: str = "") -> QLineEdit:
@@ -109,11 +126,7 @@ class HubDialog(QDialog):
         self.add_gate_button.clicked.connect(self.add_gate)
         self.set_events(events)
         self.setup_text = _readonly()
-        self.setup_hint = PlainLabel(
-            "On the new gate: Welcome → Scan at a gate → hold this QR up to its camera "
-            "(or copy the setup text into it). The code works once, for one gate, for 15 "
-            "minutes; it holds no key and pins this hub's certificate."
-        )
+        self.setup_hint = PlainLabel(setup_hint(pinned=True))
         self.setup_hint.setWordWrap(True)
         # The QR is shown whole, never squeezed: a clipped finder pattern does not scan.
         self.setup_qr = PlainLabel(objectName="setupQr")
@@ -192,6 +205,9 @@ class HubDialog(QDialog):
 
     def _show_setup(self, text: str) -> None:
         self.setup_text.setText(text)
+        # What this code does: on loopback the hub speaks plain HTTP and pins nothing (and a
+        # "Create or import an event first." from an earlier try is no longer true).
+        self.setup_hint.setText(setup_hint(pinned=text_pins(text)))
         pixmap = qr_pixmap(text)
         self.setup_qr.setPixmap(pixmap)
         self.setup_qr.setMinimumSize(pixmap.size())

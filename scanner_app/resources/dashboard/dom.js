@@ -66,9 +66,14 @@ const REASONS = {
   unknown: "No reason given",
 };
 
-export const reasonText = (code) => REASONS[code] || String(code).replaceAll("_", " ");
+// A scan stored without a reason (null) is "No reason given", never the word "null".
+export const reasonText = (code) =>
+  REASONS[code ?? "unknown"] || String(code).replaceAll("_", " ");
 
 export function outcome(scan) {
+  // An uploaded admission the hub would not take (DESIGN.md §10): kept as audit only, so
+  // it says why and that it counts nowhere, not a bare "failed scan".
+  if (scan.refused) return {text: reasonText(scan.refused) + " (not counted)", cls: "bad"};
   if (scan.kind === "void") return {text: "Check-in undone", cls: "warn"};
   if (!scan.success) return {text: reasonText(scan.reason), cls: "bad"};
   let text = scan.direction === "out" ? "Left" : "Admitted";
@@ -78,16 +83,29 @@ export function outcome(scan) {
   return {text, cls: "ok"};
 }
 
-// Local times: today as 19:32:04, other days with the date.
-export function localTime(iso, withSeconds = true) {
-  if (!iso) return "";
+function timeParts(iso, withSeconds) {
   const moment = new Date(iso);
-  if (Number.isNaN(moment.getTime())) return String(iso);
+  if (Number.isNaN(moment.getTime())) return null;
   const options = {hour: "2-digit", minute: "2-digit"};
   if (withSeconds) options.second = "2-digit";
   const time = moment.toLocaleTimeString([], options);
   const today = new Date().toDateString() === moment.toDateString();
-  return today ? time : moment.toLocaleDateString([], {day: "numeric", month: "short"}) + " " + time;
+  return {time, day: today ? "" : moment.toLocaleDateString([], {day: "numeric", month: "short"})};
+}
+
+// Local times: today as 19:32:04, other days with the date.
+export function localTime(iso, withSeconds = true) {
+  if (!iso) return "";
+  const parts = timeParts(iso, withSeconds);
+  if (!parts) return String(iso);
+  return parts.day ? parts.day + " " + parts.time : parts.time;
+}
+
+// A table's time column is narrow: the date of another day goes under the time, so it
+// never runs into the next column.
+export function timeCell(iso) {
+  const parts = iso ? timeParts(iso, true) : null;
+  return parts ? {text: parts.time, sub: parts.day} : localTime(iso);
 }
 
 export function ago(iso) {

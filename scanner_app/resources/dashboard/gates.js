@@ -11,10 +11,14 @@ export function setHubInfo(info) {
   hubInfo = info || {};
   const warning = $("loopbackWarning");
   warning.hidden = !hubInfo.loopback;
+  // On a network address `serve` speaks HTTPS (DESIGN.md §10): an http:// address in the
+  // setup codes would send gates to a TLS port in plain HTTP, where nothing answers.
+  const port = location.port || (location.protocol === "https:" ? "443" : "80");
   warning.textContent = hubInfo.loopback ? "This hub listens on this computer only (" +
     (hubInfo.bindHost || hubInfo.publicUrl) + "): gates on other laptops cannot reach it. " +
-    "Restart it with: tickitz-scanner serve --host 0.0.0.0 --public-url " +
-    "http://<this laptop's LAN address>:8765, or type that address above." : "";
+    "Restart it with: tickitz-scanner serve --host 0.0.0.0 --port " + port +
+    " --public-url https://<this laptop's LAN address>:" + port +
+    ", or type that address above." : "";
 }
 
 export function renderGates(gates, refresh) {
@@ -50,7 +54,8 @@ export async function addGate(eventId) {
   showError("gateError", null);
   const name = $("gateName").value.trim(), gate = $("gateGate").value.trim();
   let url = $("gateUrl").value.trim();
-  if (url && !/^[a-z]+:\/\//i.test(url)) url = "http://" + url; // "192.168.1.20:8765"
+  // "192.168.1.20:8765" is this hub on another address: it speaks what this page came over.
+  if (url && !/^[a-z]+:\/\//i.test(url)) url = location.protocol + "//" + url;
   if (!name || !gate) {
     showError("gateError", new Error("Give the laptop a name and the gate it stands at."));
     return;

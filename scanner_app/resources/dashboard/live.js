@@ -1,6 +1,7 @@
 // The event view: figures drawn from the hub's overview, kept live by server-sent events.
 import {enc} from "./api.js";
-import {$, ago, el, fillRows, localTime, outcome, plural, reasonText, svg} from "./dom.js";
+import {$, ago, el, fillRows, localTime, outcome, plural, reasonText, svg,
+  timeCell} from "./dom.js";
 
 const STALE_MS = 12000; // two missed heartbeats (the hub sends one every 5 s)
 let source = null;
@@ -89,7 +90,7 @@ export function renderOverview(data, showTicket) {
     rates.has(gate) ? rates.get(gate).perMinute : 0,
     rates.has(gate) ? rates.get(gate).lastMinute : 0], "No scans yet");
   // The gate also goes under the outcome: on a phone the gate column is hidden.
-  fillRows($("recent"), data.recent.slice(0, 15), (s) => [localTime(s.scannedAt),
+  fillRows($("recent"), data.recent.slice(0, 15), (s) => [timeCell(s.scannedAt),
     ticketCell(s, showTicket), s.scannedBy, {...outcome(s), sub: s.scannedBy}], "No scans yet");
   fillRows($("rejected"), Object.entries(data.rejected),
     ([reason, n]) => [reasonText(reason), n], "Nothing refused");

@@ -1,6 +1,6 @@
 // Tickets: search, one ticket's page with every scan of it, manual check-in, undo, cancel.
 import {api, enc} from "./api.js";
-import {$, el, fillRows, localTime, outcome, reasonText, showError} from "./dom.js";
+import {$, el, fillRows, localTime, outcome, reasonText, showError, timeCell} from "./dom.js";
 
 let current = null;
 
@@ -58,7 +58,7 @@ function render() {
       undo.addEventListener("click", () => undoCheckin(scan.id, undo));
       action = {node: undo};
     }
-    return [localTime(scan.scannedAt), scan.scannedBy, outcome(scan), action];
+    return [timeCell(scan.scannedAt), scan.scannedBy, outcome(scan), action];
   }, "Never scanned");
 }
 

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from scanner_app.core.apikeys import ApiKey
+from scanner_app.core.errors import ValidationError
 from scanner_app.server.auth import get_hub, require
 from scanner_app.server.hub import Hub
 from scanner_app.server.routes import ERRORS, Id, public_base
@@ -34,10 +35,17 @@ def create_device(
     `enrolExpiresAt` (15 min), the hub's address and certificate fingerprint. The gate
     exchanges it at POST /v1/devices/enrol for its key (events:read, bookings:read,
     checkin:write), which appears nowhere else. `url` overrides the hub address put in the
-    QR (e.g. the LAN address when the dashboard is opened on localhost)."""
-    return hub.create_gate(
-        body.name, body.eventId, body.gate, body.url or public_base(request, hub)
-    )
+    QR (e.g. the LAN address when the dashboard is opened on localhost); on an HTTPS hub it
+    must be https:// (400 otherwise)."""
+    url = body.url or public_base(request, hub)
+    if hub.config.fingerprint and not url.lower().startswith("https://"):
+        # The code would pin a certificate on a plain-HTTP address: the gate would speak HTTP
+        # to a TLS port and never get an answer.
+        raise ValidationError(
+            f"This hub speaks HTTPS: the gates' address must start with https://, not {url}.",
+            field="url",
+        )
+    return hub.create_gate(body.name, body.eventId, body.gate, url)
 
 
 @router.post("/v1/devices/enrol", response_model=Enrolled, summary="Enrol a gate")
