@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import re
 import sqlite3
 import threading
@@ -17,7 +16,7 @@ from scanner_app.core.apikeys import ApiKey, ApiKeyStore, DeviceStore
 from scanner_app.core.door import CheckProvider, Door, LocalCheckProvider
 from scanner_app.core.enrolment import EnrolmentStore
 from scanner_app.core.errors import Conflict
-from scanner_app.core.ledger_reads import batch_tickets, existing_ids
+from scanner_app.core.ledger_reads import existing_ids
 from scanner_app.core.ledger_wire import recorded_result
 from scanner_app.core.models import ScanResult
 from scanner_app.core.node import Node
@@ -51,25 +50,6 @@ class HubConfig:
     # 1: in the request's thread. `serve` starts them with the hub (`warm_proof_workers`).
     proof_workers: int | None = None
     warm_proof_workers: bool = False
-
-
-PROOF_SAMPLE = 8  # rows of an upload that tell whether its tokens are this node's own
-
-
-def _held_tokens(
-    conn: sqlite3.Connection, items: list[dict[str, Any]]
-) -> dict[tuple[str, str], str | None]:
-    """The token this node holds for each (event, ticket) of `items` that matches the
-    proof the item carries."""
-    pairs = {(item["eventId"], item["ticketId"]) for item in items}
-    stored = {pair: row["qr_payload"] for pair, row in batch_tickets(conn, pairs).items()}
-    held = {}
-    for item in items:
-        pair = (item["eventId"], item["ticketId"])
-        token = stored.get(pair)
-        if token and hmac.compare_digest(token.encode(), item["qrPayload"].strip().encode()):
-            held[pair] = token
-    return held
 
 
 class Usage:
@@ -223,31 +203,9 @@ class Hub:
         return await asyncio.wrap_future(self.writer.submit(work))
 
     def prepare_proofs(self, items: list[dict[str, Any]]) -> None:
-        """Check the signatures of a batch's proofs ahead of the writer (proof_signatures.py);
-        the writer still decides every row (`ProofChecker.refusal`), so what is prepared
-        here only saves it time.
-
-        Tokens this node holds (it issued the tickets) need no signature check, and reading
-        them all here as well as in the writer cost ~10 us a row: a few rows tell which
-        kind of batch this is. All held: nothing to prepare; none held (the tickets came
-        from central): every proof goes to the workers unread; a mix: all are read."""
-        proved = [
-            item
-            for item in items
-            if item.get("success") and item.get("qrPayload")
-            and isinstance(item.get("eventId"), str) and isinstance(item.get("ticketId"), str)
-        ]  # fmt: skip
-        if not proved:
-            return  # nothing to prove (malformed rows are the ledger's to refuse)
-        conn = self.node.db.read()
-        sample = proved[:PROOF_SAMPLE]
-        held = _held_tokens(conn, sample)
-        if len(proved) > len(sample):
-            if len(held) == len(sample):
-                return  # this node's own tokens: the writer compares them
-            if held:
-                held = _held_tokens(conn, proved)  # a mix: read them all
-        self.proofs.prepare(proved, held)
+        """Check the signatures of a batch's proofs ahead of the writer, which still
+        decides every row (ProofChecker.prepare_batch)."""
+        self.proofs.prepare_batch(self.node.db.read(), items)
 
     def _batch(
         self,

@@ -37,7 +37,8 @@ from scanner_app.sync.errors import (
     UpstreamReset,
 )
 from scanner_app.sync.identity import UpstreamIdentity
-from scanner_app.sync.rounds import Puller, Pusher, RoundReport
+from scanner_app.sync.push import Pusher
+from scanner_app.sync.rounds import Puller, RoundReport
 from scanner_app.sync.state import ConnectionState, SyncState, SyncStatus
 
 log = logging.getLogger(__name__)

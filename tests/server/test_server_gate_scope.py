@@ -18,7 +18,8 @@ from scanner_app.core.apikeys import ApiKeyStore, DeviceStore
 from scanner_app.core.node import Node
 from scanner_app.core.timeutil import iso_ms, utc_now
 from scanner_app.sync.client import TickitzClient
-from scanner_app.sync.rounds import Pusher, RoundReport
+from scanner_app.sync.push import Pusher
+from scanner_app.sync.rounds import RoundReport
 
 AT = "2026-08-10T20:00:00Z"
 
