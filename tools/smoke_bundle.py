@@ -6,7 +6,9 @@ The bundle runs with an empty PATH (no Python, no venv), no PYTHONPATH/PYTHONHOM
 own HOME, XDG folders and TMPDIR, under the offscreen Qt platform:
 1. `--version` prints the package version (scanner_app/__init__.py);
 2. `demo` runs until its first verdict is on screen, then SIGTERM: exit 0;
-3. `serve --port 0`: the hub answers /v1/openapi.json, then SIGTERM: exit 0;
+3. `serve --port 0`: the hub answers /v1/openapi.json and its proof workers start as workers
+   (children of the bundle that run their initializer, not a second app), then SIGTERM: exit
+   0 and no worker left;
 4. the desktop app with the demo's reel as its camera: seconds from the process start to the
    first camera frame shown, and its RSS then (median of --starts runs), beside the same app
    from a Python environment when --compare-python names its interpreter.
@@ -196,11 +198,81 @@ def check_hub(exe: Path, env: dict[str, str], home: Path) -> None:
     paths = spec.get("paths", {})
     if "/v1/checkin/batch" not in paths:
         raise SmokeFailure(f"openapi.json lacks /v1/checkin/batch: {sorted(paths)[:5]}")
+    try:
+        workers = proof_workers(hub)
+    except BaseException:
+        hub.process.kill()
+        raise
     code = hub.terminate()
     if code != 0:
         raise SmokeFailure(f"serve exit code {code} after SIGTERM:\n{hub.tail()}")
     print(f"   {found.group(1)} answered: OpenAPI {spec.get('openapi')}, {len(paths)} paths")
+    if workers:
+        print(f"   {len(workers)} proof workers started (children of the bundle)")
     print("   clean exit (0) on SIGTERM")
+    deadline = time.perf_counter() + 10
+    while (left := [pid for pid in workers if alive(pid)]) and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    if left:
+        raise SmokeFailure(f"proof workers {left} still running 10 s after the hub stopped")
+
+
+def children(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and f"\nPPid:\t{pid}\n" in (entry / "status").read_text():
+                found.append((int(entry.name), (entry / "cmdline").read_bytes().decode()))
+        except OSError:  # ended meanwhile
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = re.search(r"^State:\s+(\S)", Path(f"/proc/{pid}/status").read_text(), re.M)
+    except OSError:
+        return False
+    return state is not None and state.group(1) != "Z"
+
+
+def initialized(pid: int) -> bool:
+    """Whether a proof worker ran its initializer, which ignores SIGINT (a terminal's Ctrl-C
+    is for the hub): SigIgn in /proc. A thread count would not do: importing the CLI starts
+    a thread too."""
+    try:
+        ignored = re.search(
+            r"^SigIgn:\s+([0-9a-f]+)", Path(f"/proc/{pid}/status").read_text(), re.M
+        )
+    except OSError:
+        return False
+    return ignored is not None and bool(int(ignored.group(1), 16) & (1 << (signal.SIGINT - 1)))
+
+
+def proof_workers(hub: Running, timeout: float = 60) -> list[int]:
+    """The hub's proof workers once each has run its initializer: a bundle that runs its app
+    in them instead (no freeze_support) fails here."""
+    expected = os.cpu_count() or 1  # the hub's pool size (one core: no pool)
+    if expected <= 1 or not Path("/proc").is_dir():
+        return []
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        workers = [
+            pid for pid, argv in children(hub.process.pid) if "--multiprocessing-fork" in argv
+        ]
+        ready = []
+        for pid in workers:
+            if initialized(pid):
+                ready.append(pid)
+        if len(ready) >= expected:
+            return ready
+        if hub.process.poll() is not None or any(
+            "did not start" in text for _at, text in hub.lines
+        ):
+            break
+        time.sleep(0.05)
+    raise SmokeFailure(f"the hub's proof workers did not start in {timeout:g} s:\n{hub.tail()}")
 
 
 def time_start(argv: list[str], env: dict[str, str], home: Path, reel: Path) -> tuple[float, float]:

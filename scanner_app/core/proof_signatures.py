@@ -23,6 +23,7 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import threading
 import time
 from collections import OrderedDict
@@ -229,7 +230,10 @@ _PARSED: dict[str, dict[str, VerifyKey]] = {}
 
 def _end_with_parent() -> None:
     """A worker outlives a killed hub otherwise (it holds its own queue's write end, so it
-    never reads an end of file): it exits when the parent's sentinel says the hub is gone."""
+    never reads an end of file): it exits when the parent's sentinel says the hub is gone.
+    Ctrl-C in a terminal reaches the whole process group: the hub stops on it and shuts the
+    workers down; a worker killed by it printed a KeyboardInterrupt traceback instead."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is None:
         return

@@ -19,8 +19,11 @@ from scanner_app.cli import cli
 from scanner_app.core.node import Node
 
 
-def start_serve(data_dir, *extra: str) -> tuple[subprocess.Popen, str, str | None]:
-    """Run `serve --port 0`; returns (process, base url, the key printed on stdout or None)."""
+def start_serve(
+    data_dir, *extra: str, own_group: bool = False
+) -> tuple[subprocess.Popen, str, str | None]:
+    """Run `serve --port 0`; returns (process, base url, the key printed on stdout or None).
+    `own_group`: in a process group of its own, as a terminal runs it (Ctrl-C reaches all)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "scanner_app", "--data-dir", str(data_dir), "serve", "--port", "0"]
         + list(extra),
@@ -28,6 +31,7 @@ def start_serve(data_dir, *extra: str) -> tuple[subprocess.Popen, str, str | Non
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        process_group=0 if own_group else None,
     )
     lines = []
     deadline = time.monotonic() + 30
@@ -206,3 +210,66 @@ def test_serve_refuses_contradicting_options_before_making_the_first_key(tmp_pat
     assert result.stdout == ""  # no key printed ...
     with Node.open(tmp_path) as node:  # ... and none made: the next start shows the first one
         assert node.db.query_one("SELECT COUNT(*) FROM api_keys")[0] == 0
+
+
+def proc_status(pid: int) -> dict[str, str]:
+    """/proc/PID/status as a dict ({} once the process has gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            return dict(line.rstrip("\n").split(":\t", 1) for line in status if ":\t" in line)
+    except (FileNotFoundError, ProcessLookupError):
+        return {}
+
+
+def ready_proof_workers(hub_pid: int, count: int = 2, timeout: float = 60) -> list[int]:
+    """The hub's proof workers once `count` have run their initializer (its parent-watch
+    thread is up), for processes that are the spawn workers of this hub."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        workers = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or proc_status(int(entry)).get("PPid") != str(hub_pid):
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    if b"--multiprocessing-fork" not in cmdline.read():
+                        continue
+            except FileNotFoundError:
+                continue
+            if int(proc_status(int(entry)).get("Threads", "0")) >= 2:
+                workers.append(int(entry))
+        if len(workers) >= count:
+            return workers
+        time.sleep(0.05)
+    pytest.fail(f"the hub {hub_pid} did not start {count} proof workers in {timeout} s")
+
+
+def wait_gone(pids: list[int], timeout: float = 10) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(proc_status(pid) for pid in pids):
+        time.sleep(0.05)
+    # a zombie is gone for this purpose: it runs nothing and holds nothing
+    return [pid for pid in pids if proc_status(pid).get("State", "Z").split()[0] != "Z"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_in_a_terminal_stops_the_hub_and_its_proof_workers_quietly(tmp_path):
+    # A terminal's Ctrl-C is a SIGINT to the whole foreground group: the workers got it too
+    # and each printed a KeyboardInterrupt traceback under "Hub stopped."
+    process, _url, _key = start_serve(tmp_path, own_group=True)
+    workers = ready_proof_workers(process.pid)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert "Hub stopped." in err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert wait_gone(workers) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_proof_workers_end_with_a_killed_hub(tmp_path):
+    process, _url, _key = start_serve(tmp_path)
+    workers = ready_proof_workers(process.pid)
+    process.kill()
+    process.communicate(timeout=20)
+    assert wait_gone(workers) == []
