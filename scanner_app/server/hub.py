@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -18,7 +16,6 @@ from scanner_app.core.enrolment import EnrolmentStore
 from scanner_app.core.errors import Conflict
 from scanner_app.core.ledger_reads import existing_ids
 from scanner_app.core.ledger_wire import recorded_result
-from scanner_app.core.models import ScanResult
 from scanner_app.core.node import Node
 from scanner_app.core.proof_signatures import SignatureChecks
 from scanner_app.core.proofs import ProofChecker
@@ -27,6 +24,8 @@ from scanner_app.core.timeutil import iso_ms, parse_iso
 from scanner_app.core.webhooks import WebhookStore
 from scanner_app.server.live import ChangeSignal
 from scanner_app.server.ratelimit import RateLimiter
+from scanner_app.server.ticket_used import result_used, used_payload
+from scanner_app.server.usage import Usage
 from scanner_app.server.writer import GroupWriter
 
 _AGENT_VERSION = re.compile(r"tickitz-scanner/([0-9A-Za-z.+_-]{1,40})")
@@ -52,70 +51,9 @@ class HubConfig:
     warm_proof_workers: bool = False
 
 
-class Usage:
-    """Last-used times of keys and devices, kept in memory and written in one go now and then."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._keys: dict[str, float] = {}
-        self._devices: dict[str, float] = {}
-
-    def record(self, key: ApiKey, at: float) -> None:
-        with self._lock:
-            self._keys[key.id] = at
-            if key.device_id:
-                self._devices[key.device_id] = at
-
-    def take(self) -> tuple[dict[str, str], dict[str, str]]:
-        """Collected times (unix seconds) as ISO strings, and forget them."""
-        with self._lock:
-            keys, devices = self._keys, self._devices
-            self._keys, self._devices = {}, {}
-        return (
-            {k: _iso(at) for k, at in keys.items()},
-            {d: _iso(at) for d, at in devices.items()},
-        )
-
-
 def _setting(conn: sqlite3.Connection, key: str) -> str | None:
     row = conn.execute("SELECT value FROM node_settings WHERE key = ?", (key,)).fetchone()
     return row[0] if row else None
-
-
-def _iso(unix: float) -> str:
-    return iso_ms(datetime.fromtimestamp(unix, UTC))
-
-
-def _used(wire: dict[str, Any], source: str, conflict: bool = False) -> dict[str, Any]:
-    return {
-        "checkinId": wire["id"],
-        "ticketId": wire["ticketId"],
-        "eventId": wire["eventId"],
-        "attendeeName": wire.get("attendeeName"),
-        "tierName": wire.get("tierName"),
-        "checkedInAt": wire["scannedAt"],
-        "scannedBy": wire["scannedBy"],
-        "deviceId": wire.get("deviceId"),
-        "source": source,
-        "conflict": conflict,
-    }
-
-
-def _result_used(result: ScanResult, device_id: str | None, source: str) -> dict[str, Any]:
-    """The ticket.used webhook of an admission this hub decided (a scan or the desk's)."""
-    return _used(
-        {
-            "id": result.checkin_id,
-            "ticketId": result.ticket_id,
-            "eventId": result.event_id,
-            "attendeeName": result.attendee_name,
-            "tierName": result.tier_name,
-            "scannedAt": result.checked_in_at,
-            "scannedBy": result.scanned_by,
-            "deviceId": device_id,
-        },
-        source,
-    )
 
 
 class Hub:
@@ -181,7 +119,7 @@ class Hub:
         )
         result = self.provider.scan(body["qrPayload"], door, checkin_id=client_id)
         if result.admitted and self.webhooks.subscribed("ticket.used"):
-            used = _result_used(result, device_id or self.node.device_id, "scan")
+            used = result_used(result, device_id or self.node.device_id, "scan")
             self._poke |= bool(self.webhooks.enqueue(conn, "ticket.used", used))
         if key.device_id:
             DeviceStore.count_received(conn, key.device_id, 1, self.now())
@@ -248,7 +186,7 @@ class Hub:
             admitted = admitted and answer["status"] != "refused"
             if admitted and not item.get("voids") and item.get("kind") != "void":
                 wire = {**item, "deviceId": item.get("deviceId") or device_id}
-                data = _used(wire, "batch", answer["status"] == "conflict")
+                data = used_payload(wire, "batch", answer["status"] == "conflict")
                 self._poke |= bool(self.webhooks.enqueue(conn, "ticket.used", data))
         if key.device_id and fresh:
             DeviceStore.count_received(conn, key.device_id, len(fresh), self.now())
@@ -304,7 +242,7 @@ class Hub:
         door = Door(event_ids=(event_id,), gate=gate, direction=direction)
         result = self.provider.check_in_ticket(ticket_id, door)
         if result.admitted and self.webhooks.subscribed("ticket.used"):
-            used = _result_used(result, self.node.device_id, "manual")
+            used = result_used(result, self.node.device_id, "manual")
             self._poke |= bool(self.webhooks.enqueue(conn, "ticket.used", used))
         return result.to_wire()
 
